@@ -1,0 +1,238 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+
+	"github.com/pmlm-go/pmlm/encoder"
+)
+
+// DefaultSteps is the paper's number of prompt modifications n (section 5.1).
+const DefaultSteps = 10
+
+// ErrEmptyPrompt is returned for a coarse prompt without words.
+var ErrEmptyPrompt = errors.New("policy: empty prompt")
+
+// Options controls one episode.
+type Options struct {
+	// Steps is the number of deletions n; 0 means DefaultSteps. An episode
+	// stops early when one word is left, so a prompt of w words loses at
+	// most w−1 of them.
+	Steps int
+	// Greedy deletes the most probable word (ties: the first) instead of
+	// sampling from π. Greedy episodes need no random source.
+	Greedy bool
+	// Train enables dropout in the policy (training episodes).
+	Train bool
+}
+
+// Deletion is one word removed by an episode.
+type Deletion struct {
+	// Step is i, the index of the state s_i the word was deleted from.
+	Step int
+	// Word is the deleted word.
+	Word string
+	// Index is the word's position in the coarse prompt s0 (strings.Fields order).
+	Index int
+	// StateIndex is the word's position in the state s_i.
+	StateIndex int
+	// Prob is π(e_j|s_i), the probability the policy gave the deletion.
+	Prob float64
+}
+
+// Result is what an episode did to a coarse prompt.
+type Result struct {
+	// Coarse is the coarse prompt s0 as given.
+	Coarse string
+	// Deletions lists the deleted words in order.
+	Deletions []Deletion
+	// Final is the final state P: the words left, joined by single spaces.
+	Final string
+}
+
+// Episode is a Result together with what training needs.
+type Episode struct {
+	Result
+	// LogProbs holds log π(e_j|s_i) of each deletion as a [1 1] graph node;
+	// their sum times the reward is the REINFORCE objective (equation 11).
+	LogProbs []mat.Tensor
+	// EncodeTime is the time spent in the TextEncoder, PolicyTime the time
+	// spent scoring words (forward pass included).
+	EncodeTime, PolicyTime time.Duration
+}
+
+// SumLogProb returns Σ_i log π(e_j|s_i) as a graph node, or nil when the
+// episode deleted nothing.
+func (e *Episode) SumLogProb() mat.Tensor {
+	switch len(e.LogProbs) {
+	case 0:
+		return nil
+	case 1:
+		return e.LogProbs[0]
+	}
+	return ag.Sum(append([]mat.Tensor(nil), e.LogProbs...)...)
+}
+
+// Run plays one episode: starting from the coarse prompt s0 it embeds the
+// current state with text (recomputing E after every deletion), scores the
+// words with p, and deletes one word, opts.Steps times or until one word is
+// left. Sampled episodes draw from rng, which must not be shared with
+// another goroutine; greedy ones ignore it. patient is x̂ ([d_p 1]); when it
+// requires gradients, the returned log-probabilities reach it.
+func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, patient mat.Tensor, opts Options, rng *rand.Rand) (*Episode, error) {
+	words := strings.Fields(s0)
+	if len(words) == 0 {
+		return nil, ErrEmptyPrompt
+	}
+	if !opts.Greedy && rng == nil {
+		return nil, errors.New("policy: sampled episode without a random source")
+	}
+	steps := opts.Steps
+	if steps == 0 {
+		steps = DefaultSteps
+	}
+	if steps < 0 {
+		return nil, fmt.Errorf("policy: %d steps, want ≥ 0", steps)
+	}
+	origin := make([]int, len(words)) // origin[k]: index in s0 of the state's k-th word
+	for i := range origin {
+		origin[i] = i
+	}
+	ep := &Episode{Result: Result{Coarse: s0}}
+	for step := 0; step < steps && len(words) > 1; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		state := strings.Join(words, " ")
+		t0 := time.Now()
+		enc, err := text.Encode(ctx, state)
+		if err != nil {
+			return nil, fmt.Errorf("policy: step %d: encode state: %w", step, err)
+		}
+		if enc.NumWords != len(words) {
+			return nil, fmt.Errorf("policy: step %d: text encoder %s reports %d words, state has %d",
+				step, text.Name(), enc.NumWords, len(words))
+		}
+		vecs := enc.WordVectors()
+		t1 := time.Now()
+		logits, err := p.Logits(vecs, patient, opts.Train)
+		if err != nil {
+			return nil, fmt.Errorf("policy: step %d: %w", step, err)
+		}
+		probs, err := probabilities(logits)
+		if err != nil {
+			return nil, fmt.Errorf("policy: step %d: %w", step, err)
+		}
+		var a int
+		if opts.Greedy {
+			a = argmax(probs)
+		} else {
+			a = sample(probs, rng.Float64())
+		}
+		// log π = z_a − logsumexp(z): stable, unlike Log(Softmax(z)).
+		ep.LogProbs = append(ep.LogProbs, ag.Sub(ag.At(logits, a, 0), ag.LogSumExp(logits)))
+		t2 := time.Now()
+		ep.EncodeTime += t1.Sub(t0)
+		ep.PolicyTime += t2.Sub(t1)
+		ep.Deletions = append(ep.Deletions, Deletion{
+			Step: step, Word: words[a], Index: origin[a], StateIndex: a, Prob: probs[a],
+		})
+		words = append(words[:a:a], words[a+1:]...)
+		origin = append(origin[:a:a], origin[a+1:]...)
+	}
+	ep.Final = strings.Join(words, " ")
+	return ep, nil
+}
+
+// Refine deletes up to steps words (0 means DefaultSteps) greedily, without
+// dropout: deterministic inference.
+func Refine(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, patient mat.Tensor, steps int) (Result, error) {
+	ep, err := Run(ctx, p, text, s0, patient, Options{Steps: steps, Greedy: true}, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	return ep.Result, nil
+}
+
+// Probabilities returns π(e|s) for the words of one state (no dropout), for
+// inspection and evaluation.
+func Probabilities(ctx context.Context, p Policy, text encoder.TextEncoder, state string, patient mat.Tensor) ([]float64, error) {
+	enc, err := text.Encode(ctx, state)
+	if err != nil {
+		return nil, fmt.Errorf("policy: encode state: %w", err)
+	}
+	if enc.NumWords == 0 {
+		return nil, ErrEmptyPrompt
+	}
+	logits, err := p.Logits(enc.WordVectors(), patient, false)
+	if err != nil {
+		return nil, err
+	}
+	return probabilities(logits)
+}
+
+// ErrNotFinite reports a policy score that is NaN or infinite (diverged weights).
+var ErrNotFinite = errors.New("policy: non-finite word score")
+
+func probabilities(logits mat.Tensor) ([]float64, error) {
+	z := logits.Value().Data().F64()
+	for j, v := range z {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%w: word %d scored %v", ErrNotFinite, j, v)
+		}
+	}
+	return softmax(z), nil
+}
+
+func softmax(z []float64) []float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		m = max(m, v)
+	}
+	out := make([]float64, len(z))
+	var sum float64
+	for i, v := range z {
+		out[i] = math.Exp(v - m)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+func argmax(p []float64) int {
+	best := 0
+	for i, v := range p {
+		if v > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// sample returns the index i with cumulative probability first exceeding u.
+func sample(p []float64, u float64) int {
+	var c float64
+	for i, v := range p {
+		c += v
+		if u < c {
+			return i
+		}
+	}
+	// Rounding left u ≥ Σp: take the last word with non-zero probability.
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] > 0 {
+			return i
+		}
+	}
+	return len(p) - 1
+}
