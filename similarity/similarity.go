@@ -1,0 +1,263 @@
+// Package similarity finds the patients most similar to a query patient:
+// the Recommender of the paper's peer-informed personalization (section
+// 4.1, equation 4), which ranks the training patients' encodings by cosine
+// similarity and returns the best k with their true labels.
+package similarity
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+)
+
+// Neighbor is one recommended patient.
+type Neighbor struct {
+	// Index is the patient's position in the vectors the recommender was
+	// built from.
+	Index int
+	// Similarity is the cosine similarity to the query, in [-1, 1].
+	Similarity float32
+	// Label is the patient's true label.
+	Label string
+}
+
+// Recommender returns the reference patients most similar to a query.
+type Recommender interface {
+	// TopK returns the k reference patients most similar to query, most
+	// similar first (ties: lower index first), leaving out the indices in
+	// exclude (the query patient itself while training). Fewer than k
+	// come back when fewer are left.
+	TopK(query []float32, k int, exclude ...int) ([]Neighbor, error)
+	// Len is the number of reference patients.
+	Len() int
+}
+
+// ErrDimension marks a vector whose length differs from the recommender's.
+var ErrDimension = errors.New("similarity: dimension mismatch")
+
+// ErrInvalid marks vectors with NaN or infinite entries, and other
+// malformed arguments.
+var ErrInvalid = errors.New("similarity: invalid input")
+
+// Exact is the exhaustive cosine recommender: every query scans all
+// reference vectors. The vectors are normalized once at construction, so a
+// query costs one dot product per reference patient; the scan is split
+// over GOMAXPROCS goroutines when there are enough patients to pay for
+// them. An Exact is immutable after construction and safe for concurrent
+// queries.
+type Exact struct {
+	dim    int
+	data   []float32 // n×dim, row-major, each row of unit norm (or zero)
+	labels []string
+	// workers is the number of goroutines of a large scan.
+	workers int
+}
+
+var _ Recommender = (*Exact)(nil)
+
+// parallelMin is the number of reference patients below which a scan runs
+// on the calling goroutine: about 100 µs of work at 128 dimensions.
+const parallelMin = 1 << 15
+
+// NewExact builds a recommender over vectors (one per reference patient,
+// all of one length) with their labels. A zero vector has similarity 0 to
+// every query. The vectors are copied.
+func NewExact(vectors [][]float32, labels []string) (*Exact, error) {
+	if len(vectors) != len(labels) {
+		return nil, fmt.Errorf("%w: %d vectors but %d labels", ErrInvalid, len(vectors), len(labels))
+	}
+	if len(vectors) == 0 {
+		return nil, fmt.Errorf("%w: no reference vectors", ErrInvalid)
+	}
+	dim := len(vectors[0])
+	if dim == 0 {
+		return nil, fmt.Errorf("%w: vectors have length 0", ErrInvalid)
+	}
+	e := &Exact{
+		dim:     dim,
+		data:    make([]float32, len(vectors)*dim),
+		labels:  append([]string(nil), labels...),
+		workers: runtime.GOMAXPROCS(0),
+	}
+	for i, v := range vectors {
+		if len(v) != dim {
+			return nil, fmt.Errorf("%w: vector %d has length %d, want %d", ErrDimension, i, len(v), dim)
+		}
+		if err := normalize(e.data[i*dim:(i+1)*dim], v); err != nil {
+			return nil, fmt.Errorf("vector %d: %w", i, err)
+		}
+	}
+	return e, nil
+}
+
+// Len is the number of reference patients.
+func (e *Exact) Len() int { return len(e.labels) }
+
+// Dim is the length of the vectors.
+func (e *Exact) Dim() int { return e.dim }
+
+// normalize writes v/‖v‖ into dst (zeros for a zero vector), in float64 to
+// keep the norm exact for large entries.
+func normalize(dst, v []float32) error {
+	s := 0.0
+	for j, x := range v {
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%w: entry %d is %v", ErrInvalid, j, x)
+		}
+		s += f * f
+	}
+	if s == 0 {
+		clear(dst)
+		return nil
+	}
+	inv := 1 / math.Sqrt(s)
+	for j, x := range v {
+		dst[j] = float32(float64(x) * inv)
+	}
+	return nil
+}
+
+// TopK implements Recommender.
+func (e *Exact) TopK(query []float32, k int, exclude ...int) ([]Neighbor, error) {
+	if len(query) != e.dim {
+		return nil, fmt.Errorf("%w: query has length %d, want %d", ErrDimension, len(query), e.dim)
+	}
+	if k < 0 {
+		return nil, fmt.Errorf("%w: k = %d", ErrInvalid, k)
+	}
+	n := e.Len()
+	k = min(k, n)
+	if k == 0 {
+		return []Neighbor{}, nil
+	}
+	q := make([]float32, e.dim)
+	if err := normalize(q, query); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	workers := e.workers
+	if n < parallelMin || workers < 2 {
+		workers = 1
+	}
+	parts := make([]topHeap, workers)
+	chunk := (n + workers - 1) / workers
+	scan := func(w int) {
+		lo, hi := w*chunk, min((w+1)*chunk, n)
+		parts[w] = e.scan(q, k, lo, hi, exclude)
+	}
+	if workers == 1 {
+		scan(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { scan(w) })
+		}
+		wg.Wait()
+	}
+	best := parts[0]
+	for _, p := range parts[1:] {
+		for _, c := range p {
+			best.offer(c, k)
+		}
+	}
+	// Pop the worst first to fill the result from the back.
+	out := make([]Neighbor, len(best))
+	for i := len(out) - 1; i >= 0; i-- {
+		c := heap.Pop(&best).(candidate)
+		out[i] = Neighbor{Index: c.index, Similarity: c.sim, Label: e.labels[c.index]}
+	}
+	return out, nil
+}
+
+// scan returns the k best candidates among rows [lo, hi).
+func (e *Exact) scan(q []float32, k, lo, hi int, exclude []int) topHeap {
+	h := make(topHeap, 0, k+1)
+	dim := e.dim
+	for i := lo; i < hi; i++ {
+		s := dot(q, e.data[i*dim:(i+1)*dim])
+		if len(h) == k && !better(candidate{i, s}, h[0]) {
+			continue
+		}
+		if excluded(i, exclude) {
+			continue
+		}
+		h.offer(candidate{i, s}, k)
+	}
+	return h
+}
+
+func excluded(i int, exclude []int) bool {
+	for _, x := range exclude {
+		if x == i {
+			return true
+		}
+	}
+	return false
+}
+
+// dot is the inner product, unrolled by 8 with independent accumulators
+// so that the additions pipeline. len(b) must be at least len(a).
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+		s4 += a[i+4] * b[i+4]
+		s5 += a[i+5] * b[i+5]
+		s6 += a[i+6] * b[i+6]
+		s7 += a[i+7] * b[i+7]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// candidate is a scored reference patient.
+type candidate struct {
+	index int
+	sim   float32
+}
+
+// better orders candidates: higher similarity first, then lower index, so
+// results do not depend on how the scan was split.
+func better(a, b candidate) bool {
+	if a.sim != b.sim {
+		return a.sim > b.sim
+	}
+	return a.index < b.index
+}
+
+// topHeap is a min-heap under better: the root is the worst kept
+// candidate, the one a new candidate has to beat.
+type topHeap []candidate
+
+func (h topHeap) Len() int           { return len(h) }
+func (h topHeap) Less(i, j int) bool { return better(h[j], h[i]) }
+func (h topHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *topHeap) Push(x any)        { *h = append(*h, x.(candidate)) }
+func (h *topHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// offer keeps c if it is among the k best seen so far.
+func (h *topHeap) offer(c candidate, k int) {
+	if len(*h) < k {
+		heap.Push(h, c)
+		return
+	}
+	if better(c, (*h)[0]) {
+		(*h)[0] = c
+		heap.Fix(h, 0)
+	}
+}
