@@ -1,0 +1,82 @@
+// Package predict holds the label predictors of the PMLM paper (section 4.1
+// and appendix A.3): models that read a patient's variable-length history of
+// visits and predict the discharge label.
+//
+// The package works on plain values. A series is [][]float64 of shape
+// [timesteps][channels] (one row per visit, one column per metric); NaN marks
+// a missing value; series differ in length. Labels are class indices in
+// [0, numClasses).
+//
+// Predictors:
+//
+//   - MiniRocketClassifier (the default): the MiniRocket transform (Dempster,
+//     Schmidt & Webb, KDD 2021), multivariate and variable-length, followed by
+//     a ridge classifier whose regularization is chosen by efficient
+//     leave-one-out cross-validation, as scikit-learn's RidgeClassifierCV.
+//   - NeuralClassifier: the paper's baselines (LSTM, 1-D CNN, Transformer
+//     encoder) on spago, over the zero-padded visit sequence.
+//   - LLMClassifier: an instruction-tuned language model served through
+//     langchaingo, prompted with the visits (paper figure 3).
+//
+// ReadTS reads the UEA/UCR ".ts" archive format so that the predictors can be
+// checked against published results.
+package predict
+
+import (
+	"context"
+	"fmt"
+)
+
+// Prediction is a predicted label with class probabilities.
+type Prediction struct {
+	// Label is the predicted class index, or -1 when a predictor could not
+	// name one (see LLMClassifier).
+	Label int
+	// Probs has one probability per class, summing to 1. How it is obtained
+	// depends on the predictor and is documented there; it may be nil when
+	// Label is -1.
+	Probs []float64
+}
+
+// Predictor predicts the label of a series.
+type Predictor interface {
+	// Fit trains the predictor on series ([series][timesteps][channels])
+	// with labels in [0, numClasses).
+	Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error
+	// Predict returns the label of one series ([timesteps][channels]).
+	Predict(ctx context.Context, s [][]float64) (Prediction, error)
+	// Name identifies the predictor in reports, e.g. "minirocket".
+	Name() string
+}
+
+// checkLabels validates training labels against the series.
+func checkLabels(series [][][]float64, labels []int, numClasses int) error {
+	if len(series) == 0 {
+		return ErrNoSeries
+	}
+	if len(labels) != len(series) {
+		return fmt.Errorf("%d labels for %d series", len(labels), len(series))
+	}
+	if numClasses < 2 {
+		return fmt.Errorf("%d classes, need at least 2", numClasses)
+	}
+	for i, l := range labels {
+		if l < 0 || l >= numClasses {
+			return fmt.Errorf("label %d of series %d outside [0,%d)", l, i, numClasses)
+		}
+	}
+	return nil
+}
+
+// PredictAll predicts every series in turn and returns the labels.
+func PredictAll(ctx context.Context, p Predictor, series [][][]float64) ([]int, error) {
+	out := make([]int, len(series))
+	for i, s := range series {
+		pr, err := p.Predict(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("series %d: %w", i, err)
+		}
+		out[i] = pr.Label
+	}
+	return out, nil
+}

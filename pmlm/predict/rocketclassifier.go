@@ -1,0 +1,205 @@
+package predict
+
+import (
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MiniRocketClassifier is the default Predictor: channels standardized and
+// imputed by a Scaler (series shorter than 9 timesteps padded at the end
+// with zeros, the training mean), the MiniRocket transform, and a Ridge
+// classifier with leave-one-out choice of alpha. Probs are the softmax of
+// the ridge decision scores: a monotone map of the scores, not calibrated
+// probabilities.
+//
+// A zero MiniRocketClassifier is ready to Fit with the default
+// configuration. Fit and Predict must not run concurrently with Fit.
+type MiniRocketClassifier struct {
+	// Config configures the transform (feature count, seed, workers).
+	Config MiniRocketConfig
+	// Alphas is the ridge grid; empty means DefaultAlphas.
+	Alphas []float64
+
+	scaler *Scaler
+	rocket *MiniRocket
+	ridge  *Ridge
+}
+
+// ErrNotFitted is returned by Predict before Fit.
+var ErrNotFitted = errors.New("predictor is not fitted")
+
+// Name returns "minirocket".
+func (m *MiniRocketClassifier) Name() string { return "minirocket" }
+
+// Fit implements Predictor.
+func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error {
+	if err := checkLabels(series, labels, numClasses); err != nil {
+		return fmt.Errorf("predict: minirocket: %w", err)
+	}
+	sc, err := FitScaler(series)
+	if err != nil {
+		return fmt.Errorf("predict: minirocket: %w", err)
+	}
+	x, err := sc.ApplyAll(series, kernelLength)
+	if err != nil {
+		return fmt.Errorf("predict: minirocket: %w", err)
+	}
+	rocket, err := FitMiniRocket(ctx, x, m.Config)
+	if err != nil {
+		return err
+	}
+	feats, err := rocket.Transform(ctx, x)
+	if err != nil {
+		return err
+	}
+	ridge, err := FitRidgeCV(ctx, feats, labels, numClasses, m.Alphas)
+	if err != nil {
+		return err
+	}
+	m.scaler, m.rocket, m.ridge = sc, rocket, ridge
+	return nil
+}
+
+// Predict implements Predictor.
+func (m *MiniRocketClassifier) Predict(ctx context.Context, s [][]float64) (Prediction, error) {
+	scores, err := m.Decision(ctx, [][][]float64{s})
+	if err != nil {
+		return Prediction{}, err
+	}
+	return Prediction{Label: argmax(scores[0]), Probs: softmax(scores[0])}, nil
+}
+
+// Decision returns the ridge decision scores ([series][class]) of many
+// series at once, transforming them in parallel.
+func (m *MiniRocketClassifier) Decision(ctx context.Context, series [][][]float64) ([][]float64, error) {
+	if m.ridge == nil {
+		return nil, fmt.Errorf("predict: minirocket: %w", ErrNotFitted)
+	}
+	x, err := m.scaler.ApplyAll(series, kernelLength)
+	if err != nil {
+		return nil, fmt.Errorf("predict: minirocket: %w", err)
+	}
+	feats, err := m.rocket.Transform(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float64, len(feats))
+	for i, f := range feats {
+		out[i] = m.ridge.Decision(f)
+	}
+	return out, nil
+}
+
+// PredictBatch predicts many series at once (faster than Predict in a loop:
+// the transform runs in parallel over series).
+func (m *MiniRocketClassifier) PredictBatch(ctx context.Context, series [][][]float64) ([]Prediction, error) {
+	scores, err := m.Decision(ctx, series)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Prediction, len(scores))
+	for i, s := range scores {
+		out[i] = Prediction{Label: argmax(s), Probs: softmax(s)}
+	}
+	return out, nil
+}
+
+// Alpha returns the regularization strength chosen by Fit.
+func (m *MiniRocketClassifier) Alpha() float64 {
+	if m.ridge == nil {
+		return 0
+	}
+	return m.ridge.Alpha
+}
+
+// miniRocketModel is the gob form of a fitted MiniRocketClassifier.
+type miniRocketModel struct {
+	Version int
+	Config  MiniRocketConfig
+	Alphas  []float64
+	Scaler  *Scaler
+	Rocket  *MiniRocket
+	Ridge   *Ridge
+}
+
+const miniRocketModelVersion = 1
+
+// Save writes the fitted model in gob encoding.
+func (m *MiniRocketClassifier) Save(w io.Writer) error {
+	if m.ridge == nil {
+		return fmt.Errorf("predict: minirocket: save: %w", ErrNotFitted)
+	}
+	err := gob.NewEncoder(w).Encode(miniRocketModel{
+		Version: miniRocketModelVersion, Config: m.Config, Alphas: m.Alphas,
+		Scaler: m.scaler, Rocket: m.rocket, Ridge: m.ridge,
+	})
+	if err != nil {
+		return fmt.Errorf("predict: minirocket: save: %w", err)
+	}
+	return nil
+}
+
+// LoadMiniRocket reads a model written by Save.
+func LoadMiniRocket(r io.Reader) (*MiniRocketClassifier, error) {
+	var mm miniRocketModel
+	if err := gob.NewDecoder(r).Decode(&mm); err != nil {
+		return nil, fmt.Errorf("predict: minirocket: load: %w", err)
+	}
+	if mm.Version != miniRocketModelVersion {
+		return nil, fmt.Errorf("predict: minirocket: load: model version %d, want %d", mm.Version, miniRocketModelVersion)
+	}
+	if err := mm.check(); err != nil {
+		return nil, fmt.Errorf("predict: minirocket: load: %w", err)
+	}
+	return &MiniRocketClassifier{Config: mm.Config, Alphas: mm.Alphas, scaler: mm.Scaler, rocket: mm.Rocket, ridge: mm.Ridge}, nil
+}
+
+// check verifies that the parts of a decoded model fit together, so that a
+// corrupt file gives an error instead of a panic at Predict.
+func (mm *miniRocketModel) check() error {
+	if mm.Scaler == nil || mm.Rocket == nil || mm.Ridge == nil {
+		return errors.New("incomplete model")
+	}
+	nc := len(mm.Scaler.Mean)
+	ro := mm.Rocket
+	if nc == 0 || len(mm.Scaler.Scale) != nc || ro.NumChannels != nc {
+		return errors.New("inconsistent channel count")
+	}
+	if len(ro.Dilations) != len(ro.FeaturesPerDilation) || len(ro.ChannelsPerCombination) != numKernels*len(ro.Dilations) {
+		return errors.New("inconsistent dilations")
+	}
+	nf, nch := 0, 0
+	for i, d := range ro.Dilations {
+		if d < 1 || ro.FeaturesPerDilation[i] < 0 {
+			return errors.New("bad dilation")
+		}
+		nf += numKernels * ro.FeaturesPerDilation[i]
+	}
+	for _, c := range ro.ChannelsPerCombination {
+		if c < 1 {
+			return errors.New("empty channel combination")
+		}
+		nch += c
+	}
+	if nch != len(ro.ChannelIndices) || nf != len(ro.Biases) {
+		return errors.New("inconsistent feature layout")
+	}
+	for _, c := range ro.ChannelIndices {
+		if c < 0 || c >= nc {
+			return errors.New("channel index out of range")
+		}
+	}
+	rg := mm.Ridge
+	if len(rg.FeatureMean) != nf || len(rg.FeatureScale) != nf || len(rg.Weights) < 2 || len(rg.Intercepts) != len(rg.Weights) {
+		return errors.New("inconsistent ridge")
+	}
+	for _, w := range rg.Weights {
+		if len(w) != nf {
+			return errors.New("inconsistent ridge weights")
+		}
+	}
+	return nil
+}
