@@ -35,7 +35,9 @@ type env struct {
 
 // commands lists the subcommands. Each lives in a file of its own.
 func commands() []command {
-	return []command{}
+	return []command{
+		synthCommand(),
+	}
 }
 
 // errUsage marks an error already explained by the usage text.
