@@ -175,6 +175,9 @@ type csvFile struct {
 	strict bool
 	// ioErr is an error of the underlying reader; it ends the file.
 	ioErr error
+	// onRagged, when set, is told of each row with the wrong number of
+	// fields.
+	onRagged func(rec []string)
 }
 
 func openCSV(name string, r io.Reader, col *collector) *csvFile {
@@ -243,6 +246,9 @@ func (f *csvFile) readError(err error, rec []string) {
 	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
 		report(Issue{File: f.name, Line: pe.StartLine,
 			Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(f.header))})
+		if f.onRagged != nil {
+			f.onRagged(rec)
+		}
 	case errors.As(err, &pe):
 		report(Issue{File: f.name, Line: pe.Line,
 			Message: fmt.Sprintf("malformed CSV at character %d: %v", pe.Column, pe.Err)})
@@ -355,7 +361,8 @@ type patientEntry struct {
 	// row whose ID a later row has.
 	duplicate, repeated bool
 	visits              []pendingVisit
-	skipped int // visit rows of this patient skipped by a lenient read
+	// rejected counts the visit rows of this patient with an error.
+	rejected int
 	// tooMany is the line of the first visit row beyond the maximum, in
 	// file order.
 	tooMany int
@@ -368,13 +375,15 @@ type pendingVisit struct {
 
 // cohortReader holds the state of one ReadCohort call.
 type cohortReader struct {
-	opts    ReadOptions
-	col     *collector
-	metrics []Metric
-	labels  map[string]bool
+	opts      ReadOptions
+	col       *collector
+	metrics   []Metric
+	labels    map[string]bool
 	entries   []*patientEntry
 	byID      map[string]*patientEntry
 	visitCols layout
+	// patientIDCol is the field index of patient_id in patients.csv.
+	patientIDCol int
 }
 
 // readPatients reads patients.csv; it returns false when the file cannot
@@ -386,6 +395,7 @@ func (r *cohortReader) readPatients(f *csvFile) bool {
 		return false
 	}
 	idCol, dateCol := lay.required[colPatientID], lay.required[colIndexDate]
+	r.patientIDCol = idCol
 	labelCol, respCol := lay.required[colLabel], lay.required[colResponse]
 	r.byID = map[string]*patientEntry{}
 	for {
@@ -456,6 +466,13 @@ func (r *cohortReader) readVisits(f *csvFile) bool {
 		return false
 	}
 	idCol, dateCol := lay.required[colPatientID], lay.required[colDate]
+	f.onRagged = func(rec []string) {
+		if idCol < len(rec) {
+			if e := r.byID[rec[idCol]]; e != nil {
+				e.rejected++
+			}
+		}
+	}
 	for {
 		rec, line, more := f.next()
 		if !more {
@@ -476,7 +493,7 @@ func (r *cohortReader) readVisits(f *csvFile) bool {
 			is := f.cell(line, idCol, fmt.Sprintf("the patient's row in patients.csv (line %d) was skipped", e.line))
 			is.Patient = id
 			r.col.reject(is)
-			e.skipped++
+			e.rejected++
 			continue
 		}
 		rowOK := true
@@ -510,7 +527,7 @@ func (r *cohortReader) readVisits(f *csvFile) bool {
 			values[m] = v
 		}
 		if !rowOK {
-			e.skipped++
+			e.rejected++
 			continue
 		}
 		if measured == 0 {
@@ -543,10 +560,13 @@ func (r *cohortReader) assemble() *Cohort {
 		}
 		if len(e.visits) == 0 {
 			msg := "patient has no visits in visits.csv"
-			if e.skipped > 0 {
-				msg = fmt.Sprintf("patient skipped: all of its %d visit rows were skipped", e.skipped)
+			if e.rejected > 0 {
+				if !r.col.lenient {
+					continue // the errors of its visit rows are recorded
+				}
+				msg = fmt.Sprintf("patient skipped: all of its %d visit rows were skipped", e.rejected)
 			}
-			r.col.reject(Issue{File: PatientsFile, Line: e.line, Column: 1, ColumnName: colPatientID,
+			r.col.reject(Issue{File: PatientsFile, Line: e.line, Column: r.patientIDCol + 1, ColumnName: colPatientID,
 				Patient: e.p.ID, Message: msg})
 			continue
 		}

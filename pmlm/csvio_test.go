@@ -277,3 +277,7 @@ func TestWriteDirRefusesWhatItCannotRepresent(t *testing.T) {
 		})
 	}
 }
+
+func writeFile(dir, name, content string) error {
+	return os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
+}
