@@ -44,7 +44,8 @@ func randomBatch(rng *rand.Rand, b Batch) (a, bm []float32) {
 	return a, bm
 }
 
-// shapes covers tile edges (1, 63, 64, 65), both layouts and an empty batch.
+// shapes covers tile edges (1, 63, 64, 65, 127, 129), both layouts, both
+// GPU kernels and an empty batch.
 var shapes = []Batch{
 	{Count: 1, M: 1, N: 1, K: 1},
 	{Count: 3, M: 17, N: 33, K: 5},
@@ -53,6 +54,9 @@ var shapes = []Batch{
 	{Count: 2, M: 130, N: 70, K: 768, TransB: true},
 	{Count: 5, M: 100, N: 1, K: 328},
 	{Count: 0, M: 4, N: 4, K: 4},
+	// Enough tiles for the GPU's 128×128 kernel on a 132-multiprocessor chip.
+	{Count: 300, M: 129, N: 7, K: 9, TransB: true},
+	{Count: 70, M: 200, N: 130, K: 33},
 }
 
 // maxScaledErr returns the largest |got − want| divided by √K, the typical

@@ -62,7 +62,8 @@ typedef struct {
 	CUdevice dev;
 	CUcontext ctx;
 	CUmodule mod;
-	CUfunction fn;
+	CUfunction fn, fn128;
+	int sms;
 	void* blas;
 	char err[1024];
 } pmlm_cuda;
@@ -175,6 +176,8 @@ static int pmlm_init(pmlm_cuda* h, const char* src, char* name, int namelen, int
 	free(ptx);
 	CHECK(r, "cuModuleLoadData");
 	CHECK(h->cuModuleGetFunction(&h->fn, h->mod, "pmlm_bgemm"), "cuModuleGetFunction");
+	CHECK(h->cuModuleGetFunction(&h->fn128, h->mod, "pmlm_bgemm128"), "cuModuleGetFunction");
+	CHECK(h->cuDeviceGetAttribute(&h->sms, 16, h->dev), "multiprocessor count");
 	return 0;
 }
 
@@ -192,6 +195,13 @@ static int pmlm_reserve(pmlm_cuda* h, CUdeviceptr* p, size_t* have, size_t want)
 static int pmlm_launch(pmlm_cuda* h, pmlm_bufs* d, int count, int M, int N, int K, int transB) {
 	long long sA = (long long)M * K, sB = (long long)K * N, sC = (long long)M * N;
 	void* args[] = {&d->a, &d->b, &d->c, &M, &N, &K, &transB, &sA, &sB, &sC};
+	// Big tiles only when they give every multiprocessor at least two blocks.
+	long long tiles128 = (long long)((N + 127) / 128) * ((M + 127) / 128) * count;
+	if (tiles128 >= 2LL * h->sms) {
+		CHECK(h->cuLaunchKernel(h->fn128, (N + 127) / 128, (M + 127) / 128, count, 256, 1, 1, 0, NULL, args, NULL),
+		      "cuLaunchKernel");
+		return 0;
+	}
 	unsigned gx = (N + 63) / 64, gy = (M + 63) / 64;
 	CHECK(h->cuLaunchKernel(h->fn, gx, gy, count, 256, 1, 1, 0, NULL, args, NULL), "cuLaunchKernel");
 	return 0;
