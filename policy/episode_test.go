@@ -34,7 +34,7 @@ func TestRunRecordsDeletions(t *testing.T) {
 	assert.Equal(t, s0, ep.Coarse)
 	require.Len(t, ep.Deletions, 4)
 	require.Len(t, ep.LogProbs, 4)
-	assert.Equal(t, 4, text.calls, "E is recomputed on every state")
+	assert.EqualValues(t, 4, text.calls.Load(), "E is recomputed on every state")
 
 	// Replay the deletions on s0 to check both positions of each word.
 	state := append([]string(nil), words...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nlpodyssey/spago/mat"
 
@@ -15,7 +16,7 @@ import (
 type staticText struct {
 	dim   int
 	vecs  map[string][]float32
-	calls int
+	calls atomic.Int64
 }
 
 func (s *staticText) Name() string { return "test-static" }
@@ -25,7 +26,7 @@ func (s *staticText) Encode(ctx context.Context, text string) (*encoder.Encoded,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.calls++ // tests that count calls run single-goroutine
+	s.calls.Add(1)
 	words := strings.Fields(text)
 	e := &encoder.Encoded{NumWords: len(words)}
 	for i, w := range words {

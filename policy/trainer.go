@@ -1,0 +1,406 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn"
+	"github.com/nlpodyssey/spago/optimizers/adam"
+
+	"github.com/pmlm-go/pmlm/encoder"
+)
+
+// RewardFunc scores the final prompt of a training episode on case
+// caseIndex. In PMLM it is BERTScore-F1(LLM(P), r) − BERTScore-F1(LLM(s0), r)
+// (equation 9). It is called concurrently from up to Workers goroutines.
+type RewardFunc func(ctx context.Context, caseIndex int, finalPrompt string) (float64, error)
+
+// Cases is the training set as the trainer sees it.
+type Cases interface {
+	// Len is the number of training cases.
+	Len() int
+	// Prompt returns the coarse prompt s0 of case i.
+	Prompt(i int) string
+	// Patient returns x̂ of case i as a [d_p 1] node, built afresh for each
+	// episode. To train the patient encoder with the policy (as the paper
+	// does), return the output of its differentiable forward pass (with
+	// train set: dropout on) and pass its parameters as
+	// TrainerConfig.EncoderParams. It is called concurrently.
+	Patient(ctx context.Context, i int, train bool) (mat.Tensor, error)
+}
+
+// ValidateFunc scores the current weights on the validation split; higher
+// is better. It runs after each epoch, when no training episode is in flight.
+type ValidateFunc func(ctx context.Context, epoch int) (float64, error)
+
+// TrainerConfig configures a Trainer. Zero values take the defaults noted.
+type TrainerConfig struct {
+	Policy Policy              // required
+	Text   encoder.TextEncoder // required: embeds each state's words
+	Cases  Cases               // required
+	Reward RewardFunc          // required
+	// EncoderParams are the patient encoder's parameters, updated by the
+	// same Adam optimizer as the policy's (e.g. ParamsOf(encoderModel)).
+	// Checkpoints store them by position: pass them in the same order when
+	// resuming.
+	EncoderParams []*nn.Param
+	// Validate, if set, selects the best epoch; see Trainer.Train.
+	Validate ValidateFunc
+
+	Epochs    int // default 1
+	BatchSize int // episodes per optimizer step; default 8
+	// Workers bounds the episodes of a mini-batch that run at once;
+	// default GOMAXPROCS. Episodes share the parameters: gradients
+	// accumulate under spago's per-matrix mutex.
+	Workers      int
+	Steps        int     // deletions per episode n; default DefaultSteps
+	LearningRate float64 // Adam step size; default 0.005 (paper, section 5.1)
+	// BaselineDecay, when in (0, 1), subtracts a running mean of the
+	// rewards (exponential, this decay per mini-batch) from each reward
+	// before the update, a variance reduction that the paper does not use.
+	// 0 (default) is the paper's loss −Σ log π · reward.
+	BaselineDecay float64
+	Seed          uint64 // seeds case order and sampling
+
+	// CheckpointPath, if set, is rewritten atomically every CheckpointEvery
+	// mini-batches (0: at the end of each epoch only) and after each epoch.
+	CheckpointPath  string
+	CheckpointEvery int
+
+	// Progress, if set, receives a progress bar with the running reward.
+	Progress io.Writer
+	// OnBatch, if set, is called after each optimizer step (and after the
+	// checkpoint of that step is written).
+	OnBatch func(Progress)
+}
+
+// Progress reports the trainer's position after a mini-batch.
+type Progress struct {
+	Epoch, Epochs   int // Epoch counts from 1
+	Batch, Batches  int // Batch counts from 1 within the epoch
+	Step            int // optimizer steps taken so far
+	BatchReward     float64
+	EpochMeanReward float64 // mean reward of this epoch's episodes so far
+	Baseline        float64 // the running-mean baseline (0 when off)
+	Elapsed         time.Duration
+}
+
+// Summary is what Train did.
+type Summary struct {
+	// EpochMeanReward is the mean training reward of each finished epoch.
+	EpochMeanReward []float64
+	// ValidationScore is Validate's score after each finished epoch (empty without Validate).
+	ValidationScore []float64
+	// BestEpoch (from 1) and BestScore identify the selected weights; BestEpoch is 0 without Validate.
+	BestEpoch int
+	BestScore float64
+	// Steps is the number of optimizer steps taken in total.
+	Steps int
+}
+
+// Trainer runs REINFORCE (paper equation 11, algorithm 1) on a Policy and
+// the patient encoder with Adam. It is not safe for concurrent use; the
+// episodes of a mini-batch run concurrently inside it.
+type Trainer struct {
+	cfg       TrainerConfig
+	params    []*nn.Param // policy's, then encoder's
+	opt       *adam.Adam
+	pcg       *rand.PCG
+	rng       *rand.Rand
+	st        position
+	bestSaved []savedTensor // weights of the best epoch (policy then encoder)
+}
+
+// position is the resumable state beyond weights and optimizer.
+type position struct {
+	Epoch, Batch  int   // next mini-batch to run (0-based)
+	Order         []int // case order of the current epoch
+	Baseline      float64
+	BaselineSet   bool
+	EpochSum      float64 // reward sum and count of the current epoch so far
+	EpochN        int
+	EpochMeans    []float64
+	ValScores     []float64
+	BestEpoch     int
+	BestScore     float64
+	Steps         int
+	ElapsedBefore time.Duration
+}
+
+// NewTrainer checks cfg, fills in defaults and returns a Trainer at the
+// start of training.
+func NewTrainer(cfg TrainerConfig) (*Trainer, error) {
+	switch {
+	case cfg.Policy == nil:
+		return nil, errors.New("policy: trainer needs a Policy")
+	case cfg.Text == nil:
+		return nil, errors.New("policy: trainer needs a TextEncoder")
+	case cfg.Cases == nil || cfg.Cases.Len() == 0:
+		return nil, errors.New("policy: trainer needs at least one training case")
+	case cfg.Reward == nil:
+		return nil, errors.New("policy: trainer needs a RewardFunc")
+	case cfg.Epochs < 0 || cfg.BatchSize < 0 || cfg.Workers < 0 || cfg.Steps < 0 || cfg.CheckpointEvery < 0:
+		return nil, errors.New("policy: negative trainer setting")
+	case cfg.LearningRate < 0 || cfg.BaselineDecay < 0 || cfg.BaselineDecay >= 1:
+		return nil, fmt.Errorf("policy: learning rate %g or baseline decay %g out of range", cfg.LearningRate, cfg.BaselineDecay)
+	}
+	if cfg.Epochs == 0 {
+		cfg.Epochs = 1
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 8
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Steps == 0 {
+		cfg.Steps = DefaultSteps
+	}
+	if cfg.LearningRate == 0 {
+		cfg.LearningRate = 0.005
+	}
+	t := &Trainer{cfg: cfg}
+	t.params = append(append([]*nn.Param(nil), cfg.Policy.Params()...), cfg.EncoderParams...)
+	t.opt = adam.New(adam.NewConfig(cfg.LearningRate, 0.9, 0.999, 1e-8))
+	t.pcg = rand.NewPCG(cfg.Seed, 0x706d6c6d) // "pmlm"
+	t.rng = rand.New(t.pcg)
+	return t, nil
+}
+
+// Steps returns the number of optimizer steps taken so far.
+func (t *Trainer) Steps() int { return t.st.Steps }
+
+// Position returns the next epoch and mini-batch to run, both from 0.
+func (t *Trainer) Position() (epoch, batch int) { return t.st.Epoch, t.st.Batch }
+
+func (t *Trainer) batches() int {
+	return (t.cfg.Cases.Len() + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+}
+
+// Train runs the remaining epochs (all of them on a new Trainer, the rest
+// after Resume). Each mini-batch plays BatchSize episodes concurrently,
+// averages the REINFORCE gradients and takes one synchronous Adam step over
+// the policy's and the encoder's parameters. With Validate set, the weights
+// of the best-scoring epoch are restored into the parameters before Train
+// returns; otherwise the last weights stay. On error (or cancellation) the
+// current mini-batch is dropped; the last checkpoint is unaffected.
+func (t *Trainer) Train(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	elapsed := func() time.Duration { return t.st.ElapsedBefore + time.Since(start) }
+	zeroGrads(t.params)
+	nb := t.batches()
+	for ; t.st.Epoch < t.cfg.Epochs; t.st.Epoch, t.st.Batch, t.st.Order = t.st.Epoch+1, 0, nil {
+		if t.st.Order == nil {
+			t.st.Order = t.rng.Perm(t.cfg.Cases.Len())
+			t.st.EpochSum, t.st.EpochN = 0, 0
+		}
+		for t.st.Batch < nb {
+			if err := ctx.Err(); err != nil {
+				return t.summary(), err
+			}
+			lo := t.st.Batch * t.cfg.BatchSize
+			hi := min(lo+t.cfg.BatchSize, len(t.st.Order))
+			rewards, err := t.step(ctx, t.st.Order[lo:hi])
+			if err != nil {
+				return t.summary(), fmt.Errorf("policy: epoch %d batch %d: %w", t.st.Epoch+1, t.st.Batch+1, err)
+			}
+			var sum float64
+			for _, r := range rewards {
+				sum += r
+			}
+			mean := sum / float64(len(rewards))
+			if d := t.cfg.BaselineDecay; d > 0 {
+				if t.st.BaselineSet {
+					t.st.Baseline = d*t.st.Baseline + (1-d)*mean
+				} else {
+					t.st.Baseline, t.st.BaselineSet = mean, true
+				}
+			}
+			t.st.EpochSum += sum
+			t.st.EpochN += len(rewards)
+			t.st.Batch++
+			if t.cfg.CheckpointPath != "" && t.cfg.CheckpointEvery > 0 && t.st.Batch%t.cfg.CheckpointEvery == 0 {
+				t.st.ElapsedBefore = elapsed()
+				if err := t.saveCheckpoint(t.cfg.CheckpointPath); err != nil {
+					return t.summary(), err
+				}
+			}
+			p := Progress{
+				Epoch: t.st.Epoch + 1, Epochs: t.cfg.Epochs, Batch: t.st.Batch, Batches: nb, Step: t.st.Steps,
+				BatchReward: mean, EpochMeanReward: t.st.EpochSum / float64(t.st.EpochN),
+				Baseline: t.st.Baseline, Elapsed: elapsed(),
+			}
+			if t.cfg.Progress != nil {
+				writeBar(t.cfg.Progress, p)
+			}
+			if t.cfg.OnBatch != nil {
+				t.cfg.OnBatch(p)
+			}
+		}
+		t.st.EpochMeans = append(t.st.EpochMeans, t.st.EpochSum/float64(max(t.st.EpochN, 1)))
+		if t.cfg.Validate != nil {
+			score, err := t.cfg.Validate(ctx, t.st.Epoch+1)
+			if err != nil {
+				t.st.EpochMeans = t.st.EpochMeans[:len(t.st.EpochMeans)-1]
+				return t.summary(), fmt.Errorf("policy: validate epoch %d: %w", t.st.Epoch+1, err)
+			}
+			t.st.ValScores = append(t.st.ValScores, score)
+			if t.st.BestEpoch == 0 || score > t.st.BestScore {
+				t.st.BestEpoch, t.st.BestScore = t.st.Epoch+1, score
+				t.bestSaved = snapshot(t.params)
+			}
+			if t.cfg.Progress != nil {
+				fmt.Fprintf(t.cfg.Progress, "epoch %d validation %.4f (best %.4f, epoch %d)\n",
+					t.st.Epoch+1, score, t.st.BestScore, t.st.BestEpoch)
+			}
+		}
+		if t.cfg.CheckpointPath != "" {
+			// Written as the position of the next epoch.
+			t.st.Epoch, t.st.Batch, t.st.Order = t.st.Epoch+1, 0, nil
+			t.st.ElapsedBefore = elapsed()
+			err := t.saveCheckpoint(t.cfg.CheckpointPath)
+			t.st.Epoch--
+			if err != nil {
+				return t.summary(), err
+			}
+		}
+	}
+	if t.bestSaved != nil {
+		if err := restore(t.params, t.bestSaved, "policy and encoder"); err != nil {
+			return t.summary(), err
+		}
+	}
+	return t.summary(), nil
+}
+
+func (t *Trainer) summary() Summary {
+	return Summary{
+		EpochMeanReward: append([]float64(nil), t.st.EpochMeans...),
+		ValidationScore: append([]float64(nil), t.st.ValScores...),
+		BestEpoch:       t.st.BestEpoch,
+		BestScore:       t.st.BestScore,
+		Steps:           t.st.Steps,
+	}
+}
+
+// step plays one mini-batch of episodes on the given cases and applies one
+// Adam update. It returns the rewards in case order.
+func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, error) {
+	// Per-episode random sources are drawn here, in order, so that the
+	// sampling does not depend on goroutine scheduling and the master
+	// source's state is exact at every mini-batch boundary.
+	seeds := make([][2]uint64, len(cases))
+	for k := range seeds {
+		seeds[k] = [2]uint64{t.rng.Uint64(), t.rng.Uint64()}
+	}
+	baseline := t.st.Baseline
+	scale := 1 / float64(len(cases)) // average the gradients over the batch
+	rewards := make([]float64, len(cases))
+	errs := make([]error, len(cases))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, t.cfg.Workers)
+	var wg sync.WaitGroup
+	for k, ci := range cases {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r, err := t.episode(ctx, ci, seeds[k], baseline, scale)
+			if err != nil {
+				errs[k] = fmt.Errorf("case %d: %w", ci, err)
+				cancel()
+				return
+			}
+			rewards[k] = r
+		}()
+	}
+	wg.Wait() // no forward or backward pass is in flight past this point
+	if err := errors.Join(errs...); err != nil {
+		zeroGrads(t.params)
+		return nil, err
+	}
+	updated := false
+	for _, p := range t.params {
+		if p.HasGrad() {
+			if err := t.opt.OptimizeParams(p); err != nil { // synchronous: Optimizer.Optimize races in spago v1.1.0
+				zeroGrads(t.params)
+				return nil, fmt.Errorf("adam: %w", err)
+			}
+			updated = true
+		}
+	}
+	if updated {
+		t.opt.IncExample()
+		t.st.Steps++
+	}
+	return rewards, nil
+}
+
+// episode plays one training episode and back-propagates
+// −scale·(reward − baseline)·Σ log π into the shared parameters.
+func (t *Trainer) episode(ctx context.Context, ci int, seed [2]uint64, baseline, scale float64) (float64, error) {
+	x, err := t.cfg.Cases.Patient(ctx, ci, true)
+	if err != nil {
+		return 0, fmt.Errorf("patient encoding: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(seed[0], seed[1]))
+	ep, err := Run(ctx, t.cfg.Policy, t.cfg.Text, t.cfg.Cases.Prompt(ci), x, Options{Steps: t.cfg.Steps, Train: true}, rng)
+	if err != nil {
+		return 0, err
+	}
+	r, err := t.cfg.Reward(ctx, ci, ep.Final)
+	if err != nil {
+		return 0, fmt.Errorf("reward: %w", err)
+	}
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return 0, fmt.Errorf("reward: non-finite value %v", r)
+	}
+	sum := ep.SumLogProb()
+	if adv := r - baseline; sum != nil && adv != 0 {
+		loss := ag.ProdScalar(sum, mat.Scalar(T(-adv*scale)))
+		if err := ag.Backward(loss); err != nil {
+			return 0, fmt.Errorf("backward: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// ParamsOf lists the parameters of a spago model in traversal order (struct
+// fields in declaration order, sub-models included), the order that
+// checkpoints rely on.
+func ParamsOf(m nn.Model) []*nn.Param {
+	var ps []*nn.Param
+	nn.ForEachParam(m, func(p *nn.Param) { ps = append(ps, p) })
+	return ps
+}
+
+func zeroGrads(ps []*nn.Param) {
+	for _, p := range ps {
+		p.ZeroGrad()
+	}
+}
+
+// writeBar draws a one-line progress bar, rewritten in place with '\r' and
+// ended with a newline at the end of each epoch.
+func writeBar(w io.Writer, p Progress) {
+	const width = 24
+	done := width * p.Batch / max(p.Batches, 1)
+	end := ""
+	if p.Batch == p.Batches {
+		end = "\n"
+	}
+	fmt.Fprintf(w, "\repoch %d/%d [%s%s] %d/%d reward %+.4f mean %+.4f %s%s",
+		p.Epoch, p.Epochs, strings.Repeat("=", done), strings.Repeat(" ", width-done),
+		p.Batch, p.Batches, p.BatchReward, p.EpochMeanReward, p.Elapsed.Round(time.Second), end)
+}
