@@ -1,0 +1,319 @@
+// Package bert loads BERT-family checkpoints in HuggingFace layout
+// (config.json, vocab.txt, tokenizer_config.json and model.safetensors or
+// pytorch_model.bin) into a cybertron BERT, offline, with HuggingFace's
+// numerics (exact erf GELU, the configured LayerNorm epsilon) and
+// HuggingFace's BertTokenizer, and exposes the per-token hidden states of
+// any layer as an encoder.TextEncoder.
+//
+// Nothing here touches the network: there is no download path.
+package bert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	cbert "github.com/nlpodyssey/cybertron/pkg/models/bert"
+	"github.com/nlpodyssey/cybertron/pkg/vocabulary"
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+
+	"github.com/pmlm-go/pmlm/encoder"
+)
+
+// Errors that callers can branch on (wrapped with file names and details).
+var (
+	// ErrMissingFile: a required file of the model directory is absent.
+	ErrMissingFile = errors.New("missing model file")
+	// ErrBadConfig: config.json has an invalid value.
+	ErrBadConfig = errors.New("invalid config")
+	// ErrUnsupported: a valid setting this package does not implement.
+	ErrUnsupported = errors.New("unsupported")
+	// ErrBadVocab: vocab.txt is empty, lacks a special token or disagrees
+	// with config.json.
+	ErrBadVocab = errors.New("invalid vocabulary")
+	// ErrBadWeights: the weights file is malformed or disagrees with
+	// config.json.
+	ErrBadWeights = errors.New("invalid weights")
+	// ErrMissingTensor: the weights file lacks a tensor the model needs.
+	ErrMissingTensor = errors.New("missing tensor")
+	// ErrBadLayer: a layer outside 0..NumLayers.
+	ErrBadLayer = errors.New("layer out of range")
+)
+
+// The files of a model directory.
+const (
+	ConfigFile          = "config.json"
+	VocabFile           = "vocab.txt"
+	TokenizerConfigFile = "tokenizer_config.json"
+	SafetensorsFile     = "model.safetensors"
+	PytorchFile         = "pytorch_model.bin"
+)
+
+// Options configures Load.
+type Options struct {
+	// Layer selects the hidden states Encode returns, numbered as
+	// HuggingFace's hidden_states: 0 is the embedding output, k the output
+	// of encoder layer k. nil means the last layer. Use LayerOf to set it.
+	Layer *int
+	// Name replaces the model name in Name() (default: the directory's
+	// base name).
+	Name string
+}
+
+// LayerOf returns a pointer to k, for Options.Layer.
+func LayerOf(k int) *int { return &k }
+
+// Model is a BERT encoder with its tokenizer. It implements
+// encoder.TextEncoder for the layer chosen at Load; HiddenStates serves any
+// layer. It is immutable after Load and safe for concurrent use.
+type Model struct {
+	name      string
+	cfg       Config
+	tok       *Tokenizer
+	cb        *cbert.Model
+	layer     int
+	hasPooler bool
+}
+
+var _ encoder.TextEncoder = (*Model)(nil)
+
+// Load reads a model directory in HuggingFace layout. Weights come from
+// model.safetensors (F32, F16, BF16 or F64) when present, else from
+// pytorch_model.bin (torch zip format, float tensors of any precision).
+// Every size is checked against config.json before anything is allocated.
+func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{ConfigFile, VocabFile, TokenizerConfigFile} {
+		if err := requireFile(dir, f); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := readConfig(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	tc, err := readTokenizerConfig(filepath.Join(dir, TokenizerConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	vocabPath := filepath.Join(dir, VocabFile)
+	vocab, err := readVocab(vocabPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(vocab) != cfg.VocabSize {
+		return nil, fmt.Errorf("bert: %s: %w: %d entries, config.json vocab_size is %d",
+			vocabPath, ErrBadVocab, len(vocab), cfg.VocabSize)
+	}
+	src, path, err := openWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(filepath.Clean(dir))
+	}
+	return newModel(cfg, tc, vocab, src, path, name, opts.Layer)
+}
+
+func requireFile(dir, name string) error {
+	p := filepath.Join(dir, name)
+	info, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("bert: %s: %w", p, ErrMissingFile)
+		}
+		return fmt.Errorf("bert: %w", err)
+	}
+	if info.IsDir() {
+		return fmt.Errorf("bert: %s: %w: is a directory", p, ErrMissingFile)
+	}
+	return nil
+}
+
+func openWeights(dir string) (tensorSource, string, error) {
+	st := filepath.Join(dir, SafetensorsFile)
+	if _, err := os.Stat(st); err == nil {
+		s, err := openSafetensors(st)
+		return s, st, err
+	}
+	pt := filepath.Join(dir, PytorchFile)
+	if _, err := os.Stat(pt); err == nil {
+		t, err := openTorch(pt)
+		return t, pt, err
+	}
+	for _, idx := range []string{SafetensorsFile + ".index.json", PytorchFile + ".index.json"} {
+		if _, err := os.Stat(filepath.Join(dir, idx)); err == nil {
+			return nil, "", fmt.Errorf("bert: %s: %w: sharded checkpoint (%s)", dir, ErrUnsupported, idx)
+		}
+	}
+	return nil, "", fmt.Errorf("bert: %s: %w: neither %s nor %s", dir, ErrMissingFile, SafetensorsFile, PytorchFile)
+}
+
+func newModel(cfg Config, tc TokenizerConfig, vocab []string, src tensorSource, path, name string, layer *int) (*Model, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
+	}
+	k := cfg.NumHiddenLayers
+	if layer != nil {
+		k = *layer
+	}
+	if k < 0 || k > cfg.NumHiddenLayers {
+		return nil, fmt.Errorf("bert: %w: layer %d, model has %d", ErrBadLayer, k, cfg.NumHiddenLayers)
+	}
+	maxLen := cfg.MaxPositionEmbeddings
+	if tc.ModelMaxLength > 0 && tc.ModelMaxLength < maxLen {
+		maxLen = tc.ModelMaxLength
+	}
+	tok, err := NewTokenizer(vocab, tc, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := newCheckpoint(src, path)
+	if err != nil {
+		return nil, err
+	}
+	hasPooler, err := ck.validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := newCybertron(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
+	}
+	if err := ck.fill(cb, cfg, hasPooler); err != nil {
+		return nil, err
+	}
+	// For callers of cybertron's own EncodeTokens. Exact only for
+	// vocabularies without repeated lines (cybertron dedupes); this
+	// package's methods map tokens with the HuggingFace-exact table.
+	cb.Embeddings.Vocab = vocabulary.New(vocab)
+	return &Model{name: name, cfg: cfg, tok: tok, cb: cb, layer: k, hasPooler: hasPooler}, nil
+}
+
+// Name is "<model>/layer-<k>".
+func (m *Model) Name() string { return fmt.Sprintf("%s/layer-%d", m.name, m.layer) }
+
+// Dim is the hidden size.
+func (m *Model) Dim() int { return m.cfg.HiddenSize }
+
+// Layer is the layer Encode returns.
+func (m *Model) Layer() int { return m.layer }
+
+// NumLayers is the number of encoder layers; valid layers are 0..NumLayers.
+func (m *Model) NumLayers() int { return m.cfg.NumHiddenLayers }
+
+// Config returns the parsed config.json.
+func (m *Model) Config() Config { return m.cfg }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *Tokenizer { return m.tok }
+
+// HasPooler reports whether the checkpoint had pooler weights (the
+// cybertron Pooler is zero otherwise).
+func (m *Model) HasPooler() bool { return m.hasPooler }
+
+// Cybertron returns the underlying cybertron model, already patched for
+// HuggingFace numerics. Do not modify it while Encode calls are running.
+func (m *Model) Cybertron() *cbert.Model { return m.cb }
+
+// Encode embeds text with the layer chosen at Load.
+func (m *Model) Encode(ctx context.Context, text string) (*encoder.Encoded, error) {
+	return m.HiddenStates(ctx, text, m.layer)
+}
+
+// HiddenStates tokenizes text (truncating it to the maximum length) and
+// returns the hidden states of the given layer, 0..NumLayers, computing
+// only the layers up to it.
+func (m *Model) HiddenStates(ctx context.Context, text string, layer int) (*encoder.Encoded, error) {
+	t := m.tok.Tokenize(text)
+	vecs, err := m.HiddenStatesIDs(ctx, t.IDs, layer)
+	if err != nil {
+		return nil, err
+	}
+	special := make([]bool, len(t.IDs))
+	for i, id := range t.IDs {
+		special[i] = id == m.tok.clsID || id == m.tok.sepID
+	}
+	return &encoder.Encoded{
+		Tokens: t.Tokens, IDs: t.IDs, Vectors: vecs, Special: special,
+		WordOf: t.WordOf, NumWords: t.NumWords,
+	}, nil
+}
+
+// HiddenStatesIDs runs the model on token ids (special tokens included,
+// as the tokenizer produces them) up to the given layer. All tokens are of
+// segment 0, as for a single sentence.
+func (m *Model) HiddenStatesIDs(ctx context.Context, ids []int, layer int) ([][]float32, error) {
+	if layer < 0 || layer > m.cfg.NumHiddenLayers {
+		return nil, fmt.Errorf("bert: %w: layer %d, model has %d", ErrBadLayer, layer, m.cfg.NumHiddenLayers)
+	}
+	if len(ids) == 0 || len(ids) > m.cfg.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("bert: %d tokens, want 1..%d", len(ids), m.cfg.MaxPositionEmbeddings)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= m.cfg.VocabSize {
+			return nil, fmt.Errorf("bert: token %d has id %d outside the vocabulary of %d", i, id, m.cfg.VocabSize)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h, err := m.embed(ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < layer; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		h = m.cb.Encoder.Layers[i].Forward(h...)
+	}
+	dim := m.cfg.HiddenSize
+	backing := make([]float32, len(h)*dim)
+	out := make([][]float32, len(h))
+	for i, x := range h {
+		v := backing[i*dim : (i+1)*dim : (i+1)*dim]
+		copy(v, x.Value().Data().F32())
+		out[i] = v
+	}
+	return out, nil
+}
+
+// embed is cybertron's Embeddings.EncodeTokens keyed by id instead of by
+// token string (so repeated vocabulary lines resolve as in HuggingFace),
+// with every token in segment 0.
+func (m *Model) embed(ids []int) ([]mat.Tensor, error) {
+	e := m.cb.Embeddings
+	words, err := e.Tokens.Encode(ids)
+	if err != nil {
+		return nil, fmt.Errorf("bert: word embeddings: %w", err)
+	}
+	positions := make([]int, len(ids))
+	for i := range positions {
+		positions[i] = i
+	}
+	pos, err := e.Positions.Encode(positions)
+	if err != nil {
+		return nil, fmt.Errorf("bert: position embeddings: %w", err)
+	}
+	segment, err := e.TokenTypes.Embedding(0)
+	if err != nil {
+		return nil, fmt.Errorf("bert: token type embeddings: %w", err)
+	}
+	xs := make([]mat.Tensor, len(ids))
+	for i := range xs {
+		// HF's order: (word + token type) + position.
+		xs[i] = ag.Add(ag.Add(words[i], segment), pos[i])
+	}
+	return e.Norm.Forward(xs...), nil
+}
