@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"flag"
 	"math"
 	"sort"
 	"sync"
@@ -10,6 +11,10 @@ import (
 
 	"github.com/pmlm-go/pmlm/pmlm"
 )
+
+// seedFlag lets the statistical tests run on other seeds:
+// go test ./pmlm/synth -args -synth.seed=7
+var seedFlag = flag.Uint64("synth.seed", 1, "seed of the default-size cohort the statistical tests check")
 
 // The default cohort is generated once per test binary.
 var (
@@ -23,7 +28,7 @@ func defaultData(t testing.TB) (*pmlm.Cohort, []Facts) {
 	t.Helper()
 	defaultOnce.Do(func() {
 		opts := DefaultOptions()
-		opts.Seed = 1
+		opts.Seed = *seedFlag
 		defaultCohort, defaultFacts, defaultErr = GenerateDetailed(opts)
 	})
 	require.NoError(t, defaultErr)

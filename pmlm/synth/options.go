@@ -48,8 +48,8 @@ type Options struct {
 	// for 2,373 patients and otherwise the same mean of about 16.36 per
 	// patient. It must lie between 2 and MaxVisits per patient on average.
 	Visits int
-	// MaxVisits caps the records of one patient (default 45); one patient
-	// always has exactly MaxVisits records.
+	// MaxVisits caps the records of one patient (default 45). One patient
+	// has exactly MaxVisits records whenever Visits leaves room for it.
 	MaxVisits int
 	// ThalassemiaShare is the share of patients labelled thalassemia
 	// (default 107/2,373 ≈ 4.5%). It is the region knob of COHORT_SPEC §2.1:
@@ -103,9 +103,6 @@ func (o Options) withDefaults() (Options, error) {
 	case o.Visits < minVisits*o.Patients || o.Visits > o.MaxVisits*o.Patients:
 		return o, fmt.Errorf("%w: %d visits for %d patients: need %d to %d", ErrOptions,
 			o.Visits, o.Patients, minVisits*o.Patients, o.MaxVisits*o.Patients)
-	case o.Visits < o.MaxVisits+minVisits*(o.Patients-1):
-		return o, fmt.Errorf("%w: %d visits cannot give one patient %d visits and the other %d at least %d",
-			ErrOptions, o.Visits, o.MaxVisits, o.Patients-1, minVisits)
 	case o.ThalassemiaShare < 0 || o.ThalassemiaShare > 0.5:
 		return o, fmt.Errorf("%w: thalassemia share %g outside [0, 0.5]", ErrOptions, o.ThalassemiaShare)
 	case o.InformativeMissingness < 0 || o.InformativeMissingness > 2:

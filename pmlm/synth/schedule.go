@@ -8,7 +8,7 @@ import (
 // visitCounts draws the number of records per patient (COHORT_SPEC §3.1):
 // 2 + NegBin(base·m − 2, k = 4), redrawn above the cap, then nudged one
 // record at a time at random patients until the total is exact, with one
-// patient forced to the cap. base is chosen so the expected total is the
+// patient forced to the cap (when the total allows). base is chosen so the expected total is the
 // target before the nudging.
 func visitCounts(r *rand.Rand, plans []patientPlan, total, maxVisits int) []int {
 	n := len(plans)
@@ -32,10 +32,14 @@ func visitCounts(r *rand.Rand, plans []patientPlan, total, maxVisits int) []int 
 		}
 		sum += counts[i]
 	}
-	// Force one patient, chosen at random, to the cap.
-	top := r.IntN(n)
-	sum += maxVisits - counts[top]
-	counts[top] = maxVisits
+	// Force one patient, chosen at random, to the cap when the total
+	// leaves room for it.
+	top := -1
+	if total >= maxVisits+minVisits*(n-1) {
+		top = r.IntN(n)
+		sum += maxVisits - counts[top]
+		counts[top] = maxVisits
+	}
 	for sum != total {
 		i := r.IntN(n)
 		if i == top {
