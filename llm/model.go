@@ -157,6 +157,8 @@ func (m *ModelResponder) classify(ctx context.Context, err error, seen *observat
 			return &StatusError{StatusCode: seen.status, RetryAfter: seen.retryAfter, Err: err}
 		case seen.malformed:
 			return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+		case seen.noChoices:
+			return fmt.Errorf("%w: %w", ErrEmpty, err)
 		}
 	}
 	var gerr *googleapi.Error

@@ -42,6 +42,7 @@ type observation struct {
 	status     int
 	retryAfter time.Duration
 	refused    bool
+	noChoices  bool // a "choices" array was present and empty
 	malformed  bool
 	transport  error
 }
@@ -58,7 +59,7 @@ func (o *observation) snapshot() observation {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return observation{seen: o.seen, status: o.status, retryAfter: o.retryAfter,
-		refused: o.refused, malformed: o.malformed, transport: o.transport}
+		refused: o.refused, noChoices: o.noChoices, malformed: o.malformed, transport: o.transport}
 }
 
 type observingTransport struct{ base http.RoundTripper }
@@ -96,14 +97,15 @@ func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		return resp, nil
 	}
 	var probe struct {
-		Choices []struct {
+		Choices *[]struct {
 			Message struct {
 				Refusal *string `json:"refusal"`
 			} `json:"message"`
 		} `json:"choices"`
 	}
-	if json.Unmarshal(body, &probe) == nil {
-		for _, c := range probe.Choices {
+	if json.Unmarshal(body, &probe) == nil && probe.Choices != nil {
+		o.noChoices = len(*probe.Choices) == 0
+		for _, c := range *probe.Choices {
 			if c.Message.Refusal != nil && *c.Message.Refusal != "" {
 				o.refused = true
 			}
