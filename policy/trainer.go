@@ -93,6 +93,29 @@ type Progress struct {
 	EpochMeanReward float64 // mean reward of this epoch's episodes so far
 	Baseline        float64 // the running-mean baseline (0 when off)
 	Elapsed         time.Duration
+	// Timing breaks down the mini-batch's work.
+	Timing Timing
+}
+
+// Timing breaks down where a mini-batch's time went. The per-episode parts
+// are summed over the batch's episodes, which run concurrently, so they can
+// add up to more than the wall time.
+type Timing struct {
+	Patient  time.Duration // Cases.Patient: the patient encoder's forward pass
+	Encode   time.Duration // the TextEncoder on every state
+	Policy   time.Duration // scoring words (forward pass)
+	Reward   time.Duration // the RewardFunc (in PMLM: responder LLM and BERTScore)
+	Backward time.Duration // back-propagation into policy and encoder
+	Update   time.Duration // the synchronous Adam step (wall time)
+}
+
+func (a *Timing) add(b Timing) {
+	a.Patient += b.Patient
+	a.Encode += b.Encode
+	a.Policy += b.Policy
+	a.Reward += b.Reward
+	a.Backward += b.Backward
+	a.Update += b.Update
 }
 
 // Summary is what Train did.
@@ -210,7 +233,7 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 			}
 			lo := t.st.Batch * t.cfg.BatchSize
 			hi := min(lo+t.cfg.BatchSize, len(t.st.Order))
-			rewards, err := t.step(ctx, t.st.Order[lo:hi])
+			rewards, timing, err := t.step(ctx, t.st.Order[lo:hi])
 			if err != nil {
 				return t.summary(), fmt.Errorf("policy: epoch %d batch %d: %w", t.st.Epoch+1, t.st.Batch+1, err)
 			}
@@ -238,7 +261,7 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 			p := Progress{
 				Epoch: t.st.Epoch + 1, Epochs: t.cfg.Epochs, Batch: t.st.Batch, Batches: nb, Step: t.st.Steps,
 				BatchReward: mean, EpochMeanReward: t.st.EpochSum / float64(t.st.EpochN),
-				Baseline: t.st.Baseline, Elapsed: elapsed(),
+				Baseline: t.st.Baseline, Elapsed: elapsed(), Timing: timing,
 			}
 			if t.cfg.Progress != nil {
 				writeBar(t.cfg.Progress, p)
@@ -295,7 +318,7 @@ func (t *Trainer) summary() Summary {
 
 // step plays one mini-batch of episodes on the given cases and applies one
 // Adam update. It returns the rewards in case order.
-func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, error) {
+func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, Timing, error) {
 	// Per-episode random sources are drawn here, in order, so that the
 	// sampling does not depend on goroutine scheduling and the master
 	// source's state is exact at every mini-batch boundary.
@@ -310,13 +333,20 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, t.cfg.Workers)
-	var wg sync.WaitGroup
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		timing Timing
+	)
 	for k, ci := range cases {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			r, err := t.episode(ctx, ci, seeds[k], baseline, scale)
+			r, tm, err := t.episode(ctx, ci, seeds[k], baseline, scale)
+			mu.Lock()
+			timing.add(tm)
+			mu.Unlock()
 			if err != nil {
 				errs[k] = fmt.Errorf("case %d: %w", ci, err)
 				cancel()
@@ -328,14 +358,15 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, error) {
 	wg.Wait() // no forward or backward pass is in flight past this point
 	if err := errors.Join(errs...); err != nil {
 		zeroGrads(t.params)
-		return nil, err
+		return nil, timing, err
 	}
+	t0 := time.Now()
 	updated := false
 	for _, p := range t.params {
 		if p.HasGrad() {
 			if err := t.opt.OptimizeParams(p); err != nil { // synchronous: Optimizer.Optimize races in spago v1.1.0
 				zeroGrads(t.params)
-				return nil, fmt.Errorf("adam: %w", err)
+				return nil, timing, fmt.Errorf("adam: %w", err)
 			}
 			updated = true
 		}
@@ -344,36 +375,48 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, error) {
 		t.opt.IncExample()
 		t.st.Steps++
 	}
-	return rewards, nil
+	timing.Update = time.Since(t0)
+	return rewards, timing, nil
 }
 
 // episode plays one training episode and back-propagates
 // −scale·(reward − baseline)·Σ log π into the shared parameters.
-func (t *Trainer) episode(ctx context.Context, ci int, seed [2]uint64, baseline, scale float64) (float64, error) {
+func (t *Trainer) episode(ctx context.Context, ci int, seed [2]uint64, baseline, scale float64) (float64, Timing, error) {
+	var tm Timing
+	t0 := time.Now()
 	x, err := t.cfg.Cases.Patient(ctx, ci, true)
 	if err != nil {
-		return 0, fmt.Errorf("patient encoding: %w", err)
+		return 0, tm, fmt.Errorf("patient encoding: %w", err)
 	}
+	if x != nil {
+		x.Value() // spago computes asynchronously: wait, so the time is the encoder's
+	}
+	tm.Patient = time.Since(t0)
 	rng := rand.New(rand.NewPCG(seed[0], seed[1]))
 	ep, err := Run(ctx, t.cfg.Policy, t.cfg.Text, t.cfg.Cases.Prompt(ci), x, Options{Steps: t.cfg.Steps, Train: true}, rng)
 	if err != nil {
-		return 0, err
+		return 0, tm, err
 	}
+	tm.Encode, tm.Policy = ep.EncodeTime, ep.PolicyTime
+	t1 := time.Now()
 	r, err := t.cfg.Reward(ctx, ci, ep.Final)
 	if err != nil {
-		return 0, fmt.Errorf("reward: %w", err)
+		return 0, tm, fmt.Errorf("reward: %w", err)
 	}
+	tm.Reward = time.Since(t1)
 	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return 0, fmt.Errorf("reward: non-finite value %v", r)
+		return 0, tm, fmt.Errorf("reward: non-finite value %v", r)
 	}
+	t2 := time.Now()
 	sum := ep.SumLogProb()
 	if adv := r - baseline; sum != nil && adv != 0 {
 		loss := ag.ProdScalar(sum, mat.Scalar(T(-adv*scale)))
 		if err := ag.Backward(loss); err != nil {
-			return 0, fmt.Errorf("backward: %w", err)
+			return 0, tm, fmt.Errorf("backward: %w", err)
 		}
 	}
-	return r, nil
+	tm.Backward = time.Since(t2)
+	return r, tm, nil
 }
 
 // ParamsOf lists the parameters of a spago model in traversal order (struct
