@@ -3,6 +3,7 @@ package bert
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -265,4 +266,36 @@ func TestConcurrentEncode(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+}
+
+func TestNewRandom(t *testing.T) {
+	spec := defaultTinySpec()
+	cfg := Config{
+		ModelType: "bert", HiddenSize: spec.hidden, NumHiddenLayers: spec.layers, NumAttentionHeads: spec.heads,
+		IntermediateSize: spec.inter, HiddenAct: "gelu", MaxPositionEmbeddings: 64, TypeVocabSize: 2,
+		VocabSize: len(tinyVocab), LayerNormEps: 1e-12, PositionEmbeddingType: "absolute",
+	}
+	newRNG := func() *rand.Rand { return rand.New(rand.NewPCG(9, 9)) }
+	a, err := NewRandom(cfg, DefaultTokenizerConfig(), tinyVocab, newRNG(), Options{Name: "rnd"})
+	require.NoError(t, err)
+	b, err := NewRandom(cfg, DefaultTokenizerConfig(), tinyVocab, newRNG(), Options{Layer: LayerOf(1)})
+	require.NoError(t, err)
+	assert.Equal(t, "rnd/layer-2", a.Name())
+	assert.Equal(t, "random-bert/layer-1", b.Name())
+	ctx := context.Background()
+	ea, err := a.HiddenStates(ctx, sampleText, 1)
+	require.NoError(t, err)
+	eb, err := b.Encode(ctx, sampleText)
+	require.NoError(t, err)
+	assert.Equal(t, ea.Vectors, eb.Vectors, "same seed, same weights")
+	long := strings.Repeat("blood ", 100)
+	e, err := a.Encode(ctx, long)
+	require.NoError(t, err)
+	assert.Len(t, e.Tokens, 64, "truncated to max_position_embeddings")
+
+	_, err = NewRandom(cfg, DefaultTokenizerConfig(), tinyVocab[:10], newRNG(), Options{})
+	assert.ErrorIs(t, err, ErrBadVocab)
+	cfg.HiddenAct = "swish"
+	_, err = NewRandom(cfg, DefaultTokenizerConfig(), tinyVocab, newRNG(), Options{})
+	assert.ErrorIs(t, err, ErrUnsupported)
 }
