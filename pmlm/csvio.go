@@ -244,7 +244,8 @@ func (f *csvFile) readError(err error, rec []string) {
 	var pe *csv.ParseError
 	switch {
 	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
-		report(Issue{File: f.name, Line: pe.StartLine,
+		// The column is the first field too many or too few.
+		report(Issue{File: f.name, Line: pe.StartLine, Column: min(len(rec), len(f.header)) + 1,
 			Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(f.header))})
 		if f.onRagged != nil {
 			f.onRagged(rec)

@@ -37,8 +37,9 @@ type Issue struct {
 	// Line is the 1-based line on which the row starts (a quoted field may
 	// span lines); 0 when the problem concerns the whole file.
 	Line int
-	// Column is the 1-based field number; 0 when the problem concerns the
-	// whole row or a column absent from the file.
+	// Column is the 1-based field number (for a row with the wrong number
+	// of fields, the first field too many or too few); 0 when the problem
+	// concerns the whole row or a column absent from the file.
 	Column int
 	// ColumnName is the header name of the column; empty when the problem
 	// concerns the whole row.

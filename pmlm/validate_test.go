@@ -96,10 +96,10 @@ func TestValidation(t *testing.T) {
 			"", // the other rows are ragged now
 		strict: []string{
 			"visits.csv:1:6 (GLU): unknown column; visits.csv has the columns patient_id, date and one per metric of the catalogue",
-			"visits.csv:3: row has 5 fields, the header has 6",
-			"visits.csv:4: row has 5 fields, the header has 6",
-			"visits.csv:5: row has 5 fields, the header has 6",
-			"visits.csv:6: row has 5 fields, the header has 6",
+			"visits.csv:3:6: row has 5 fields, the header has 6",
+			"visits.csv:4:6: row has 5 fields, the header has 6",
+			"visits.csv:5:6: row has 5 fields, the header has 6",
+			"visits.csv:6:6: row has 5 fields, the header has 6",
 		},
 		skipped:  []string{"visits.csv:3", "visits.csv:4", "visits.csv:5", "visits.csv:6", "patients.csv:3", "patients.csv:4"},
 		warnings: []string{"visits.csv:1"},
@@ -209,7 +209,7 @@ func TestValidation(t *testing.T) {
 	}, {
 		name:    "ragged row",
 		visits:  setLine(baseVisits, 3, "a,2021-03-01,118,87,240,1"),
-		strict:  []string{"visits.csv:3: row has 6 fields, the header has 5"},
+		strict:  []string{"visits.csv:3:6: row has 6 fields, the header has 5"},
 		skipped: []string{"visits.csv:3"},
 		kept:    []string{"a", "b", "c"}, keptVisits: 4,
 	}, {
@@ -380,7 +380,7 @@ func TestCatalogueFileErrorsAreFatal(t *testing.T) {
 		"no metric": {MetricsFile, "name,min,max\n",
 			"metrics.csv: no metric; delete the file to use the obstetric catalogue"},
 		"ragged metric": {MetricsFile, "name,min,max\nHGB,1\n",
-			"metrics.csv:2: row has 2 fields, the header has 3"},
+			"metrics.csv:2:3: row has 2 fields, the header has 3"},
 		"duplicate label": {LabelsFile, "label\nnormal\nnormal\n",
 			"labels.csv:3:1 (label): duplicate label (also on line 2)"},
 		"blank label": {LabelsFile, "label\n\" \"\n",

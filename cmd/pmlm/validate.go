@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+)
+
+// validateCommand checks a cohort directory and prints its summary.
+func validateCommand() command {
+	return command{
+		name: "validate",
+		usage: "validate DIR [--max-visits N] [--lenient] " +
+			"[--split-train-end YYYY-MM-DD --split-validation-end YYYY-MM-DD]",
+		summary: "check the cohort files in DIR and print a summary of the cohort\n\n" +
+			"DIR holds visits.csv and patients.csv, and optionally metrics.csv and labels.csv\n" +
+			"(without them the obstetric catalogue is used). The summary gives the numbers of\n" +
+			"patients, visits, metrics and labels, the largest number of visits of a patient,\n" +
+			"the patients per label and per part of the time-based split, and the share of\n" +
+			"missing values per metric. Invalid data makes the exit status 1 and every error\n" +
+			"is printed as FILE:LINE:COLUMN (NAME): MESSAGE. With --lenient, invalid rows are\n" +
+			"skipped instead, each one listed with the reason.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			maxVisits := fs.Int("max-visits", pmlm.DefaultMaxVisits, "largest number of visits a patient may have")
+			lenient := fs.Bool("lenient", false, "skip invalid rows (each one is listed) instead of failing")
+			split := pmlm.DefaultSplit()
+			fs.Func("split-train-end", "last index date of the training part (default "+
+				split.TrainEnd.Format(pmlm.DateLayout)+")", dateFlag(&split.TrainEnd))
+			fs.Func("split-validation-end", "last index date of the validation part (default "+
+				split.ValidationEnd.Format(pmlm.DateLayout)+")", dateFlag(&split.ValidationEnd))
+			return func(ctx context.Context, e *env, args []string) error {
+				if err := wantArgs(args, 1); err != nil {
+					return err
+				}
+				if *maxVisits < 1 {
+					return fmt.Errorf("%w: --max-visits must be at least 1", errUsage)
+				}
+				if err := split.Validate(); err != nil {
+					return err
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				c, rep, err := pmlm.ReadDir(args[0], pmlm.ReadOptions{MaxVisits: *maxVisits, Lenient: *lenient})
+				printIssues(e.stdout, "warnings", rep.Warnings)
+				printIssues(e.stdout, "skipped rows (--lenient)", rep.Skipped)
+				if err != nil {
+					return err
+				}
+				return c.Summarize(split).WriteText(e.stdout)
+			}
+		},
+	}
+}
+
+// dateFlag parses a YYYY-MM-DD flag value into *t.
+func dateFlag(t *time.Time) func(string) error {
+	return func(s string) error {
+		d, err := time.Parse(pmlm.DateLayout, s)
+		if err != nil {
+			return fmt.Errorf("want a date YYYY-MM-DD, got %q", s)
+		}
+		*t = d
+		return nil
+	}
+}
+
+// printIssues lists issues under a heading, nothing when there are none.
+func printIssues(w io.Writer, heading string, issues []pmlm.Issue) {
+	if len(issues) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%s: %d\n", heading, len(issues))
+	for _, is := range issues {
+		fmt.Fprintf(w, "  %s\n", is.Error())
+	}
+	fmt.Fprintln(w)
+}
