@@ -38,6 +38,8 @@ func commands() []command {
 	return []command{
 		synthCommand(),
 		validateCommand(),
+		tsBenchCommand(),
+		predictStudyCommand(),
 	}
 }
 

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+)
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &env{stdout: &out, stderr: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// TestTSBenchJapaneseVowels reproduces the conformance result from the
+// command line.
+func TestTSBenchJapaneseVowels(t *testing.T) {
+	dir := "../../../shared/testdata/uea"
+	train := filepath.Join(dir, "JapaneseVowels_TRAIN.ts")
+	if _, err := os.Stat(train); err != nil {
+		t.Skipf("UEA data not found at %s (expected the shared/ folder beside the repository)", dir)
+	}
+	code, out, stderr := runCmd(t, "ts-bench", train, filepath.Join(dir, "JapaneseVowels_TEST.ts"), "--seed", "3")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	require.True(t, strings.HasPrefix(last, "accuracy: "), "last line %q", last)
+	acc, err := strconv.ParseFloat(strings.TrimPrefix(last, "accuracy: "), 64)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, acc, 0.97)
+}
+
+func TestTSBenchErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := "@problemName T\n@classLabel true a b\n@data\n1,2,3:a\n4,5,6:b\n"
+	bad := "@problemName T\n@classLabel true a b\n@data\n1,2,3:a\n4,x,6:b\n"
+	other := "@problemName T\n@classLabel true a c\n@data\n1,2,3:c\n"
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(s), 0o600))
+		return p
+	}
+	g, b, o := write("good.ts", good), write("bad.ts", bad), write("other.ts", other)
+
+	code, _, stderr := runCmd(t, "ts-bench", g, b)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "bad.ts:5: dimension 1: value 2: \"x\" is not a finite number")
+
+	code, _, stderr = runCmd(t, "ts-bench", g, o)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `class "c" is not a class of`)
+
+	code, _, _ = runCmd(t, "ts-bench", g)
+	assert.Equal(t, 2, code)
+	code, _, stderr = runCmd(t, "ts-bench", g, g, "--predictor", "rocket")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "unknown predictor")
+	code, _, stderr = runCmd(t, "ts-bench", g, filepath.Join(dir, "missing.ts"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "missing.ts")
+}
+
+func TestPredictStudy(t *testing.T) {
+	opts := synth.DefaultOptions()
+	opts.Patients, opts.Visits, opts.Seed = 240, 0, 5
+	c, err := synth.Generate(opts)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, pmlm.WriteDir(dir, c))
+
+	code, out, stderr := runCmd(t, "predict-study", dir, "--predictors", "minirocket,cnn", "--epochs", "2")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, out, "12 labels")
+	for _, row := range []string{"majority (", "minirocket", "cnn"} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 3 && strings.HasPrefix(strings.TrimSpace(line), row) {
+				found = true
+			}
+		}
+		assert.True(t, found, "no row %q in\n%s", row, out)
+	}
+
+	code, _, stderr = runCmd(t, "predict-study", t.TempDir())
+	assert.Equal(t, 1, code)
+	assert.NotEmpty(t, stderr)
+	code, _, _ = runCmd(t, "predict-study", dir, "--predictors", "gpt")
+	assert.Equal(t, 2, code)
+}
