@@ -40,6 +40,7 @@ func commands() []command {
 		validateCommand(),
 		tsBenchCommand(),
 		predictStudyCommand(),
+		scoreCommand(),
 	}
 }
 
