@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+)
+
+// promptCohort writes a small synthetic cohort and returns its folder.
+func promptCohort(t *testing.T) (string, *pmlm.Cohort) {
+	t.Helper()
+	opts := synth.DefaultOptions()
+	opts.Seed, opts.Patients, opts.Visits = 5, 120, 0
+	c, err := synth.Generate(opts)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, pmlm.WriteDir(dir, c))
+	return dir, c
+}
+
+func TestPromptCommand(t *testing.T) {
+	dir, c := promptCohort(t)
+	train, _, test := c.Split(pmlm.DefaultSplit())
+	require.NotEmpty(t, train)
+	require.NotEmpty(t, test)
+	for _, target := range []*pmlm.Patient{train[0], test[0]} {
+		for _, extra := range [][]string{nil, {"--warm-start"}} {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"prompt", dir, "--patient", target.ID, "--k", "5", "--features", "840"}, extra...)
+			code := run(context.Background(), args, &env{stdout: &stdout, stderr: &stderr})
+			require.Equal(t, 0, code, "stderr: %s", stderr.String())
+			p := strings.TrimSpace(stdout.String())
+			assert.Equal(t, p, prompt.Join(prompt.Words(p)))
+			assert.Contains(t, p, "among the 5 most similar past patients")
+			assert.Regexp(t, `predicted discharge diagnosis is [a-z]`, p)
+			assert.NotContains(t, p, "unknown")
+			// Every label named is one of the cohort's; no identifier or
+			// value: the only numbers are counts up to k.
+			assert.NotContains(t, p, target.ID)
+			for _, num := range regexp.MustCompile(`[0-9]+`).FindAllString(p, -1) {
+				assert.Contains(t, []string{"1", "2", "3", "4", "5"}, num, p)
+			}
+			counted := 0
+			for _, l := range c.Labels {
+				for _, m := range regexp.MustCompile(regexp.QuoteMeta(l)+` for ([0-9]+)`).FindAllStringSubmatch(p, -1) {
+					var n int
+					fmt.Sscan(m[1], &n)
+					counted += n
+				}
+			}
+			assert.Equal(t, 5, counted, "the label counts add up to k: %s", p)
+		}
+	}
+}
+
+func TestPromptCommandErrors(t *testing.T) {
+	dir, _ := promptCohort(t)
+	for _, args := range [][]string{
+		{"prompt", dir},                                    // no --patient
+		{"prompt", "--patient", "P00001"},                  // no DIR
+		{"prompt", dir, "--patient", "P00001", "--k", "0"}, // bad k
+	} {
+		var out bytes.Buffer
+		assert.Equal(t, 2, run(context.Background(), args, &env{stdout: &out, stderr: &out}), "%v", args)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"prompt", dir, "--patient", "NOPE-123", "--features", "840"},
+		&env{stdout: &stdout, stderr: &stderr})
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "no patient with the given --patient ID")
+	assert.NotContains(t, stderr.String(), "NOPE-123", "identifiers are not logged")
+
+	bad := filepath.Join(t.TempDir(), "bad.tmpl")
+	require.NoError(t, os.WriteFile(bad, []byte("{{.PatientID}}"), 0o600))
+	stderr.Reset()
+	code = run(context.Background(), []string{"prompt", dir, "--patient", "P00001", "--template", bad},
+		&env{stdout: &stdout, stderr: &stderr})
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "bad.tmpl")
+}
