@@ -134,19 +134,19 @@ type Split int
 
 // The parts of a time-based split.
 const (
-	Train Split = iota
-	Validation
-	Test
+	SplitTrain Split = iota
+	SplitValidation
+	SplitTest
 )
 
 // String returns "train", "validation" or "test".
 func (s Split) String() string {
 	switch s {
-	case Train:
+	case SplitTrain:
 		return "train"
-	case Validation:
+	case SplitValidation:
 		return "validation"
-	case Test:
+	case SplitTest:
 		return "test"
 	}
 	return fmt.Sprintf("Split(%d)", int(s))
@@ -185,11 +185,11 @@ func (b SplitBoundaries) Of(indexDate time.Time) Split {
 	d := truncateDay(indexDate)
 	switch {
 	case !d.After(truncateDay(b.TrainEnd)):
-		return Train
+		return SplitTrain
 	case !d.After(truncateDay(b.ValidationEnd)):
-		return Validation
+		return SplitValidation
 	default:
-		return Test
+		return SplitTest
 	}
 }
 
@@ -204,9 +204,9 @@ func (c *Cohort) Split(b SplitBoundaries) (train, validation, test []*Patient) {
 	for i := range c.Patients {
 		p := &c.Patients[i]
 		switch b.Of(p.IndexDate) {
-		case Train:
+		case SplitTrain:
 			train = append(train, p)
-		case Validation:
+		case SplitValidation:
 			validation = append(validation, p)
 		default:
 			test = append(test, p)

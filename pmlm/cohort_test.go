@@ -19,13 +19,13 @@ func date(s string) time.Time {
 func TestDefaultSplitBoundaries(t *testing.T) {
 	b := DefaultSplit()
 	require.NoError(t, b.Validate())
-	assert.Equal(t, Train, b.Of(date("2020-11-03")))
-	assert.Equal(t, Train, b.Of(date("2021-12-31")))
-	assert.Equal(t, Train, b.Of(time.Date(2021, 12, 31, 23, 59, 0, 0, time.UTC)), "the bound is a whole day")
-	assert.Equal(t, Validation, b.Of(date("2022-01-01")))
-	assert.Equal(t, Validation, b.Of(date("2022-06-30")))
-	assert.Equal(t, Test, b.Of(date("2022-07-01")))
-	assert.Equal(t, "validation", Validation.String())
+	assert.Equal(t, SplitTrain, b.Of(date("2020-11-03")))
+	assert.Equal(t, SplitTrain, b.Of(date("2021-12-31")))
+	assert.Equal(t, SplitTrain, b.Of(time.Date(2021, 12, 31, 23, 59, 0, 0, time.UTC)), "the bound is a whole day")
+	assert.Equal(t, SplitValidation, b.Of(date("2022-01-01")))
+	assert.Equal(t, SplitValidation, b.Of(date("2022-06-30")))
+	assert.Equal(t, SplitTest, b.Of(date("2022-07-01")))
+	assert.Equal(t, "validation", SplitValidation.String())
 }
 
 func TestSplitPartitionsPatients(t *testing.T) {

@@ -70,9 +70,9 @@ func (c *Cohort) Summarize(b SplitBoundaries) Summary {
 		}
 		s.LabelCounts[j].Patients++
 		switch b.Of(p.IndexDate) {
-		case Train:
+		case SplitTrain:
 			s.Train++
-		case Validation:
+		case SplitValidation:
 			s.Validation++
 		default:
 			s.Test++
