@@ -91,6 +91,20 @@ type Report struct {
 	Skipped []Issue
 }
 
+// SkippedRows returns the number of distinct rows in Skipped (a row with
+// several problems has several entries).
+func (r *Report) SkippedRows() int {
+	type place struct {
+		file string
+		line int
+	}
+	rows := make(map[place]bool, len(r.Skipped))
+	for _, is := range r.Skipped {
+		rows[place{is.File, is.Line}] = true
+	}
+	return len(rows)
+}
+
 // MaxListedIssues is how many issues a ValidationError keeps; it still
 // counts all of them.
 const MaxListedIssues = 100

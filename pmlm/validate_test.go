@@ -344,6 +344,7 @@ func TestLenientLosesNothingSilently(t *testing.T) {
 	c, rep, err := readSmall(patients, visits, ReadOptions{Lenient: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"b", "c", "f", "h"}, patientIDs(c))
+	assert.Equal(t, 5+7, rep.SkippedRows(), "patients.csv lines 2, 5, 6, 7, 10; visits.csv lines 2, 3, 7, 9, 10, 12, 13")
 
 	skippedLines := map[string]map[int]bool{PatientsFile: {}, VisitsFile: {}}
 	for _, is := range rep.Skipped {

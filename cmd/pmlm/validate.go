@@ -46,8 +46,8 @@ func validateCommand() command {
 					return err
 				}
 				c, rep, err := pmlm.ReadDir(args[0], pmlm.ReadOptions{MaxVisits: *maxVisits, Lenient: *lenient})
-				printIssues(e.stdout, "warnings", rep.Warnings)
-				printIssues(e.stdout, "skipped rows (--lenient)", rep.Skipped)
+				printIssues(e.stdout, fmt.Sprintf("warnings: %d", len(rep.Warnings)), rep.Warnings)
+				printIssues(e.stdout, fmt.Sprintf("skipped (--lenient): %d rows, for these reasons", rep.SkippedRows()), rep.Skipped)
 				if err != nil {
 					return err
 				}
@@ -74,7 +74,7 @@ func printIssues(w io.Writer, heading string, issues []pmlm.Issue) {
 	if len(issues) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "%s: %d\n", heading, len(issues))
+	fmt.Fprintln(w, heading)
 	for _, is := range issues {
 		fmt.Fprintf(w, "  %s\n", is.Error())
 	}

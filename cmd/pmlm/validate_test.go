@@ -310,7 +310,7 @@ func TestValidateLenientSkipsAndReports(t *testing.T) {
 	setPatientCell(t, dir, 5, "label", "flu") // p4, with visits on lines 8 and 9
 	code, out, errOut := runValidate(t, dir, "--lenient")
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, out, "skipped rows (--lenient): 4\n")
+	assert.Contains(t, out, "skipped (--lenient): 4 rows, for these reasons\n")
 	assert.Contains(t, out, `visits.csv:3:3 (HGB): not a number: "12O"`)
 	assert.Contains(t, out, `patients.csv:5:3 (label): unknown label "flu"`)
 	assert.Contains(t, out, "visits.csv:8:1 (patient_id): the patient's row in patients.csv (line 5) was skipped")
