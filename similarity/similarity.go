@@ -11,6 +11,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Neighbor is one recommended patient.
@@ -44,7 +46,7 @@ var ErrInvalid = errors.New("similarity: invalid input")
 
 // Exact is the exhaustive cosine recommender: every query scans all
 // reference vectors. The vectors are normalized once at construction, so a
-// query costs one dot product per reference patient; the scan is split
+// query costs one dot product (gonum blas32) per reference patient; the scan is split
 // over GOMAXPROCS goroutines when there are enough patients to pay for
 // them. An Exact is immutable after construction and safe for concurrent
 // queries.
@@ -198,26 +200,11 @@ func excluded(i int, exclude []int) bool {
 	return false
 }
 
-// dot is the inner product, unrolled by 8 with independent accumulators
-// so that the additions pipeline. len(b) must be at least len(a).
+// dot is the inner product through gonum's blas32, whose amd64 kernel
+// is unrolled SIMD assembly: faster than a Go loop unrolled by 8 with
+// independent accumulators (BenchmarkDot compares the two).
 func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	i := 0
-	for ; i+8 <= len(a); i += 8 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-		s4 += a[i+4] * b[i+4]
-		s5 += a[i+5] * b[i+5]
-		s6 += a[i+6] * b[i+6]
-		s7 += a[i+7] * b[i+7]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+	return blas32.Dot(blas32.Vector{N: len(a), Inc: 1, Data: a}, blas32.Vector{N: len(a), Inc: 1, Data: b[:len(a)]})
 }
 
 // candidate is a scored reference patient.
