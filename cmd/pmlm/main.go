@@ -37,6 +37,7 @@ type env struct {
 func commands() []command {
 	return []command{
 		synthCommand(),
+		demoCommand(),
 		promptCommand(),
 		validateCommand(),
 		tsBenchCommand(),

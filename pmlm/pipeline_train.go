@@ -1,0 +1,208 @@
+package pmlm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/nlpodyssey/spago/mat"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pmlm-go/pmlm/policy"
+)
+
+// trainingCases is the training set as the policy trainer sees it: a subset
+// of the training patients (rows of p.cases).
+type trainingCases struct {
+	p      *Pipeline
+	rows   []int
+	series [][][]float64
+}
+
+func (t *trainingCases) Len() int           { return len(t.rows) }
+func (t *trainingCases) Prompt(i int) string { return t.p.cases[t.rows[i]].Prompt }
+
+// Patient builds x̂ with the fine-tuned patient encoder's differentiable
+// forward pass, so that the REINFORCE loss reaches its parameters.
+func (t *trainingCases) Patient(_ context.Context, i int, train bool) (mat.Tensor, error) {
+	return t.p.patient.Forward(t.series[t.rows[i]], train)
+}
+
+// subset returns n of the indices 0..total-1 drawn without replacement by a
+// seeded shuffle, in increasing order; all of them when n ≤ 0 or n ≥ total.
+func subset(total, n int, seed uint64) []int {
+	idx := make([]int, total)
+	for i := range idx {
+		idx[i] = i
+	}
+	if n <= 0 || n >= total {
+		return idx
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	rng.Shuffle(total, func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+	idx = idx[:n]
+	sort.Ints(idx)
+	return idx
+}
+
+// scoreAll returns the reward component of BERTScore of the responder's
+// answers to prompts against refs; excludeIDs[i] (may be "") is left out of
+// the case responder for prompt i. Responses are computed concurrently.
+func (p *Pipeline) scoreAll(ctx context.Context, prompts, refs, excludeIDs []string, comp string, workers int) ([]float64, error) {
+	resp := make([]string, len(prompts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for i := range prompts {
+		g.Go(func() error {
+			var err error
+			resp[i], err = p.respondAs(gctx, prompts[i], excludeIDs[i])
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("pmlm: responder: %w", err)
+	}
+	rr := make([][]string, len(refs))
+	for i, r := range refs {
+		rr[i] = []string{r}
+	}
+	s, err := p.scorer.Score(ctx, resp, rr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(s.Pairs))
+	for i, pair := range s.Pairs {
+		out[i] = component(pair, comp)
+	}
+	return out, nil
+}
+
+func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, validation []*Patient, series [][][]float64) error {
+	cases := &trainingCases{p: p, rows: subset(len(train), opts.MaxEpisodes, opts.Seed+4), series: series}
+
+	// r̂0 and its score never change across epochs: computed once.
+	prompts := make([]string, cases.Len())
+	refs := make([]string, cases.Len())
+	ids := make([]string, cases.Len())
+	for i, row := range cases.rows {
+		prompts[i], refs[i], ids[i] = p.cases[row].Prompt, p.cases[row].Reply, p.cases[row].ID
+	}
+	base, err := p.scoreAll(ctx, prompts, refs, ids, opts.RewardComponent, opts.Workers)
+	if err != nil {
+		return err
+	}
+	rewardFn := func(ctx context.Context, i int, final string) (float64, error) {
+		s, err := p.scoreAll(ctx, []string{final}, refs[i:i+1], ids[i:i+1], opts.RewardComponent, 1)
+		if err != nil {
+			return 0, err
+		}
+		return s[0] - base[i], nil
+	}
+
+	validate, err := p.validator(ctx, opts, validation)
+	if err != nil {
+		return err
+	}
+	tr, err := policy.NewTrainer(policy.TrainerConfig{
+		Policy:          p.policy,
+		Text:            p.text,
+		Cases:           cases,
+		Reward:          rewardFn,
+		EncoderParams:   policy.ParamsOf(p.patient),
+		Validate:        validate,
+		Epochs:          opts.Epochs,
+		BatchSize:       opts.BatchSize,
+		Workers:         opts.Workers,
+		Steps:           opts.Steps,
+		LearningRate:    opts.LearningRate,
+		BaselineDecay:   opts.BaselineDecay,
+		Seed:            opts.Seed + 5,
+		CheckpointPath:  opts.CheckpointPath,
+		CheckpointEvery: 1,
+		Progress:        opts.Progress,
+	})
+	if err != nil {
+		return err
+	}
+	if opts.Resume && opts.CheckpointPath != "" {
+		switch err := tr.Resume(opts.CheckpointPath); {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("pmlm: resume: %w", err)
+		default:
+			e, b := tr.Position()
+			if opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "resumed from %s at epoch %d, mini-batch %d\n", opts.CheckpointPath, e+1, b+1)
+			}
+		}
+	}
+	if _, err := tr.Train(ctx); err != nil {
+		return fmt.Errorf("pmlm: train policy: %w", err)
+	}
+	return nil
+}
+
+// validator returns the trainer's validation hook: the mean gain in the
+// reward component of greedy refinement over the coarse prompt, on (a seeded
+// subset of) the validation patients. Nil when there are none.
+func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation []*Patient) (policy.ValidateFunc, error) {
+	rows := subset(len(validation), opts.MaxValidation, opts.Seed+6)
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	series := make([][][]float64, len(rows))
+	coarse := make([]string, len(rows))
+	refs := make([]string, len(rows))
+	for i, r := range rows {
+		series[i] = validation[r].Matrix()
+		refs[i] = validation[r].Response
+		pred, err := p.predictor.Predict(ctx, series[i])
+		if err != nil {
+			return nil, err
+		}
+		if coarse[i], err = p.coarsePrompt(series[i], pred.Label, -1); err != nil {
+			return nil, err
+		}
+	}
+	noExclusion := make([]string, len(rows))
+	base, err := p.scoreAll(ctx, coarse, refs, noExclusion, opts.RewardComponent, opts.Workers)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, epoch int) (float64, error) {
+		final := make([]string, len(rows))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(opts.Workers)
+		for i := range rows {
+			g.Go(func() error {
+				x, err := p.patientNode(series[i])
+				if err != nil {
+					return err
+				}
+				res, err := policy.Refine(gctx, p.policy, p.text, coarse[i], x, p.steps)
+				final[i] = res.Final
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return 0, err
+		}
+		got, err := p.scoreAll(ctx, final, refs, noExclusion, opts.RewardComponent, opts.Workers)
+		if err != nil {
+			return 0, err
+		}
+		gain := 0.0
+		for i := range got {
+			gain += got[i] - base[i]
+		}
+		gain /= float64(len(got))
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "epoch %d: validation gain %+.4f BERTScore-%s over the coarse prompt (%d patients)\n",
+				epoch, gain, opts.RewardComponent, len(got))
+		}
+		return gain, nil
+	}, nil
+}
