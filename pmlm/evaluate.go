@@ -14,8 +14,8 @@ import (
 // Metrics are the paper's evaluation measures of a set of responses against
 // the doctors' replies, each on a 0–100 scale.
 type Metrics struct {
-	BLEU4                     float64 // corpus BLEU-4, sacrebleu defaults (13a, exp smoothing)
-	ROUGE1, ROUGE2, ROUGEL    float64 // mean F-measure over patients (rouge_score, no stemming)
+	BLEU4                              float64 // corpus BLEU-4, sacrebleu defaults (13a, exp smoothing)
+	ROUGE1, ROUGE2, ROUGEL             float64 // mean F-measure over patients (rouge_score, no stemming)
 	BERTScoreP, BERTScoreR, BERTScoreF float64 // mean BERTScore precision, recall and F1
 }
 

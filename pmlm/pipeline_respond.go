@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/pmlm-go/pmlm/llm"
-	"github.com/pmlm-go/pmlm/policy"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
+	"github.com/pmlm-go/pmlm/policy"
 )
 
 // Answer is what the pipeline did for one patient.

@@ -22,7 +22,7 @@ type trainingCases struct {
 	series [][][]float64
 }
 
-func (t *trainingCases) Len() int           { return len(t.rows) }
+func (t *trainingCases) Len() int            { return len(t.rows) }
 func (t *trainingCases) Prompt(i int) string { return t.p.cases[t.rows[i]].Prompt }
 
 // Patient builds x̂ with the fine-tuned patient encoder's differentiable
