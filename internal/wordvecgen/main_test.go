@@ -72,3 +72,8 @@ func TestRunErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(notGzip, []byte("plain"), 0o644))
 	require.ErrorContains(t, run(notGzip, 2, "", filepath.Join(dir, "o"), &bytes.Buffer{}), "x.tgz")
 }
+
+func TestGoStrings(t *testing.T) {
+	src := "package p\n\n// comment words\nvar x = fmt.Sprintf(\"Severe %s at\", `raw text`)\n"
+	assert.Equal(t, "Severe %s at\nraw text\n", goStrings([]byte(src)))
+}
