@@ -415,3 +415,45 @@ func BenchmarkROUGEPair(b *testing.B) {
 		r.Score(clinicalRefs[0][0], clinicalCands[0])
 	}
 }
+
+// TestBERTScoreMultiRefUpstream replays bert_score's multi-reference tests
+// (bertscore_cases.json: multi_ref and multi_ref_smoke) on the embedded
+// vectors: several references give the per-component maximum of the single
+// scores, and empty strings on either side are scored, not rejected.
+func TestBERTScoreMultiRefUpstream(t *testing.T) {
+	var cases struct {
+		MultiRef struct {
+			Cand string   `json:"cand"`
+			Refs []string `json:"refs"`
+		} `json:"multi_ref"`
+		Smoke struct {
+			Cands []string   `json:"cands"`
+			Refs  [][]string `json:"refs"`
+		} `json:"multi_ref_smoke"`
+	}
+	readJSON(t, "bertscore_cases.json", &cases)
+	require.NotEmpty(t, cases.MultiRef.Refs)
+	ctx := context.Background()
+	s := NewBERTScorer(defaultVectors(t), BERTScoreOptions{})
+	multi, err := s.Score(ctx, []string{cases.MultiRef.Cand}, [][]string{cases.MultiRef.Refs})
+	require.NoError(t, err)
+	want := Score{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	for _, r := range cases.MultiRef.Refs {
+		one, err := s.Score(ctx, []string{cases.MultiRef.Cand}, [][]string{{r}})
+		require.NoError(t, err)
+		p := one.Pairs[0]
+		want = Score{max(want.P, p.P), max(want.R, p.R), max(want.F, p.F)}
+	}
+	assert.Equal(t, want, multi.Pairs[0])
+
+	smoke, err := s.Score(ctx, cases.Smoke.Cands, cases.Smoke.Refs)
+	require.NoError(t, err)
+	require.Len(t, smoke.Pairs, len(cases.Smoke.Cands))
+	assert.Equal(t, Score{}, smoke.Pairs[len(smoke.Pairs)-1], "empty candidate")
+	assert.NotEmpty(t, smoke.Warnings)
+	// "Hey" against {"Hi", ""}: the empty reference scores 0 and the other
+	// one wins.
+	alone, err := s.Score(ctx, []string{"Hey"}, [][]string{{"Hi"}})
+	require.NoError(t, err)
+	assert.Equal(t, alone.Pairs[0], smoke.Pairs[2])
+}
