@@ -44,8 +44,9 @@ type TrainOptions struct {
 	// offline CaseResponder over the training patients' coarse prompts and
 	// doctor replies.
 	Responder llm.Responder
-	// Template renders coarse prompts; nil means prompt.Default().
-	Template *prompt.Template
+	// PromptTemplate is the text/template of the coarse prompt over
+	// prompt.Data; empty means prompt.DefaultText.
+	PromptTemplate string
 	// K is the number of similar patients (paper: 10); Steps the number of
 	// deleted words n (paper: 10).
 	K, Steps int
@@ -114,8 +115,8 @@ func (o *TrainOptions) setDefaults() error {
 	if o.K < 1 || o.Steps < 1 || o.Epochs < 1 || o.BatchSize < 1 || o.CrossFitFolds < 1 {
 		return fmt.Errorf("pmlm: K, Steps, Epochs, BatchSize and CrossFitFolds must be positive")
 	}
-	if o.Template == nil {
-		o.Template = prompt.Default()
+	if o.PromptTemplate == "" {
+		o.PromptTemplate = prompt.DefaultText
 	}
 	return nil
 }
@@ -138,12 +139,17 @@ type Pipeline struct {
 	// to the policy only.
 	patient *encoder.MLP
 	index   *similarity.Exact
+	// refVectors and refLabels are what index was built from: the training
+	// patients' retrieval encodings and true labels (kept for Save).
+	refVectors [][]float32
+	refLabels  []string
 	// trainIDs maps index rows to patient IDs, so that a training patient
 	// is never its own neighbour.
-	trainIDs []string
-	template *prompt.Template
-	policy   *policy.MLP
-	text     encoder.TextEncoder
+	trainIDs     []string
+	template     *prompt.Template
+	templateText string
+	policy       *policy.MLP
+	text         encoder.TextEncoder
 	// cases are the training patients' coarse prompts and doctor replies,
 	// the knowledge of the default CaseResponder.
 	cases     []llm.Case
@@ -187,9 +193,13 @@ func Train(ctx context.Context, c *Cohort, opts TrainOptions) (*Pipeline, error)
 	if len(train) == 0 {
 		return nil, ErrNoTraining
 	}
+	tmpl, err := prompt.NewTemplate(opts.PromptTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("pmlm: prompt template: %w", err)
+	}
 	p := &Pipeline{
 		metrics: c.Metrics, labels: c.Labels, k: opts.K, steps: opts.Steps,
-		template: opts.Template, text: opts.Text,
+		template: tmpl, templateText: opts.PromptTemplate, text: opts.Text,
 	}
 	if p.text == nil {
 		wv, err := wordvec.Default()
@@ -342,6 +352,7 @@ func (p *Pipeline) fitEncoder(ctx context.Context, opts TrainOptions, c *Cohort,
 		}
 		names[i] = c.Labels[labels[i]]
 	}
+	p.refVectors, p.refLabels = vectors, names
 	if p.index, err = similarity.NewExact(vectors, names); err != nil {
 		return err
 	}
