@@ -56,10 +56,23 @@ func BenchmarkReadCohortDefaultSize(b *testing.B) {
 	require.NoError(b, WriteCohort(&pw, &vw, defaultSizeCohort(b)))
 	b.SetBytes(int64(pw.Len() + vw.Len()))
 	b.ReportAllocs()
+	defer reportCPUTime(b)()
 	for b.Loop() {
 		c, _, err := ReadCohort(bytes.NewReader(pw.Bytes()), bytes.NewReader(vw.Bytes()), ReadOptions{})
 		if err != nil || c.NumVisits() != 38817 {
 			b.Fatal(err)
+		}
+	}
+}
+
+// reportCPUTime starts measuring the process CPU time; the function it
+// returns reports it per operation as "cpu-ms/op".
+func reportCPUTime(b *testing.B) func() {
+	start, ok := processCPUTime()
+	return func() {
+		end, _ := processCPUTime()
+		if ok && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N)/1e6, "cpu-ms/op")
 		}
 	}
 }
@@ -69,6 +82,7 @@ func BenchmarkReadCohortDefaultSize(b *testing.B) {
 func BenchmarkReadDirDefaultSize(b *testing.B) {
 	dir := b.TempDir()
 	require.NoError(b, WriteDir(dir, defaultSizeCohort(b)))
+	defer reportCPUTime(b)()
 	for b.Loop() {
 		if _, _, err := ReadDir(dir, ReadOptions{}); err != nil {
 			b.Fatal(err)
@@ -80,6 +94,7 @@ func BenchmarkReadDirDefaultSize(b *testing.B) {
 func BenchmarkWriteDirDefaultSize(b *testing.B) {
 	c := defaultSizeCohort(b)
 	dir := b.TempDir()
+	defer reportCPUTime(b)()
 	for b.Loop() {
 		if err := WriteDir(dir, c); err != nil {
 			b.Fatal(err)
