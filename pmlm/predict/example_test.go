@@ -1,0 +1,78 @@
+package predict_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/pmlm-go/pmlm/pmlm/predict"
+)
+
+// Fit MiniRocket + ridge on series read from the .ts format and predict.
+func Example() {
+	// Two classes: rising and falling series of two channels, 10-14 steps,
+	// with a missing value here and there.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	b.WriteString("@problemName Slopes\n@missing true\n@dimensions 2\n@classLabel true up down\n@data\n")
+	for i := 0; i < 40; i++ {
+		label, sign := "up", 1.0
+		if i%2 == 1 {
+			label, sign = "down", -1
+		}
+		n := 10 + rng.IntN(5)
+		for d := 0; d < 2; d++ {
+			for t := 0; t < n; t++ {
+				if t > 0 {
+					b.WriteString(",")
+				}
+				if rng.Float64() < 0.05 {
+					b.WriteString("?")
+					continue
+				}
+				fmt.Fprintf(&b, "%.3f", sign*float64(t)+rng.NormFloat64())
+			}
+			b.WriteString(":")
+		}
+		b.WriteString(label + "\n")
+	}
+	data, err := predict.ReadTS(strings.NewReader(b.String()), "slopes.ts")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := &predict.MiniRocketClassifier{Config: predict.MiniRocketConfig{NumFeatures: 840, Seed: 1}}
+	if err := m.Fit(context.Background(), data.Series[:30], data.LabelIndices()[:30], len(data.Classes)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, err := m.Predict(context.Background(), data.Series[31])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("true:", data.Labels[31], "predicted:", data.Classes[p.Label])
+	fmt.Println("probabilities sum to 1:", math.Abs(p.Probs[0]+p.Probs[1]-1) < 1e-9)
+	// Output:
+	// true: down predicted: down
+	// probabilities sum to 1: true
+}
+
+// ParseLabel reads the label out of a language model's free-text answer.
+func ExampleParseLabel() {
+	classes := []string{"normal", "gestational diabetes", "gestational hypertension"}
+	for _, answer := range []string{"Gestational diabetes.", "Option 3", "normal or gestational diabetes"} {
+		i, err := predict.ParseLabel(answer, classes)
+		if err != nil {
+			fmt.Printf("%q: %v\n", answer, err)
+			continue
+		}
+		fmt.Printf("%q: %s\n", answer, classes[i])
+	}
+	// Output:
+	// "Gestational diabetes.": gestational diabetes
+	// "Option 3": gestational hypertension
+	// "normal or gestational diabetes": answer names no single label: several options named
+}
