@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/nlpodyssey/spago/ag"
@@ -199,16 +200,28 @@ func affine(l *linear.Model, x mat.Tensor, n int) mat.Tensor {
 // fileFormat tags saved encoders so that Load rejects other gob files.
 const fileFormat = "pmlm-patient-mlp/1"
 
-// savedMLP is the on-disk form: a format tag, then the model.
+// savedMLP is the on-disk form. The weights are plain slices rather than
+// spago matrices: gob bounds a slice's length by the input's size, whereas
+// spago's matrix decoder allocates whatever shape a (corrupt) header
+// claims and can exhaust memory.
 type savedMLP struct {
-	Format string
-	Model  *MLP
+	Format           string
+	Config           MLPConfig
+	Mean, Std        []float64
+	HiddenW, HiddenB []float32
+	OutputW, OutputB []float32
 }
 
-// Save writes the encoder (configuration, standardizer and weights) in
-// spago's gob format.
+// Save writes the encoder (configuration, standardizer and weights) as a
+// gob stream.
 func (m *MLP) Save(w io.Writer) error {
-	if err := nn.Dump(savedMLP{Format: fileFormat, Model: m}, w); err != nil {
+	s := savedMLP{
+		Format: fileFormat, Config: m.Config,
+		Mean: m.Standardizer.Mean, Std: m.Standardizer.Std,
+		HiddenW: m.Hidden.W.Data().F32(), HiddenB: m.Hidden.B.Data().F32(),
+		OutputW: m.Output.W.Data().F32(), OutputB: m.Output.B.Data().F32(),
+	}
+	if err := gob.NewEncoder(w).Encode(s); err != nil {
 		return fmt.Errorf("encoder: save: %w", err)
 	}
 	return nil
@@ -234,17 +247,44 @@ var ErrCorrupt = errors.New("encoder: corrupt or foreign model file")
 // LoadMLP reads an encoder written by Save and checks that its shapes are
 // consistent.
 func LoadMLP(r io.Reader) (*MLP, error) {
-	s, err := nn.Load[savedMLP](r)
-	if err != nil {
+	var s savedMLP
+	if err := gob.NewDecoder(r).Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if s.Format != fileFormat {
 		return nil, fmt.Errorf("%w: format %q, want %q", ErrCorrupt, s.Format, fileFormat)
 	}
-	if err := s.Model.check(); err != nil {
+	c := s.Config
+	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return s.Model, nil
+	layer := func(name string, w, b []float32, rows, cols int) (*linear.Model, error) {
+		// Compare by division: a corrupt config must not overflow.
+		if len(b) != rows || rows == 0 || len(w)%rows != 0 || len(w)/rows != cols {
+			return nil, fmt.Errorf("%w: %s layer has %d weights and %d biases, want %d×%d and %d",
+				ErrCorrupt, name, len(w), len(b), rows, cols, rows)
+		}
+		return &linear.Model{
+			W: nn.NewParam(mat.NewDense[elem](mat.WithShape(rows, cols), mat.WithBacking(w))),
+			B: nn.NewParam(mat.NewDense[elem](mat.WithShape(rows, 1), mat.WithBacking(b))),
+		}, nil
+	}
+	if c.MaxVisits > math.MaxInt32 || c.Metrics > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: config %+v too large", ErrCorrupt, c)
+	}
+	hidden, err := layer("hidden", s.HiddenW, s.HiddenB, c.Hidden, c.Inputs())
+	if err != nil {
+		return nil, err
+	}
+	output, err := layer("output", s.OutputW, s.OutputB, c.Out, c.Hidden)
+	if err != nil {
+		return nil, err
+	}
+	m := &MLP{Config: c, Standardizer: &Standardizer{Mean: s.Mean, Std: s.Std}, Hidden: hidden, Output: output}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return m, nil
 }
 
 // LoadMLPFile reads an encoder from the named file.
@@ -273,6 +313,12 @@ func (m *MLP) check() error {
 	if m.Standardizer == nil || len(m.Standardizer.Mean) != c.Metrics || len(m.Standardizer.Std) != c.Metrics {
 		return fmt.Errorf("standardizer does not match %d metrics", c.Metrics)
 	}
+	for i := range m.Standardizer.Mean {
+		mu, sd := m.Standardizer.Mean[i], m.Standardizer.Std[i]
+		if math.IsNaN(mu) || math.IsInf(mu, 0) || !(sd > 0) || math.IsInf(sd, 0) {
+			return fmt.Errorf("standardizer metric %d: mean %v, std %v", i, mu, sd)
+		}
+	}
 	for _, s := range []struct {
 		name      string
 		l         *linear.Model
@@ -285,8 +331,13 @@ func (m *MLP) check() error {
 			return fmt.Errorf("%s layer: W %v, B %v, want [%d %d] and [%d 1]",
 				s.name, s.l.W.Shape(), s.l.B.Shape(), s.rows, s.col, s.rows)
 		}
-		if _, ok := s.l.W.Matrix.(*mat.Dense[elem]); !ok {
-			return fmt.Errorf("%s layer: weights are %T, want float32", s.name, s.l.W.Matrix)
+		for _, p := range []*nn.Param{s.l.W, s.l.B} {
+			if _, ok := p.Matrix.(*mat.Dense[elem]); !ok {
+				return fmt.Errorf("%s layer: parameters are %T, want float32", s.name, p.Matrix)
+			}
+			if p.Data().Len() != p.Shape()[0]*p.Shape()[1] {
+				return fmt.Errorf("%s layer: %d values for shape %v", s.name, p.Data().Len(), p.Shape())
+			}
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package encoder
 import (
 	"bytes"
 	"context"
+	"encoding/gob"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -212,7 +213,7 @@ func TestSaveLoad(t *testing.T) {
 
 	// A gob of something else is rejected by the format tag.
 	var buf bytes.Buffer
-	require.NoError(t, nn.Dump(savedMLP{Format: "other/1", Model: m}, &buf))
+	require.NoError(t, gob.NewEncoder(&buf).Encode(savedMLP{Format: "other/1"}))
 	_, err = LoadMLP(&buf)
 	require.ErrorIs(t, err, ErrCorrupt)
 	assert.Contains(t, err.Error(), "other/1")
@@ -227,6 +228,20 @@ func TestSaveLoad(t *testing.T) {
 
 	_, err = LoadMLPFile(filepath.Join(t.TempDir(), "missing.gob"))
 	require.Error(t, err)
+}
+
+// TestSpagoGobRoundTrip checks that the model also survives spago's own
+// gob dump (what a trainer checkpoint that embeds the encoder uses).
+func TestSpagoGobRoundTrip(t *testing.T) {
+	m, patients := smallMLP(t, 10)
+	var buf bytes.Buffer
+	require.NoError(t, nn.Dump(m, &buf))
+	l, err := nn.Load[*MLP](&buf)
+	require.NoError(t, err)
+	a, _ := m.Encode(patients[0])
+	b, err := l.Encode(patients[0])
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
 }
 
 func TestNewMLPRejectsBadConfig(t *testing.T) {

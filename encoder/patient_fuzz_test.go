@@ -1,0 +1,37 @@
+package encoder
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzLoadMLP feeds arbitrary bytes (seeded with a valid file and
+// corruptions of it) to LoadMLP: it must return a model that encodes, or an
+// ErrCorrupt error, and never panic.
+func FuzzLoadMLP(f *testing.F) {
+	m, patients := smallMLP(f, 21)
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		f.Fatal(err)
+	}
+	valid := buf.Bytes()
+	f.Add(valid)
+	f.Add(valid[:len(valid)/3])
+	flipped := bytes.Clone(valid)
+	flipped[len(flipped)/2] ^= 0xff
+	f.Add(flipped)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := LoadMLP(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		if _, err := l.Encode(patients[0]); err != nil && !errors.Is(err, ErrInput) {
+			t.Fatalf("loaded model cannot encode: %v", err)
+		}
+	})
+}
