@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -82,6 +83,27 @@ func TestWeightFormatsAgree(t *testing.T) {
 		assert.True(t, bin.HasPooler())
 		pooler := bin.Cybertron().Pooler.Model[0].(*linear.Model).W.Value().Data().F32()
 		assert.Equal(t, stored["pooler.dense.weight"], pooler, "the transposed view must be gathered")
+	})
+	t.Run("pytorch_model.bin half", func(t *testing.T) {
+		// cybertron's converter silently skips HalfStorage tensors (they stay
+		// zero); here they load, rounded as torch stores them.
+		dir := filepath.Join(t.TempDir(), "half")
+		stored := writeTiny(t, dir, spec, "F16", 1) // for the rounded weights and the other files
+		require.NoError(t, os.Remove(filepath.Join(dir, SafetensorsFile)))
+		entries, storages := torchStateDict(randomWeights(spec, len(tinyVocab), 1), "")
+		for k, st := range storages {
+			if st.class == "FloatStorage" {
+				st.class = "HalfStorage"
+				storages[k] = st
+			}
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, PytorchFile), encodeTorchZip(entries, storages), 0o644))
+		m, err := Load(ctx, dir, Options{})
+		require.NoError(t, err)
+		got, err := m.HiddenStatesIDs(ctx, ids, spec.layers)
+		require.NoError(t, err)
+		ref := refForward(stored, spec, ids, refOpts{eps: spec.eps, erfGELU: true})
+		assert.Less(t, maxAbsDiff(got, ref[spec.layers]), 1e-5)
 	})
 	for _, tc := range []struct {
 		dtype string

@@ -172,6 +172,16 @@ func TestBadPytorchBin(t *testing.T) {
 	require.ErrorIs(t, err, ErrBadWeights)
 	assert.Contains(t, err.Error(), PytorchFile)
 
+	// cybertron's downloader leaves an empty file behind on failure;
+	// gopickle's legacy loader would loop forever on it.
+	require.NoError(t, os.WriteFile(p, nil, 0o644))
+	_, err = Load(ctx, dir, Options{})
+	require.ErrorIs(t, err, ErrBadWeights)
+	assert.Contains(t, err.Error(), "empty file")
+	require.NoError(t, os.WriteFile(p, make([]byte, 2048), 0o644))
+	_, err = Load(ctx, dir, Options{})
+	require.ErrorIs(t, err, ErrBadWeights)
+
 	ts := randomWeights(spec, len(tinyVocab), 5)
 	entries, storages := torchStateDict(ts[:len(ts)-3], "")
 	require.NoError(t, os.WriteFile(p, encodeTorchZip(entries, storages), 0o644))
@@ -186,6 +196,26 @@ func TestBadPytorchBin(t *testing.T) {
 	_, err = Load(ctx, dir, Options{})
 	require.ErrorIs(t, err, ErrBadWeights)
 	assert.Contains(t, err.Error(), "past its storage")
+
+	// A storage whose record is shorter than the pickle claims.
+	entries, storages = torchStateDict(ts, "")
+	st := storages[entries[3].storage]
+	st.numel = len(st.f32) + 1
+	storages[entries[3].storage] = st
+	require.NoError(t, os.WriteFile(p, encodeTorchZip(entries, storages), 0o644))
+	_, err = Load(ctx, dir, Options{})
+	require.ErrorIs(t, err, ErrBadWeights)
+	assert.Contains(t, err.Error(), "the record has")
+
+	// A dtype the pickle machine does not know.
+	entries, storages = torchStateDict(ts, "")
+	st = storages[entries[3].storage]
+	st.class = "ComplexFloatStorage"
+	storages[entries[3].storage] = st
+	require.NoError(t, os.WriteFile(p, encodeTorchZip(entries, storages), 0o644))
+	_, err = Load(ctx, dir, Options{})
+	require.ErrorIs(t, err, ErrBadWeights)
+	assert.Contains(t, err.Error(), "ComplexFloatStorage")
 }
 
 func FuzzParseSafetensors(f *testing.F) {
@@ -208,6 +238,34 @@ func FuzzParseSafetensors(f *testing.F) {
 			}
 			n, _ := shapeNumel(shape)
 			if int64(len(v)) != n {
+				t.Fatalf("%s: %d values for shape %v", name, len(v), shape)
+			}
+		}
+	})
+}
+
+func FuzzOpenTorch(f *testing.F) {
+	small := []tensor{{"a.weight", []int{2, 3}, []float32{1, 2, 3, 4, 5, 6}}, {"a.bias", []int{2}, []float32{7, 8}}}
+	entries, storages := torchStateDict(small, "")
+	f.Add(encodeTorchZip(entries, storages))
+	f.Add([]byte("PK\x03\x04"))
+	path := filepath.Join(f.TempDir(), PytorchFile)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tf, err := openTorch(path)
+		if err != nil {
+			return
+		}
+		defer tf.close()
+		for _, name := range tf.names() {
+			v, err := tf.read(name)
+			if err != nil {
+				continue
+			}
+			shape, _ := tf.shape(name)
+			if n, _ := shapeNumel(shape); int64(len(v)) != n {
 				t.Fatalf("%s: %d values for shape %v", name, len(v), shape)
 			}
 		}

@@ -264,9 +264,10 @@ type torchTensor struct {
 }
 
 type torchStorage struct {
-	class string // "FloatStorage" or "LongStorage"
+	class string // "FloatStorage", "HalfStorage" or "LongStorage"
 	f32   []float32
 	i64   []int64
+	numel int // when > 0, the element count the pickle claims
 }
 
 // encodeTorchZip writes a torch zip checkpoint (the format torch.save has
@@ -287,7 +288,11 @@ func encodeTorchZip(entries []torchTensor, storages map[string]torchStorage) []b
 		p.global("torch", st.class)
 		p.str(e.storage)
 		p.str("cpu")
-		p.int(len(st.f32) + len(st.i64))
+		if st.numel > 0 {
+			p.int(st.numel)
+		} else {
+			p.int(len(st.f32) + len(st.i64))
+		}
 		p.WriteByte('t')
 		p.WriteByte('Q') // BINPERSID
 		p.int(e.offset)
@@ -321,6 +326,10 @@ func encodeTorchZip(entries []torchTensor, storages map[string]torchStorage) []b
 		var b bytes.Buffer
 		if s := storages[k]; s.class == "LongStorage" {
 			binary.Write(&b, binary.LittleEndian, s.i64)
+		} else if s.class == "HalfStorage" {
+			for _, v := range s.f32 {
+				binary.Write(&b, binary.LittleEndian, float32to16(v))
+			}
 		} else {
 			binary.Write(&b, binary.LittleEndian, s.f32)
 		}
