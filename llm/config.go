@@ -9,10 +9,8 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 	"github.com/tmc/langchaingo/llms/anthropic"
-	"github.com/tmc/langchaingo/llms/googleai"
 	"github.com/tmc/langchaingo/llms/ollama"
 	"github.com/tmc/langchaingo/llms/openai"
-	"google.golang.org/api/option"
 )
 
 // Providers New accepts.
@@ -23,6 +21,10 @@ const (
 	ProviderOllama           = "ollama"
 	ProviderOpenAICompatible = "openai-compatible"
 )
+
+// GoogleAIOpenAIBaseURL is the OpenAI-compatible endpoint of Google's
+// Gemini API, which New uses for ProviderGoogleAI.
+const GoogleAIOpenAIBaseURL = "https://generativelanguage.googleapis.com/v1beta/openai"
 
 // Providers lists the providers New accepts.
 func Providers() []string {
@@ -133,20 +135,21 @@ func NewModel(ctx context.Context, cfg Config) (*ModelResponder, error) {
 		}
 		model, err = anthropic.New(opts...)
 	case ProviderGoogleAI:
+		// Google's Gemini API through its OpenAI-compatible endpoint and
+		// langchaingo's openai client: the same observing transport (HTTP
+		// status, Retry-After) as the other providers, without the genai
+		// and Vertex client libraries that langchaingo's googleai package
+		// pulls in.
 		k, kerr := key("GOOGLE_API_KEY", true)
 		if kerr != nil {
 			return nil, kerr
 		}
-		// The genai client authenticates through its own HTTP client, so
-		// statuses come from *googleapi.Error rather than the observing
-		// transport; the per-attempt context still bounds each call.
-		opts := []googleai.Option{googleai.WithAPIKey(k), googleai.WithDefaultModel(cfg.Model), googleai.WithRest()}
-		if cfg.BaseURL != "" {
-			opts = append(opts, func(o *googleai.Options) {
-				o.ClientOptions = append(o.ClientOptions, option.WithEndpoint(cfg.BaseURL))
-			})
+		base := cfg.BaseURL
+		if base == "" {
+			base = GoogleAIOpenAIBaseURL
 		}
-		model, err = googleai.New(ctx, opts...)
+		model, err = openai.New(openai.WithToken(k), openai.WithModel(cfg.Model),
+			openai.WithHTTPClient(client), openai.WithBaseURL(base))
 	case ProviderOllama:
 		opts := []ollama.Option{ollama.WithModel(cfg.Model), ollama.WithHTTPClient(client)}
 		if cfg.BaseURL != "" {

@@ -388,3 +388,18 @@ func TestTransportErrorRetried(t *testing.T) {
 	assert.ErrorContains(t, err, "after 3 attempts")
 	assert.False(t, errors.Is(err, context.Canceled))
 }
+
+func TestGoogleAIThroughOpenAICompatibleEndpoint(t *testing.T) {
+	s := newChatServer(t, status(http.StatusTooManyRequests, "0"))
+	r := newTestResponder(t, s, fastGuard(), func(c *Config) {
+		c.Provider = ProviderGoogleAI
+		c.Model = "gemini-test"
+		c.Getenv = func(k string) string { return map[string]string{"GOOGLE_API_KEY": "g-key"}[k] }
+	})
+	resp, err := r.Respond(context.Background(), "hi")
+	require.NoError(t, err)
+	assert.Equal(t, ProviderGoogleAI, resp.Provider)
+	assert.Equal(t, 2, resp.Attempts, "the 429 was seen through the observing transport and retried")
+	assert.Equal(t, []string{"Bearer g-key", "Bearer g-key"}, s.auth)
+	assert.Equal(t, "gemini-test", s.lastRequest(t).Model)
+}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 	"github.com/tmc/langchaingo/llms/openai"
-	"google.golang.org/api/googleapi"
 )
 
 // ModelResponder answers prompts with one call to a langchaingo model: no
@@ -161,11 +160,6 @@ func (m *ModelResponder) classify(ctx context.Context, err error, seen *observat
 			return fmt.Errorf("%w: %w", ErrEmpty, err)
 		}
 	}
-	var gerr *googleapi.Error
-	if errors.As(err, &gerr) {
-		return &StatusError{StatusCode: gerr.Code,
-			RetryAfter: parseRetryAfter(gerr.Header.Get("Retry-After"), time.Now()), Err: err}
-	}
 	if sm := statusText.FindStringSubmatch(err.Error()); sm != nil {
 		code, _ := strconv.Atoi(sm[1])
 		return &StatusError{StatusCode: code, Err: err}
@@ -187,8 +181,9 @@ const (
 )
 
 // stopClass maps the finish reasons of OpenAI ("length",
-// "content_filter"), Anthropic ("max_tokens", "refusal") and Google AI
-// ("FinishReasonMaxTokens", "FinishReasonSafety").
+// "content_filter"), Anthropic ("max_tokens", "refusal") and langchaingo's
+// googleai package ("FinishReasonMaxTokens", "FinishReasonSafety"), for
+// models built with it and passed to FromModel.
 func stopClass(reason string) stopKind {
 	switch strings.ToLower(reason) {
 	case "length", "max_tokens", "finishreasonmaxtokens", "max_output_tokens":
