@@ -359,3 +359,28 @@ func TestWarmStartBadInputs(t *testing.T) {
 	_, err = m.WarmStart(cancelled, patients, make([]int, len(patients)), 2, opt)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// TestConcurrentForwardBackward runs training passes from several
+// goroutines, as the policy trainer's concurrent episodes do (meaningful
+// under -race): gradients of all passes accumulate into the shared params.
+func TestConcurrentForwardBackward(t *testing.T) {
+	m, patients := smallMLP(t, 17)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			x, err := m.Forward(patients[g], true)
+			if err != nil {
+				errs[g] = err
+				return
+			}
+			errs[g] = ag.Backward(ag.ReduceSum(ag.Square(x)))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.True(t, m.Hidden.W.HasGrad())
+	nn.ZeroGrad(m)
+}
