@@ -23,7 +23,8 @@ func promptCommand() command {
 			"Fits, on the training split (index date up to 2021-12-31), the MiniRocket predictor\n" +
 			"for the patient's predicted label and the patient encoder (seeded random weights, or\n" +
 			"warm-started on the training labels with --warm-start), then lists the true labels of\n" +
-			"the k most similar training patients (the patient itself excluded). The prompt holds no\n" +
+			"the k most similar training patients (the patient itself excluded). For a patient of\n" +
+			"the training split the predicted label is an in-sample prediction. The prompt holds no\n" +
 			"identifier and no laboratory value.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			id := fs.String("patient", "", "ID of the patient (required)")
