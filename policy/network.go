@@ -14,12 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/initializers"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
-	"github.com/nlpodyssey/spago/mat/rand"
+	sprand "github.com/nlpodyssey/spago/mat/rand"
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/activation"
 	"github.com/nlpodyssey/spago/nn/linear"
@@ -87,32 +89,89 @@ func (c Config) validate() error {
 // words of a state in one batched graph.
 type MLP struct {
 	nn.Module
-	// Layers are the linear layers, input first. Exported so that spago's
-	// traversal (nn.Parameters) finds them.
+	// Input is the first layer. Exported fields are what spago's traversal
+	// (nn.ForEachParam) finds.
+	Input *InputLayer
+	// Layers are the linear layers after the first, the last one with output 1.
 	Layers []*linear.Model
 	cfg    Config
+	drop   *maskSource
 }
 
-var _ Policy = (*MLP)(nil)
+// InputLayer is the first layer of f, Linear(2d_w+d_p → width), with its
+// weight matrix W = [WordW | ContextW] kept as two column blocks: WordW
+// multiplies e_j, ContextW multiplies mean(E) ‖ x̂. Since the second part is
+// the same for every word of a state, it is multiplied once per state
+// instead of once per word (see MLP.Logits).
+type InputLayer struct {
+	nn.Module
+	WordW    *nn.Param // [width d_w]
+	ContextW *nn.Param // [width d_w+d_p]
+	B        *nn.Param // [width 1]
+}
+
+// maskSource draws dropout masks. spago's ag.Dropout draws every element
+// under the lock of its process-wide generator (40% of a forward pass at
+// width 256 × 100 words, and a point of contention between concurrent
+// episodes); this draws a whole mask per lock from the network's own
+// seeded generator.
+type maskSource struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// mask returns an [r c] matrix whose entries are 0 with probability p and
+// 1/(1−p) otherwise (inverted dropout, as spago's).
+func (s *maskSource) mask(r, c int, p float64) *mat.Dense[T] {
+	data := make([]T, r*c)
+	keep := T(1 / (1 - p))
+	s.mu.Lock()
+	for i := range data {
+		if s.rng.Float64() >= p {
+			data[i] = keep
+		}
+	}
+	s.mu.Unlock()
+	return mat.NewDense[T](mat.WithShape(r, c), mat.WithBacking(data))
+}
+
+// dropout applies inverted dropout to h with a fresh mask: h ⊙ mask, whose
+// gradient is gy ⊙ mask.
+func (m *MLP) dropout(h mat.Tensor) mat.Tensor {
+	s := h.Value().Shape()
+	return ag.Prod(h, m.drop.mask(s[0], s[1], m.cfg.Dropout))
+}
 
 // New returns an MLP with weights drawn by Xavier-uniform initialisation
-// (ReLU gain) from a spago generator seeded with seed, and zero biases.
+// (ReLU gain; the first layer's two blocks drawn as one [width in] matrix)
+// from a spago generator seeded with seed, and zero biases. Dropout masks
+// come from a generator of the network's own, also seeded with seed (its
+// state is saved neither by Save nor by checkpoints).
 func New(cfg Config, seed uint64) (*MLP, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	gen := rand.NewLockedRand(seed)
-	m := &MLP{cfg: cfg}
-	in := cfg.InputDim()
-	for i := 0; i < cfg.Layers; i++ {
-		out := cfg.Hidden
+	gen := sprand.NewLockedRand(seed)
+	m := &MLP{cfg: cfg, drop: &maskSource{rng: rand.New(rand.NewPCG(seed, 0x64726f70))}} // "drop"
+	gain := initializers.Gain(activation.ReLU)
+	width := func(i int) int {
 		if i == cfg.Layers-1 {
-			out = 1
+			return 1
 		}
-		l := linear.New[T](in, out)
-		initializers.XavierUniform(l.W.Value().(mat.Matrix), initializers.Gain(activation.ReLU), gen)
+		return cfg.Hidden
+	}
+	in, dw := cfg.InputDim(), cfg.WordDim
+	w := mat.NewDense[T](mat.WithShape(width(0), in))
+	initializers.XavierUniform(w, gain, gen)
+	m.Input = &InputLayer{
+		WordW:    nn.NewParam(w.Slice(0, 0, width(0), dw)),
+		ContextW: nn.NewParam(w.Slice(0, dw, width(0), in)),
+		B:        nn.NewParam(mat.NewDense[T](mat.WithShape(width(0), 1))),
+	}
+	for i := 1; i < cfg.Layers; i++ {
+		l := linear.New[T](width(i-1), width(i))
+		initializers.XavierUniform(l.W.Value().(mat.Matrix), gain, gen)
 		m.Layers = append(m.Layers, l)
-		in = out
 	}
 	return m, nil
 }
@@ -120,9 +179,10 @@ func New(cfg Config, seed uint64) (*MLP, error) {
 // Config returns the network's configuration.
 func (m *MLP) Config() Config { return m.cfg }
 
-// Params returns W and B of each layer, input layer first.
+// Params returns the input layer's WordW, ContextW and B, then W and B of
+// each following layer.
 func (m *MLP) Params() []*nn.Param {
-	ps := make([]*nn.Param, 0, 2*len(m.Layers))
+	ps := []*nn.Param{m.Input.WordW, m.Input.ContextW, m.Input.B}
 	for _, l := range m.Layers {
 		ps = append(ps, l.W, l.B)
 	}
@@ -132,49 +192,38 @@ func (m *MLP) Params() []*nn.Param {
 // ErrShape reports inputs whose sizes do not match the network.
 var ErrShape = errors.New("policy: shape mismatch")
 
-// input builds X, the [2d_w+d_p n] input matrix whose column j is
-// e_j ‖ mean(E) ‖ x̂. The word part is a constant; the patient part is x̂
-// broadcast over the columns (x̂·1ᵀ), so gradients flow back into x̂.
-func (m *MLP) input(words [][]float32, patient mat.Tensor) (mat.Tensor, error) {
+// checkInput validates the inputs of Logits and returns E as a [d_w n]
+// matrix (column j is e_j) and mean(E) as a [d_w 1] column.
+func (m *MLP) checkInput(words [][]float32, patient mat.Tensor) (e, mean *mat.Dense[T], err error) {
 	n, dw, dp := len(words), m.cfg.WordDim, m.cfg.PatientDim
 	if n == 0 {
-		return nil, fmt.Errorf("%w: no words to score", ErrShape)
+		return nil, nil, fmt.Errorf("%w: no words to score", ErrShape)
 	}
 	if dp > 0 {
 		if patient == nil {
-			return nil, fmt.Errorf("%w: nil patient encoding, want [%d 1]", ErrShape, dp)
+			return nil, nil, fmt.Errorf("%w: nil patient encoding, want [%d 1]", ErrShape, dp)
 		}
 		if s := patient.Shape(); patient.Size() != dp || (len(s) == 2 && s[1] != 1) {
-			return nil, fmt.Errorf("%w: patient encoding of shape %v, want [%d 1]", ErrShape, s, dp)
+			return nil, nil, fmt.Errorf("%w: patient encoding of shape %v, want [%d 1]", ErrShape, s, dp)
 		}
 	}
-	mean := make([]float64, dw)
-	for j, e := range words {
-		if len(e) != dw {
-			return nil, fmt.Errorf("%w: word %d has %d dimensions, want %d", ErrShape, j, len(e), dw)
+	sum := make([]float64, dw)
+	data := make([]T, dw*n) // row-major [d_w n]
+	for j, ej := range words {
+		if len(ej) != dw {
+			return nil, nil, fmt.Errorf("%w: word %d has %d dimensions, want %d", ErrShape, j, len(ej), dw)
 		}
-		for i, v := range e {
-			mean[i] += float64(v)
-		}
-	}
-	// Row-major [2d_w n]: rows 0..d_w-1 hold the words, the next d_w rows the mean.
-	top := make([]T, 2*dw*n)
-	for i := 0; i < dw; i++ {
-		mi := T(mean[i] / float64(n))
-		for j, e := range words {
-			top[i*n+j] = e[i]
-			top[(dw+i)*n+j] = mi
+		for i, v := range ej {
+			sum[i] += float64(v)
+			data[i*n+j] = v
 		}
 	}
-	wordPart := mat.NewDense[T](mat.WithShape(2*dw*n, 1), mat.WithBacking(top))
-	if dp == 0 {
-		return mat.NewDense[T](mat.WithShape(2*dw, n), mat.WithBacking(top)), nil
+	avg := make([]T, dw)
+	for i, v := range sum {
+		avg[i] = T(v / float64(n))
 	}
-	x := ag.Reshape(patient, dp, 1)
-	bcast := ag.Mul(x, ones(1, n))              // [d_p n]
-	flat := ag.Reshape(bcast, dp*n, 1)          // row-major, so stacking rows = concatenating data
-	stacked := ag.Concat(wordPart, flat)        // fresh slice: Concat keeps it
-	return ag.Reshape(stacked, 2*dw+dp, n), nil // [in n]
+	return mat.NewDense[T](mat.WithShape(dw, n), mat.WithBacking(data)),
+		mat.NewDense[T](mat.WithShape(dw, 1), mat.WithBacking(avg)), nil
 }
 
 func ones(r, c int) *mat.Dense[T] {
@@ -185,62 +234,72 @@ func ones(r, c int) *mat.Dense[T] {
 	return mat.NewDense[T](mat.WithShape(r, c), mat.WithBacking(data))
 }
 
-// Logits scores all n words in one batched graph: every layer computes
-// W·H + b·1ᵀ on the [width n] matrix of hidden states, and the [1 n] output
-// is transposed to the [n 1] column that Softmax and LogSumExp expect.
-// Dropout masks are drawn per element, so per word, as in per-word scoring.
+// context returns mean(E) ‖ x̂ as a column node.
+func (m *MLP) context(mean *mat.Dense[T], patient mat.Tensor) mat.Tensor {
+	if m.cfg.PatientDim == 0 {
+		return mean
+	}
+	return ag.Concat(mean, ag.Reshape(patient, m.cfg.PatientDim, 1)) // a fresh slice: Concat keeps it
+}
+
+// Logits scores all n words in one batched graph. With X the [2d_w+d_p n]
+// input matrix whose column j is e_j ‖ mean(E) ‖ x̂, the first layer's
+// W·X + b·1ᵀ is computed as WordW·E + (ContextW·(mean(E) ‖ x̂) + b)·1ᵀ: the
+// rows of X that repeat in every column are multiplied once, not n times.
+// The next layers compute W·H + b·1ᵀ on the [width n] hidden matrix, and
+// the [1 n] output is transposed to the [n 1] column that Softmax and
+// LogSumExp expect. Dropout masks are drawn per element, so per word, as in
+// per-word scoring.
 func (m *MLP) Logits(words [][]float32, patient mat.Tensor, train bool) (mat.Tensor, error) {
-	x, err := m.input(words, patient)
+	e, mean, err := m.checkInput(words, patient)
 	if err != nil {
 		return nil, err
 	}
-	n := len(words)
-	row := ones(1, n)
-	h := x
-	for i, l := range m.Layers {
-		h = ag.Add(ag.Mul(l.W, h), ag.Mul(l.B, row))
-		if i < len(m.Layers)-1 {
-			h = ag.ReLU(h)
-			if train && m.cfg.Dropout > 0 {
-				h = ag.Dropout(h, m.cfg.Dropout)
-			}
+	row := ones(1, len(words))
+	shared := ag.Affine(m.Input.B, m.Input.ContextW, m.context(mean, patient)) // [width 1]
+	h := ag.Add(ag.Mul(m.Input.WordW, e), ag.Mul(shared, row))
+	for _, l := range m.Layers {
+		h = ag.ReLU(h)
+		if train && m.cfg.Dropout > 0 {
+			h = m.dropout(h)
 		}
+		h = ag.Add(ag.Mul(l.W, h), ag.Mul(l.B, row))
 	}
 	return ag.T(h), nil
 }
 
-// logitsPerWord is the unbatched reference: f applied to each word's
-// [in 1] input vector separately, scores concatenated. Tests check that
-// Logits equals it (values and gradients).
+// inputW returns the first layer's full weight matrix [WordW | ContextW]
+// as a graph node (gradients reach both blocks).
+func (m *MLP) inputW() mat.Tensor {
+	width := m.Input.B.Shape()[0]
+	in := m.cfg.InputDim()
+	// Stack the transposed blocks vertically (row-major data concatenation).
+	wt := ag.Concat(
+		ag.Reshape(ag.T(m.Input.WordW), m.cfg.WordDim*width, 1),
+		ag.Reshape(ag.T(m.Input.ContextW), (in-m.cfg.WordDim)*width, 1),
+	)
+	return ag.T(ag.Reshape(wt, in, width))
+}
+
+// logitsPerWord is the unbatched reference: f as one Linear(in → width) on
+// each word's input vector e_j ‖ mean(E) ‖ x̂ separately, scores
+// concatenated. Tests check that Logits equals it (values and gradients).
 func (m *MLP) logitsPerWord(words [][]float32, patient mat.Tensor, train bool) (mat.Tensor, error) {
-	n, dw := len(words), m.cfg.WordDim
-	if n == 0 {
-		return nil, fmt.Errorf("%w: no words to score", ErrShape)
+	_, mean, err := m.checkInput(words, patient)
+	if err != nil {
+		return nil, err
 	}
-	mean := make([]T, dw)
-	for _, e := range words {
-		for i, v := range e {
-			mean[i] += v / T(n)
-		}
-	}
-	meanNode := mat.NewDense[T](mat.WithBacking(append([]T(nil), mean...)))
-	scores := make([]mat.Tensor, n)
-	for j, e := range words {
-		ej := mat.NewDense[T](mat.WithBacking(append([]T(nil), e...)))
-		var h mat.Tensor
-		if m.cfg.PatientDim > 0 {
-			h = ag.Concat(ej, meanNode, patient)
-		} else {
-			h = ag.Concat(ej, meanNode)
-		}
-		for i, l := range m.Layers {
-			h = ag.Affine(l.B, l.W, h)
-			if i < len(m.Layers)-1 {
-				h = ag.ReLU(h)
-				if train && m.cfg.Dropout > 0 {
-					h = ag.Dropout(h, m.cfg.Dropout)
-				}
+	w := m.inputW()
+	scores := make([]mat.Tensor, len(words))
+	for j, ej := range words {
+		x := mat.NewDense[T](mat.WithBacking(append([]T(nil), ej...)))
+		h := ag.Affine(m.Input.B, w, ag.Concat(x, m.context(mean, patient)))
+		for _, l := range m.Layers {
+			h = ag.ReLU(h)
+			if train && m.cfg.Dropout > 0 {
+				h = m.dropout(h)
 			}
+			h = ag.Affine(l.B, l.W, h)
 		}
 		scores[j] = h
 	}

@@ -3,10 +3,12 @@ package policy
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,14 +16,18 @@ import (
 func TestNewMatchesPaperShape(t *testing.T) {
 	m, err := New(DefaultConfig(100, 128), 1)
 	require.NoError(t, err)
-	require.Len(t, m.Layers, 3)
-	assert.Equal(t, []int{256, 328}, m.Layers[0].W.Shape())
-	assert.Equal(t, []int{256, 256}, m.Layers[1].W.Shape())
-	assert.Equal(t, []int{1, 256}, m.Layers[2].W.Shape())
-	assert.Len(t, m.Params(), 6)
+	// Linear(328→256) as two column blocks, then Linear(256→256), Linear(256→1).
+	assert.Equal(t, []int{256, 100}, m.Input.WordW.Shape())
+	assert.Equal(t, []int{256, 228}, m.Input.ContextW.Shape())
+	assert.Equal(t, []int{256, 1}, m.Input.B.Shape())
+	require.Len(t, m.Layers, 2)
+	assert.Equal(t, []int{256, 256}, m.Layers[0].W.Shape())
+	assert.Equal(t, []int{1, 256}, m.Layers[1].W.Shape())
+	assert.Len(t, m.Params(), 7)
+	assert.Len(t, ParamsOf(m), 7, "spago's traversal finds every parameter")
 
 	// Xavier-uniform with ReLU gain: |w| ≤ √2·√(6/(in+out)), and not all zero.
-	w := m.Layers[0].W.Data().F64()
+	w := append(m.Input.WordW.Data().F64(), m.Input.ContextW.Data().F64()...)
 	limit := 1.4143 * 0.10846 // √2 · √(6/(328+256))
 	var nonzero int
 	for _, v := range w {
@@ -35,10 +41,10 @@ func TestNewMatchesPaperShape(t *testing.T) {
 
 	same, err := New(DefaultConfig(100, 128), 1)
 	require.NoError(t, err)
-	assert.Equal(t, w, same.Layers[0].W.Data().F64(), "same seed, same weights")
+	assert.Equal(t, w[:1000], same.Input.WordW.Data().F64()[:1000], "same seed, same weights")
 	other, err := New(DefaultConfig(100, 128), 2)
 	require.NoError(t, err)
-	assert.NotEqual(t, w, other.Layers[0].W.Data().F64())
+	assert.NotEqual(t, w[:1000], other.Input.WordW.Data().F64()[:1000])
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -68,23 +74,24 @@ func TestBatchedEqualsPerWord(t *testing.T) {
 	// A non-trivial upstream gradient: a weighted sum of log-softmax entries.
 	weights := []int{3, 0, 7}
 
-	run := func(batched bool) (logits []float64, grads [][]float64, gx []float64) {
+	run := func(form string) (logits []float64, grads [][]float64, gx []float64) {
 		m, err := New(cfg, 42)
 		require.NoError(t, err)
 		// Non-zero biases so that the bias broadcast is exercised.
-		for i, l := range m.Layers {
-			b := l.B.Data().F32()
-			for k := range b {
-				b[k] = 0.01 * float32(k+i)
+		for i, b := range []*nn.Param{m.Input.B, m.Layers[0].B, m.Layers[1].B} {
+			v := slices.Clone(b.Data().F32())
+			for k := range v {
+				v[k] = 0.01 * float32(k+i)
 			}
-			l.B.SetData(mat.NewDense[T](mat.WithBacking(b)).Data())
+			b.SetData(mat.NewDense[T](mat.WithBacking(v)).Data())
 		}
 		x := column(append([]float32(nil), xs...)...)
 		x.SetRequiresGrad(true)
 		var z mat.Tensor
-		if batched {
+		switch form {
+		case "batched":
 			z, err = m.Logits(words, x, false)
-		} else {
+		default:
 			z, err = m.logitsPerWord(words, x, false)
 		}
 		require.NoError(t, err)
@@ -103,13 +110,17 @@ func TestBatchedEqualsPerWord(t *testing.T) {
 		require.True(t, x.HasGrad())
 		return z.Value().Data().F64(), grads, x.Grad().Data().F64()
 	}
-	zb, gb, xb := run(true)
-	zw, gw, xw := run(false)
-	assert.InDeltaSlice(t, zw, zb, 1e-5)
-	for i := range gw {
-		assert.InDeltaSlice(t, gw[i], gb[i], 1e-4, "parameter %d", i)
+	zw, gw, xw := run("per-word")
+	var xb []float64
+	for _, form := range []string{"batched"} {
+		zb, gb, xbf := run(form)
+		assert.InDeltaSlice(t, zw, zb, 1e-5, form)
+		for i := range gw {
+			assert.InDeltaSlice(t, gw[i], gb[i], 1e-4, "%s: parameter %d", form, i)
+		}
+		assert.InDeltaSlice(t, xw, xbf, 1e-4, form)
+		xb = xbf
 	}
-	assert.InDeltaSlice(t, xw, xb, 1e-4)
 	var norm float64
 	for _, v := range xb {
 		norm += v * v

@@ -127,7 +127,7 @@ type Summary struct {
 	// BestEpoch (from 1) and BestScore identify the selected weights; BestEpoch is 0 without Validate.
 	BestEpoch int
 	BestScore float64
-	// Steps is the number of optimizer steps taken in total.
+	// Steps is the number of optimizer steps (mini-batches) taken in total.
 	Steps int
 }
 
@@ -200,7 +200,7 @@ func NewTrainer(cfg TrainerConfig) (*Trainer, error) {
 	return t, nil
 }
 
-// Steps returns the number of optimizer steps taken so far.
+// Steps returns the number of optimizer steps (mini-batches) taken so far.
 func (t *Trainer) Steps() int { return t.st.Steps }
 
 // Position returns the next epoch and mini-batch to run, both from 0.
@@ -361,20 +361,18 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, Timing, err
 		return nil, timing, err
 	}
 	t0 := time.Now()
-	updated := false
 	for _, p := range t.params {
+		// Parameters without a gradient (none of this batch's episodes
+		// reached them, or every advantage was 0) are left as they are.
 		if p.HasGrad() {
 			if err := t.opt.OptimizeParams(p); err != nil { // synchronous: Optimizer.Optimize races in spago v1.1.0
 				zeroGrads(t.params)
 				return nil, timing, fmt.Errorf("adam: %w", err)
 			}
-			updated = true
 		}
 	}
-	if updated {
-		t.opt.IncExample()
-		t.st.Steps++
-	}
+	t.opt.IncExample()
+	t.st.Steps++
 	timing.Update = time.Since(t0)
 	return rewards, timing, nil
 }

@@ -102,18 +102,25 @@ func (k *toyTask) badMass(t *testing.T, p Policy) float64 {
 
 // TestTrainingRaisesMassOnRewardedWords is the key test: REINFORCE with the
 // paper's loss (no baseline), lr 0.005 and the paper's network must move the
-// deletion probability onto the words whose deletion is rewarded.
+// deletion probability onto the words whose deletion is rewarded. As in the
+// paper's equation 9, the reward is a difference to a reference score: here
+// the number of bad words deleted minus 1, the count that deleting uniformly
+// at random achieves on average (4 of 16 words, 4 deletions).
 func TestTrainingRaisesMassOnRewardedWords(t *testing.T) {
 	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			const dw, dp = 8, 4
-			task := newToyTask(8, 12, 4, dw, dp, seed)
+			task := newToyTask(16, 12, 4, dw, dp, seed)
 			m, err := New(DefaultConfig(dw, dp), seed)
 			require.NoError(t, err)
 			before := task.badMass(t, m)
+			relative := func(ctx context.Context, i int, final string) (float64, error) {
+				r, err := task.reward(ctx, i, final)
+				return r - 1, err
+			}
 			tr, err := NewTrainer(TrainerConfig{
-				Policy: m, Text: task.text, Cases: task, Reward: task.reward,
-				Epochs: 20, BatchSize: 4, Workers: 4, Steps: 4, Seed: seed,
+				Policy: m, Text: task.text, Cases: task, Reward: relative,
+				Epochs: 15, BatchSize: 8, Workers: 4, Steps: 4, Seed: seed,
 			})
 			require.NoError(t, err)
 			sum, err := tr.Train(context.Background())
@@ -121,15 +128,16 @@ func TestTrainingRaisesMassOnRewardedWords(t *testing.T) {
 			after := task.badMass(t, m)
 			t.Logf("mass on the 4 of 16 rewarded words: %.3f -> %.3f; mean reward per epoch %.2f",
 				before, after, sum.EpochMeanReward)
-			assert.Equal(t, 40, sum.Steps)
+			assert.Equal(t, 30, sum.Steps)
 			// Uniform would be 0.25; chance alone leaves it near that.
-			assert.Less(t, before, 0.45)
-			// Observed over 8 runs: 0.55 to 0.93 after training (dropout and spago
-			// scheduling make runs differ), so a rise of 0.2 is a safe margin.
-			assert.Greater(t, after, before+0.2, "probability mass on rewarded words rises")
+			assert.Less(t, before, 0.4)
+			// Observed for seed 1 over 6 runs: 0.72 to 0.97 after training
+			// (concurrent episodes share the dropout source, so runs differ;
+			// smaller batches gave as little as 0.18, hence batches of 8).
+			assert.Greater(t, after, before+0.3, "probability mass on rewarded words rises")
 			r := sum.EpochMeanReward
-			early, late := mean(r[:5]), mean(r[len(r)-5:])
-			assert.Greater(t, late, early, "training reward rises")
+			early, late := mean(r[:3]), mean(r[len(r)-3:])
+			assert.Greater(t, late, early+0.2, "training reward rises")
 		})
 	}
 }
@@ -242,7 +250,7 @@ func TestRewardErrorStopsTraining(t *testing.T) {
 	task := newToyTask(4, 5, 1, 4, 2, 1)
 	m, err := New(DefaultConfig(4, 2), 1)
 	require.NoError(t, err)
-	w0 := slices.Clone(m.Layers[0].W.Data().F64())
+	w0 := slices.Clone(m.Input.WordW.Data().F64())
 	boom := errors.New("responder down")
 	tr, err := NewTrainer(TrainerConfig{
 		Policy: m, Text: task.text, Cases: task, Steps: 2, BatchSize: 4,
@@ -257,7 +265,7 @@ func TestRewardErrorStopsTraining(t *testing.T) {
 	_, err = tr.Train(context.Background())
 	require.ErrorIs(t, err, boom)
 	assert.Equal(t, 0, tr.Steps())
-	assert.Equal(t, w0, m.Layers[0].W.Data().F64(), "a failed mini-batch changes nothing")
+	assert.Equal(t, w0, m.Input.WordW.Data().F64(), "a failed mini-batch changes nothing")
 	for _, p := range m.Params() {
 		assert.False(t, p.HasGrad())
 	}
@@ -276,7 +284,7 @@ func TestValidationKeepsBestEpoch(t *testing.T) {
 		Epochs: 3, BatchSize: 2, Steps: 2, Seed: 8, Progress: &out,
 		Validate: func(_ context.Context, epoch int) (float64, error) {
 			if epoch == 2 {
-				atEpoch2 = slices.Clone(m.Layers[0].W.Data().F64())
+				atEpoch2 = slices.Clone(m.Input.WordW.Data().F64())
 			}
 			return scores[epoch-1], nil
 		},
@@ -287,7 +295,7 @@ func TestValidationKeepsBestEpoch(t *testing.T) {
 	assert.Equal(t, 2, sum.BestEpoch)
 	assert.Equal(t, 0.9, sum.BestScore)
 	assert.Equal(t, scores, sum.ValidationScore)
-	assert.Equal(t, atEpoch2, m.Layers[0].W.Data().F64(), "best epoch's weights restored")
+	assert.Equal(t, atEpoch2, m.Input.WordW.Data().F64(), "best epoch's weights restored")
 	assert.Contains(t, out.String(), "epoch 3/3 [")
 	assert.Contains(t, out.String(), "validation 0.3000 (best 0.9000, epoch 2)")
 }
