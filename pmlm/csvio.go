@@ -449,8 +449,10 @@ func (r *cohortReader) readPatients(f *csvFile) bool {
 	return true
 }
 
+// labelHint suggests the label that label differs from only in case or
+// surrounding spaces.
 func (r *cohortReader) labelHint(label string) string {
-	for l := range r.labels {
+	for _, l := range r.opts.Labels {
 		if strings.EqualFold(strings.TrimSpace(label), l) {
 			return fmt.Sprintf(" (did you mean %q?)", l)
 		}
