@@ -38,11 +38,14 @@ func commands() []command {
 	return []command{
 		synthCommand(),
 		demoCommand(),
+		trainCommand(),
+		respondCommand(),
 		promptCommand(),
 		validateCommand(),
 		tsBenchCommand(),
 		predictStudyCommand(),
 		scoreCommand(),
+		askCommand(),
 	}
 }
 

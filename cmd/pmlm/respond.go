@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm"
+)
+
+// respondCommand answers one patient with a trained model.
+func respondCommand() command {
+	return command{
+		name:  "respond",
+		usage: "respond MODEL DATA --patient ID [--llm PROVIDER --model M [--base-url URL]] [--cache FILE] [--json]",
+		summary: "build a patient's personalized prompt with a trained model and ask the responder\n\n" +
+			"Prints the predicted label, the similar patients' labels, the coarse prompt, the\n" +
+			"deleted words, the refined prompt and the answer. Without --llm the model's offline\n" +
+			"case responder answers. The prompt sent to the responder holds no identifier and no\n" +
+			"lab value.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			id := fs.String("patient", "", "patient ID in DATA (required)")
+			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's case responder)")
+			model := fs.String("model", "", "model name of the LLM provider")
+			baseURL := fs.String("base-url", "", "endpoint (openai-compatible)")
+			cachePath := fs.String("cache", "", "persistent response cache file (bbolt)")
+			asJSON := fs.Bool("json", false, "print the result as JSON")
+			return func(ctx context.Context, e *env, args []string) error {
+				if err := wantArgs(args, 2); err != nil {
+					return err
+				}
+				if *id == "" {
+					return fmt.Errorf("%w: --patient is required", errUsage)
+				}
+				var opts pmlm.LoadOptions
+				if *provider != "" {
+					r, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL})
+					if err != nil {
+						return err
+					}
+					opts.Responder = r
+				}
+				if *cachePath != "" {
+					if opts.Responder == nil {
+						return fmt.Errorf("%w: --cache needs --llm", errUsage)
+					}
+					store, err := llm.OpenCache(*cachePath, nil)
+					if err != nil {
+						return err
+					}
+					defer store.Close()
+					opts.Responder = llm.Cached(opts.Responder, store)
+				}
+				p, err := pmlm.Load(ctx, args[0], opts)
+				if err != nil {
+					return err
+				}
+				c, _, err := pmlm.ReadDir(args[1], pmlm.ReadOptions{})
+				if err != nil {
+					return err
+				}
+				pt := c.Patient(*id)
+				if pt == nil {
+					return fmt.Errorf("no patient %q in %s", *id, args[1])
+				}
+				a, err := p.Respond(ctx, pt, pmlm.RespondOptions{})
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					enc := json.NewEncoder(e.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(a.Answer)
+				}
+				fmt.Fprintf(e.stdout, "predicted label: %s\nsimilar patients:", a.PredictedLabel)
+				for _, s := range a.Similar {
+					fmt.Fprintf(e.stdout, " %s ×%d;", s.Label, s.Count)
+				}
+				fmt.Fprintf(e.stdout, "\n\ncoarse prompt:\n%s\n\ndeleted:", a.Coarse)
+				for _, d := range a.Deletions {
+					fmt.Fprintf(e.stdout, " %q (word %d, step %d)", d.Word, d.Index, d.Step+1)
+				}
+				fmt.Fprintf(e.stdout, "\n\nrefined prompt:\n%s\n\nanswer (%s):\n%s\n", a.Final, a.Response.Model, a.Response.Text)
+				return nil
+			}
+		},
+	}
+}
