@@ -24,6 +24,29 @@ var (
 	defaultErr    error
 )
 
+// A larger cohort for the label-signature statistics: the rare labels (59
+// gestational hypertension, 28 placental dysfunction, 9 rupture patients in
+// the default cohort) need more patients for tests that do not flake.
+var (
+	largeOnce   sync.Once
+	largeCohort *pmlm.Cohort
+	largeFacts  []Facts
+	largeErr    error
+)
+
+const largePatients = 8000
+
+func largeData(t testing.TB) (*pmlm.Cohort, []Facts) {
+	t.Helper()
+	largeOnce.Do(func() {
+		opts := DefaultOptions()
+		opts.Seed, opts.Patients, opts.Visits = *seedFlag+1000, largePatients, 0
+		largeCohort, largeFacts, largeErr = GenerateDetailed(opts)
+	})
+	require.NoError(t, largeErr)
+	return largeCohort, largeFacts
+}
+
 func defaultData(t testing.TB) (*pmlm.Cohort, []Facts) {
 	t.Helper()
 	defaultOnce.Do(func() {

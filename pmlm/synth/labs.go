@@ -255,7 +255,7 @@ func recordEffects(r *rand.Rand, p *patientPlan, rec record, first bool, e *effe
 		e.add[pRDWCV] = rdw
 		e.add[pIBIL] = ibil
 	case lGDM:
-		e.add[pRBC] += 0.08
+		e.add[pRBC] += 0.1 // HGB +3 g/L
 		e.add[pPLT] += 12
 		e.add[pNEUT] += 0.5
 		if first {
@@ -264,7 +264,7 @@ func recordEffects(r *rand.Rand, p *patientPlan, rec record, first bool, e *effe
 		e.mul[pALT] *= 1.15
 	case lGH:
 		// From the diagnosis, strongest in the last weeks before the birth.
-		s := math.Sqrt(ramp(ga, p.onsetGA-2, f.DeliveryGA))
+		s := ramp(ga, p.onsetGA-1, p.onsetGA) * (0.6 + 0.4*ramp(ga, p.onsetGA, f.DeliveryGA-2))
 		e.add[pPLT] -= 20 * s
 		e.add[pMPV] += 0.6 * s
 		e.add[pRBC] += 0.13 * s
@@ -374,7 +374,7 @@ func derive(r *rand.Rand, x [numPrimary]float64, v []float64) {
 	rdwcv := clamp(x[pRDWCV], math.Max(10, 26.5/(0.036*mcv)), math.Min(28, 88/(0.036*mcv)))
 	rdwcv = round(rdwcv, 1)
 	v[mRDWCV] = rdwcv
-	v[mRDWSD] = round(0.036*mcv*rdwcv+clamp(normal(r, 0, 0.6), -1.5, 1.5), 1)
+	v[mRDWSD] = clamp(round(0.036*mcv*rdwcv+clamp(normal(r, 0, 0.6), -1.5, 1.5), 1), 25, 90)
 
 	// Platelets.
 	plt := round(clamp(x[pPLT], 20, 650), 0)

@@ -230,14 +230,21 @@ func labValues(w *writer, pt *pmlm.Patient, p *patientPlan, antenatal func(int) 
 		add(mHGB, seriesOf(pt, mHGB, antenatal), series.last)
 		add(mHGB, seriesOf(pt, mHGB, func(k int) bool { return !antenatal(k) }), series.min)
 	}
-	if len(qs) > 2 {
-		qs = qs[:2]
+	// Fallbacks when a label's panel was never ordered, then keep the
+	// first two candidates that quote different numbers.
+	add(mHGB, seriesOf(pt, mHGB, antenatal), series.last)
+	add(mPLT, seriesOf(pt, mPLT, antenatal), series.last)
+	add(mWBC, seriesOf(pt, mWBC, antenatal), series.last)
+	add(mHGB, seriesOf(pt, mHGB, nil), series.min)
+	add(mPLT, seriesOf(pt, mPLT, nil), series.min)
+	picked := qs[:1]
+	for _, x := range qs[1:] {
+		if fmt.Sprintf("%.*f", displayDecimals[x.m], x.v) != fmt.Sprintf("%.*f", displayDecimals[picked[0].m], picked[0].v) {
+			picked = append(picked, x)
+			break
+		}
 	}
-	if len(qs) < 2 { // a label's panel was never ordered: fall back to the blood count
-		add(mHGB, seriesOf(pt, mHGB, nil), series.min)
-		add(mPLT, seriesOf(pt, mPLT, nil), series.min)
-		qs = qs[:2]
-	}
+	qs = picked
 	name := func(x q) string { return proseName[x.m] + " " + quote(x.m, x.v) }
 	switch p.label {
 	case lNormal:
@@ -247,12 +254,20 @@ func labValues(w *writer, pt *pmlm.Patient, p *patientPlan, antenatal func(int) 
 			"Key results: %s and %s, both in keeping with a normal pregnancy.",
 		}, name(qs[0]), name(qs[1]))
 	case lScar, lCord, lHypo, lFDHR, lFDAF:
-		anaemic := qs[0].v < 110 || qs[1].v < 110
-		w.say([]string{
-			"The blood count was followed through the stay: the last antenatal haemoglobin was %s and the lowest after the birth %s.",
-			"Haemoglobin was %s before delivery and %s at its lowest afterwards.",
-			"Before the birth your haemoglobin was %s; after delivery it reached %s.",
-		}, quote(qs[0].m, qs[0].v), quote(qs[1].m, qs[1].v))
+		// Generic content only: haemoglobin and the anaemia status.
+		anaemic := qs[0].v < 110 || (qs[1].m == mHGB && qs[1].v < 110)
+		if qs[1].m == mHGB {
+			w.say([]string{
+				"The blood count was followed through the stay: the last antenatal haemoglobin was %s and the lowest after the birth %s.",
+				"Haemoglobin was %s before delivery and %s at its lowest afterwards.",
+				"Before the birth your haemoglobin was %s; after delivery it reached %s.",
+			}, quote(qs[0].m, qs[0].v), quote(qs[1].m, qs[1].v))
+		} else {
+			w.say([]string{
+				"Haemoglobin was %s before delivery, with a %s.",
+				"Before the birth your haemoglobin was %s and the %s.",
+			}, quote(qs[0].m, qs[0].v), name(qs[1]))
+		}
 		if anaemic {
 			w.say([]string{"This is mild anaemia, so oral iron is prescribed with a blood count at the postpartum check.",
 				"That counts as anaemia: take the oral iron prescribed and have the count rechecked in four to six weeks."})

@@ -155,9 +155,17 @@ func dayOf(ga, deliveryGA float64) int { return int(math.Floor((ga - deliveryGA)
 // term; labels with disease-driven monitoring add records in their own
 // window with probability 1 − 1/multiplier, so the extra records are the
 // ones the record multiplier of §3.1 paid for. Labels without a lab
-// signature use only the routine rhythm.
+// signature (scar, hypothyroidism, fetal distress, cord) use only the
+// routine rhythm; only their record count differs, by §3.1's multiplier.
 func antenatalGA(r *rand.Rand, p *patientPlan, first, end float64) float64 {
 	extra := 1 - 1/labelSpecs[p.label].multiplier
+	switch p.label {
+	case lGDM, lGH, lPD, lThal, lPROM:
+	default:
+		// Labels without a lab signature: their extra records follow the
+		// routine rhythm, so record timing carries no label signal.
+		extra = 0
+	}
 	if bernoulli(r, extra) {
 		lo, hi := first, end
 		switch p.label {

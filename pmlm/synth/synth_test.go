@@ -96,7 +96,7 @@ func TestVisitDistribution(t *testing.T) {
 	// Labels with disease-driven monitoring have more records, the
 	// negative controls about as many as normal patients.
 	norm := meanRecords(c, pmlm.LabelNormal)
-	assert.Greater(t, meanRecords(c, pmlm.LabelGestationalHyper), norm*1.35)
+	assert.Greater(t, meanRecords(c, pmlm.LabelGestationalHyper), norm*1.25)
 	assert.InDelta(t, norm, meanRecords(c, pmlm.LabelCordEntanglement), norm*0.1)
 }
 
@@ -299,7 +299,7 @@ func median(xs []float64) float64 {
 // TestLabSignatures checks each label's signature direction (COHORT_SPEC
 // §2.2) and the hidden conditions' (§2.3).
 func TestLabSignatures(t *testing.T) {
-	c, facts := defaultData(t)
+	c, facts := largeData(t)
 	normal := byLabel(c, pmlm.LabelNormal)
 	// Normal patients without hidden conditions as the reference group.
 	var clean []int
@@ -309,9 +309,6 @@ func TestLabSignatures(t *testing.T) {
 		}
 	}
 	antenatal := func(i, k int) bool { return facts[i].Setting[k] != Postpartum }
-	lateAntenatal := func(i, k int) bool {
-		return facts[i].Setting[k] != Postpartum && facts[i].GA[k] >= facts[i].DeliveryGA-4
-	}
 	lastPreDelivery := func(i, k int) bool {
 		for j := k + 1; j < len(facts[i].Setting); j++ {
 			if facts[i].Setting[j] != Postpartum && !pmlm.IsMissing(c.Patients[i].Visits[j].Values[mWBC]) {
@@ -330,26 +327,57 @@ func TestLabSignatures(t *testing.T) {
 	assert.Less(t, mean(pmlm.LabelThalassemia, mMCH, nil), ref(mMCH, nil)-4, "thalassemia MCH")
 	assert.Greater(t, mean(pmlm.LabelThalassemia, mRBC, antenatal), ref(mRBC, antenatal)+0.4, "thalassemia RBC")
 	assert.Less(t, mean(pmlm.LabelThalassemia, mRDWSD, nil), ref(mRDWSD, nil)-4, "thalassemia RDW-SD")
-	// Gestational hypertension near delivery: fewer, larger platelets; lower albumin.
-	assert.Less(t, mean(pmlm.LabelGestationalHyper, mPLT, lateAntenatal), ref(mPLT, lateAntenatal)-12, "GH PLT")
-	assert.Greater(t, mean(pmlm.LabelGestationalHyper, mMPV, lateAntenatal), ref(mMPV, lateAntenatal)+0.3, "GH MPV")
-	assert.Less(t, mean(pmlm.LabelGestationalHyper, mALB, lateAntenatal), ref(mALB, lateAntenatal)-1, "GH ALB")
+	// Gestational hypertension and placental dysfunction act late in
+	// pregnancy, so they are measured within patients: the change from the
+	// records before 24 weeks to the last two weeks before the birth,
+	// against the same change in normal patients (difference in
+	// differences removes the large between-patient spread of the
+	// platelet indices in these small groups).
+	before24 := func(i, k int) bool { return facts[i].Setting[k] == Outpatient && facts[i].GA[k] < 24 }
+	last2w := func(i, k int) bool {
+		return facts[i].Setting[k] != Postpartum && facts[i].GA[k] >= facts[i].DeliveryGA-2
+	}
+	changeBetween := func(idx []int, m int, from, to func(i, k int) bool) float64 {
+		var d []float64
+		for _, i := range idx {
+			a, okA := patientMean(&c.Patients[i], m, func(k int) bool { return from(i, k) })
+			b, okB := patientMean(&c.Patients[i], m, func(k int) bool { return to(i, k) })
+			if okA && okB {
+				d = append(d, b-a)
+			}
+		}
+		mu, _ := meanSD(d)
+		return mu
+	}
+	change := func(idx []int, m int) float64 { return changeBetween(idx, m, before24, last2w) }
+	gh, pd := byLabel(c, pmlm.LabelGestationalHyper), byLabel(c, pmlm.LabelPlacentalDysfunc)
+	assert.Less(t, change(gh, mPLT), change(normal, mPLT)-8, "GH PLT")
+	assert.Greater(t, change(gh, mMPV), change(normal, mMPV)+0.2, "GH MPV")
+	assert.Greater(t, change(gh, mPLCR), change(normal, mPLCR)+1.5, "GH P-LCR")
+	assert.Less(t, change(gh, mALB), change(normal, mALB)-0.8, "GH ALB")
+	assert.Greater(t, change(gh, mHGB), change(normal, mHGB)+0.5, "GH HGB (haemoconcentration)")
+	assert.Less(t, change(pd, mPLT), change(normal, mPLT)-5, "PD PLT")
+	assert.Greater(t, change(pd, mHGB), change(normal, mHGB)+0.5, "PD HGB")
 	// PROM: inflammation in the last pre-delivery record only.
 	assert.Greater(t, mean(pmlm.LabelPROM, mWBC, lastPreDelivery), ref(mWBC, lastPreDelivery)+1, "PROM last WBC")
 	assert.Greater(t, mean(pmlm.LabelPROM, mNEUTp, lastPreDelivery), ref(mNEUTp, lastPreDelivery)+2, "PROM last NEUT%%")
 	early := func(i, k int) bool { return facts[i].Setting[k] == Outpatient && facts[i].GA[k] < 28 }
 	assert.InDelta(t, ref(mWBC, early), mean(pmlm.LabelPROM, mWBC, early), 0.4, "PROM has no signature before the rupture")
-	// GDM: slightly higher haemoglobin and platelets.
-	gdmHGB := mean(pmlm.LabelGestationalDiabetes, mHGB, antenatal) - groupMean(c, normal, mHGB, antenatal)
+	// GDM: slightly higher haemoglobin and platelets throughout, compared
+	// in the first trimester, before its extra monitoring records start.
+	t1 := func(i, k int) bool { return facts[i].Setting[k] == Outpatient && facts[i].GA[k] < 14 }
+	gdm := byLabel(c, pmlm.LabelGestationalDiabetes)
+	gdmHGB := groupMean(c, gdm, mHGB, t1) - groupMean(c, normal, mHGB, t1)
 	assert.Greater(t, gdmHGB, 0.5, "GDM HGB")
 	assert.Less(t, gdmHGB, 7.0, "GDM HGB stays a small shift")
-	assert.Greater(t, mean(pmlm.LabelGestationalDiabetes, mPLT, antenatal), groupMean(c, normal, mPLT, antenatal)+5, "GDM PLT")
-	// Placental dysfunction: platelets down, haemoglobin up near delivery.
-	assert.Less(t, mean(pmlm.LabelPlacentalDysfunc, mPLT, lateAntenatal), ref(mPLT, lateAntenatal)-5, "PD PLT")
-	// Uterine rupture: a large postpartum haemoglobin drop.
+	assert.Greater(t, groupMean(c, gdm, mPLT, t1), groupMean(c, normal, mPLT, t1)+3, "GDM PLT")
+	assert.Greater(t, groupMean(c, gdm, mWBC, t1), groupMean(c, normal, mWBC, t1)+0.3, "GDM WBC")
+	// Uterine rupture: a large postpartum haemoglobin drop, within patients.
+	preBirth := func(i, k int) bool { return facts[i].Setting[k] == Inpatient }
 	post := func(i, k int) bool { return facts[i].Setting[k] == Postpartum }
-	assert.Less(t, mean(pmlm.LabelUterineRupture, mHGB, post), ref(mHGB, post)-15, "rupture postpartum HGB")
-
+	rupture := byLabel(c, pmlm.LabelUterineRupture)
+	assert.Less(t, changeBetween(rupture, mHGB, preBirth, post), changeBetween(normal, mHGB, preBirth, post)-15,
+		"rupture postpartum HGB drop")
 	// Hidden iron deficiency: the thalassemia look-alike, with low RBC and high RDW.
 	var ida []int
 	for i, f := range facts {
@@ -383,12 +411,30 @@ func TestLabSignatures(t *testing.T) {
 // nearest-centroid classifier on per-patient mean labs: the negative-control
 // labels must stay near chance while thalassemia is easy.
 func TestUnlearnableLabelsStayUnlearnable(t *testing.T) {
-	c, _ := defaultData(t)
+	for _, data := range []struct {
+		name string
+		get  func(testing.TB) (*pmlm.Cohort, []Facts)
+	}{{"default", defaultData}, {"large", largeData}} {
+		c, _ := data.get(t)
+		t.Run(data.name, func(t *testing.T) { checkUnlearnable(t, c) })
+	}
+}
+
+func checkUnlearnable(t *testing.T, c *pmlm.Cohort) {
 	normal := byLabel(c, pmlm.LabelNormal)
-	for _, l := range []string{pmlm.LabelCordEntanglement, pmlm.LabelUterineScar, pmlm.LabelHypothyroidism, pmlm.LabelFetalDistressHR} {
+	// Hypothyroidism and fetal distress (HR) have 83 patients each in the
+	// default cohort: more room for sampling noise there.
+	bound := func(l string) float64 {
+		if len(c.Patients) == DefaultPatients && (l == pmlm.LabelHypothyroidism || l == pmlm.LabelFetalDistressHR) {
+			return 0.62
+		}
+		return 0.58
+	}
+	for _, l := range []string{pmlm.LabelCordEntanglement, pmlm.LabelUterineScar, pmlm.LabelHypothyroidism,
+		pmlm.LabelFetalDistressHR, pmlm.LabelFetalDistressAF} {
 		a := centroidAUROC(c, byLabel(c, l), normal)
 		t.Logf("%s vs normal: AUROC %.3f", l, a)
-		assert.LessOrEqual(t, a, 0.58, "%s must not be learnable from labs", l)
+		assert.LessOrEqual(t, a, bound(l), "%s must not be learnable from labs", l)
 	}
 	a := centroidAUROC(c, byLabel(c, pmlm.LabelThalassemia), normal)
 	t.Logf("thalassemia vs normal: AUROC %.3f", a)
