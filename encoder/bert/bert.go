@@ -80,7 +80,10 @@ type Model struct {
 
 var _ encoder.TextEncoder = (*Model)(nil)
 
-// Load reads a model directory in HuggingFace layout. Weights come from
+// Load reads a model directory in HuggingFace layout. config.json and
+// vocab.txt are required; tokenizer_config.json is optional (absent, the
+// BertTokenizer defaults apply, as in HuggingFace: lowercase, strip
+// accents). Weights come from
 // model.safetensors (F32, F16, BF16 or F64) when present, else from
 // pytorch_model.bin (torch zip format, float tensors of any precision).
 // Every size is checked against config.json before anything is allocated.
@@ -88,7 +91,7 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{ConfigFile, VocabFile, TokenizerConfigFile} {
+	for _, f := range []string{ConfigFile, VocabFile} {
 		if err := requireFile(dir, f); err != nil {
 			return nil, err
 		}
@@ -97,8 +100,14 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, err := readTokenizerConfig(filepath.Join(dir, TokenizerConfigFile))
-	if err != nil {
+	// Without tokenizer_config.json HuggingFace uses BertTokenizer's
+	// defaults (lowercasing included); so does this package.
+	tc := DefaultTokenizerConfig()
+	if err := requireFile(dir, TokenizerConfigFile); err == nil {
+		if tc, err = readTokenizerConfig(filepath.Join(dir, TokenizerConfigFile)); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, ErrMissingFile) {
 		return nil, err
 	}
 	vocabPath := filepath.Join(dir, VocabFile)

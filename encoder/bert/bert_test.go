@@ -321,3 +321,18 @@ func TestNewRandom(t *testing.T) {
 	_, err = NewRandom(cfg, DefaultTokenizerConfig(), tinyVocab, newRNG(), Options{})
 	assert.ErrorIs(t, err, ErrUnsupported)
 }
+
+func TestTokenizerConfigFromFile(t *testing.T) {
+	spec := defaultTinySpec()
+	spec.lower = false
+	m, _ := loadTiny(t, spec, "F32", Options{})
+	tc := m.Tokenizer().Config()
+	assert.False(t, tc.DoLowerCase)
+	assert.Nil(t, tc.StripAccents)
+	assert.Equal(t, "[CLS]", tc.ClsToken, "AddedToken object form")
+	assert.Equal(t, 0, tc.ModelMaxLength, "HF's 1e30 sentinel means no limit")
+	assert.Equal(t, 512, m.Tokenizer().MaxLen())
+	enc, err := m.Encode(context.Background(), "The zebra")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"[CLS]", "[UNK]", "zebra", "[SEP]"}, enc.Tokens, "cased: \"The\" is not in the vocabulary")
+}

@@ -22,16 +22,24 @@ func tinyDir(t *testing.T) string {
 
 func TestMissingFiles(t *testing.T) {
 	ctx := context.Background()
-	for _, f := range []string{ConfigFile, VocabFile, TokenizerConfigFile, SafetensorsFile} {
+	for _, f := range []string{ConfigFile, VocabFile, SafetensorsFile} {
 		dir := tinyDir(t)
 		require.NoError(t, os.Remove(filepath.Join(dir, f)))
 		_, err := Load(ctx, dir, Options{})
 		require.ErrorIs(t, err, ErrMissingFile, f)
 		assert.Contains(t, err.Error(), filepath.Dir(filepath.Join(dir, f)), "the error names the path")
 	}
+	// tokenizer_config.json is optional: HF's defaults apply.
 	dir := tinyDir(t)
+	require.NoError(t, os.Remove(filepath.Join(dir, TokenizerConfigFile)))
+	m, err := Load(ctx, dir, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, DefaultTokenizerConfig(), m.Tokenizer().Config())
+	assert.Equal(t, 512, m.Tokenizer().MaxLen())
+
+	dir = tinyDir(t)
 	require.NoError(t, os.Rename(filepath.Join(dir, SafetensorsFile), filepath.Join(dir, SafetensorsFile+".index.json")))
-	_, err := Load(ctx, dir, Options{})
+	_, err = Load(ctx, dir, Options{})
 	assert.ErrorIs(t, err, ErrUnsupported, "sharded checkpoints")
 }
 

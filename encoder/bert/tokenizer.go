@@ -84,6 +84,9 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
+// Config returns the settings in use.
+func (t *Tokenizer) Config() TokenizerConfig { return t.cfg }
+
 // MaxLen is the maximum number of tokens, [CLS] and [SEP] included.
 func (t *Tokenizer) MaxLen() int { return t.maxLen }
 
