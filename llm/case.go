@@ -44,10 +44,14 @@ var ErrNoCase = errors.New("llm: no training case to answer from")
 // Similarity is the cosine between prompt vectors. With an Encoder, a
 // prompt's vector is the TF-IDF-weighted mean of its token vectors (special
 // tokens left out): each token is weighted by ln((1+N)/(1+df)), N the number
-// of training prompts and df the number containing the token. Weighting
+// of training prompts and df the number containing the token; tokens
+// without a letter or digit (punctuation) are left out. Weighting
 // matters here because the coarse prompts share a long template: a token
 // found in every training prompt gets weight 0, so the template does not
-// make all prompts look alike and the patient-specific words decide.
+// make all prompts look alike and the patient-specific words decide. A
+// query token that no training prompt contains gets the largest weight,
+// ln(1+N), so a word missing from the training prompts still counts through
+// its vector (a synonym lands near its neighbours).
 // Without an Encoder, the vector is the sparse TF-IDF vector of the words
 // themselves (the same idf, times the word's count).
 //
@@ -274,22 +278,33 @@ func vote(nb []Neighbor, cases []Case) int {
 	return first[best]
 }
 
-// contentTokens returns the tokens of e that carry content, lower-cased.
+// contentTokens returns the tokens of e that carry content, lower-cased:
+// not special, and holding a letter or a digit.
 func contentTokens(e *encoder.Encoded) []string {
 	out := make([]string, 0, len(e.Tokens))
 	for i, t := range e.Tokens {
-		if i < len(e.Special) && e.Special[i] {
-			continue
+		if isContent(e, i) {
+			out = append(out, strings.ToLower(t))
 		}
-		out = append(out, strings.ToLower(t))
 	}
 	return out
+}
+
+// isContent reports whether token i of e carries content. Punctuation is
+// left out: a comma that no training prompt happens to contain would
+// otherwise get the largest idf and pull the query towards whatever its
+// vector resembles.
+func isContent(e *encoder.Encoded, i int) bool {
+	if i < len(e.Special) && e.Special[i] {
+		return false
+	}
+	return strings.IndexFunc(e.Tokens[i], func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) >= 0
 }
 
 func (r *CaseResponder) denseVector(e *encoder.Encoded) []float32 {
 	v := make([]float32, r.enc.Dim())
 	for i, t := range e.Tokens {
-		if (i < len(e.Special) && e.Special[i]) || i >= len(e.Vectors) {
+		if !isContent(e, i) || i >= len(e.Vectors) {
 			continue
 		}
 		w := r.weight(strings.ToLower(t))
