@@ -261,7 +261,9 @@ func (m *Model) HiddenStates(ctx context.Context, text string, layer int) (*enco
 
 // HiddenStatesIDs runs the model on token ids (special tokens included,
 // as the tokenizer produces them) up to the given layer. All tokens are of
-// segment 0, as for a single sentence.
+// segment 0, as for a single sentence. This is the one place the forward
+// pass runs (through cybertron/spago), so a faster implementation over
+// the same weights (Cybertron) can replace it without touching the rest.
 func (m *Model) HiddenStatesIDs(ctx context.Context, ids []int, layer int) ([][]float32, error) {
 	if layer < 0 || layer > m.cfg.NumHiddenLayers {
 		return nil, fmt.Errorf("bert: %w: layer %d, model has %d", ErrBadLayer, layer, m.cfg.NumHiddenLayers)

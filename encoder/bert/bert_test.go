@@ -84,6 +84,22 @@ func TestWeightFormatsAgree(t *testing.T) {
 		pooler := bin.Cybertron().Pooler.Model[0].(*linear.Model).W.Value().Data().F32()
 		assert.Equal(t, stored["pooler.dense.weight"], pooler, "the transposed view must be gathered")
 	})
+	t.Run("gamma/beta names", func(t *testing.T) {
+		// TF-converted checkpoints name LayerNorm parameters gamma and beta.
+		dir := filepath.Join(t.TempDir(), "tf")
+		writeTiny(t, dir, spec, "F32", 1)
+		ts := randomWeights(spec, len(tinyVocab), 1)
+		for i := range ts {
+			ts[i].name = strings.Replace(ts[i].name, "LayerNorm.weight", "LayerNorm.gamma", 1)
+			ts[i].name = "bert." + strings.Replace(ts[i].name, "LayerNorm.bias", "LayerNorm.beta", 1)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, SafetensorsFile), encodeSafetensors(ts, "F32", nil), 0o644))
+		m, err := Load(ctx, dir, Options{})
+		require.NoError(t, err)
+		got, err := m.HiddenStatesIDs(ctx, ids, spec.layers)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	})
 	t.Run("pytorch_model.bin half", func(t *testing.T) {
 		// cybertron's converter silently skips HalfStorage tensors (they stay
 		// zero); here they load, rounded as torch stores them.
