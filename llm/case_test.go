@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/encoder/wordvec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -292,4 +293,40 @@ func ExampleCaseResponder() {
 	// Output:
 	// Monitor blood pressure daily.
 	// Routine 42-day check.
+}
+
+// With the embedded GloVe vectors (encoder/wordvec), a word absent from the
+// training prompts can still find its case through its vector; the
+// lexical embedder cannot. (Not every paraphrase works: "blood pressure
+// high" lands nearer "normal" than "hypertension" with these vectors.)
+func TestCaseResponderWordvec(t *testing.T) {
+	wv, err := wordvec.Default()
+	require.NoError(t, err)
+	ctx := context.Background()
+	cases := []Case{
+		{ID: "a", Prompt: "Predicted label: anemia. Similar patients: anemia, anemia.", Reply: "Oral iron."},
+		{ID: "b", Prompt: "Predicted label: hypertension. Similar patients: hypertension.", Reply: "Monitor blood pressure."},
+		{ID: "c", Prompt: "Predicted label: normal. Similar patients: normal.", Reply: "Routine check."},
+	}
+	r, err := NewCaseResponder(ctx, cases, CaseOptions{Encoder: wv})
+	require.NoError(t, err)
+	assert.Contains(t, r.Identity().Model, wv.Name())
+	for _, c := range cases {
+		resp, err := r.Respond(ctx, c.Prompt)
+		require.NoError(t, err)
+		assert.Equal(t, c.Reply, resp.Text)
+		resp, err = r.Respond(ExcludeCase(ctx, c.ID), c.Prompt)
+		require.NoError(t, err)
+		assert.NotEqual(t, c.Reply, resp.Text)
+	}
+	for q, want := range map[string]string{"Predicted label: anaemia": "a", "Predicted label: hypertensive": "b"} {
+		nb, err := r.Nearest(ctx, q, 3, "")
+		require.NoError(t, err)
+		assert.Equal(t, want, nb[0].ID, "%s: %+v", q, nb)
+		lex, err := NewCaseResponder(ctx, cases, CaseOptions{})
+		require.NoError(t, err)
+		nl, err := lex.Nearest(ctx, q, 3, "")
+		require.NoError(t, err)
+		assert.Zero(t, nl[0].Similarity, "no word in common: the lexical embedder sees nothing")
+	}
 }
