@@ -25,6 +25,9 @@ type Tokenizer struct {
 	clsID    int
 	sepID    int
 	specials []string // never split; matched verbatim in the raw text
+	// bracketed: every special token starts with '[', so a special can
+	// only start at a '[' byte.
+	bracketed bool
 }
 
 // Tokenization is the output of Tokenizer.Tokenize.
@@ -72,6 +75,10 @@ func NewTokenizer(vocab []string, cfg TokenizerConfig, maxLen int) (*Tokenizer, 
 	}
 	// Longest first, as HuggingFace's trie prefers the longest match.
 	sort.Slice(t.specials, func(i, j int) bool { return len(t.specials[i]) > len(t.specials[j]) })
+	t.bracketed = true
+	for _, s := range t.specials {
+		t.bracketed = t.bracketed && s[0] == '['
+	}
 	return t, nil
 }
 
@@ -177,7 +184,7 @@ func (t *Tokenizer) words(text string) []hfWord {
 		if len(cur) > 0 {
 			out = append(out, hfWord{text: string(cur), origin: curOrigin})
 		}
-		cur, curOrigin = cur[:0:0], -1
+		cur, curOrigin = cur[:0], -1 // string(cur) copied the bytes
 	}
 	for i := 0; i < len(text); {
 		if s := t.specialAt(text, i); s != "" {
@@ -208,7 +215,7 @@ func (t *Tokenizer) words(text string) []hfWord {
 }
 
 func (t *Tokenizer) specialAt(text string, i int) string {
-	if text[i] != '[' && !t.hasOddSpecials() {
+	if t.bracketed && text[i] != '[' {
 		return ""
 	}
 	for _, s := range t.specials {
@@ -217,17 +224,6 @@ func (t *Tokenizer) specialAt(text string, i int) string {
 		}
 	}
 	return ""
-}
-
-// hasOddSpecials reports special tokens that do not start with '[' (a
-// custom tokenizer_config.json), which disables the fast path above.
-func (t *Tokenizer) hasOddSpecials() bool {
-	for _, s := range t.specials {
-		if s[0] != '[' {
-			return true
-		}
-	}
-	return false
 }
 
 // basic applies BasicTokenizer's per-word steps: NFC, lowercasing, accent

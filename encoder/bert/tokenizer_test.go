@@ -169,3 +169,11 @@ func FuzzTokenize(f *testing.F) {
 		}
 	})
 }
+
+func TestTokenizerCustomSpecials(t *testing.T) {
+	cfg := DefaultTokenizerConfig()
+	cfg.UnkToken = "<unk>"
+	tok, err := NewTokenizer(append([]string{"<unk>"}, tokVocab...), cfg, 512)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "<unk>", "b", "<unk>"}, pieces(tok, "a<unk>b xyzzy"))
+}
