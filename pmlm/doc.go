@@ -61,7 +61,9 @@
 // WriteDir writes each value with the shortest decimal form that parses back
 // to the same float64 (strconv 'g', -1), so writing and reading a cohort
 // gives back the same values exactly. Dates are whole days: a time of day is
-// dropped, and read dates are UTC midnight. Each file is written to a
+// dropped, and read dates are UTC midnight. Text comes back as written,
+// except that a "\r\n" line break inside a response reads back as "\n"
+// (encoding/csv normalizes it). Each file is written to a
 // temporary file in the directory and renamed over the target, so a reader
 // never sees a half-written file; the files are created with mode 0600
 // because they hold medical data.
