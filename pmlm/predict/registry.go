@@ -4,18 +4,15 @@ import "fmt"
 
 // PredictorNames lists the names New accepts, the default first.
 func PredictorNames() []string {
-	return []string{"minirocket", "minirocket-levels", string(ArchLSTM), string(ArchCNN), string(ArchTransformer)}
+	return []string{"minirocket", string(ArchLSTM), string(ArchCNN), string(ArchTransformer)}
 }
 
-// New returns an unfitted predictor by name with its default configuration
-// and the given seed: "minirocket", "minirocket-levels" (MiniRocket with
-// LevelFeatures), "lstm", "cnn" or "transformer".
+// New returns an unfitted predictor by name ("minirocket", "lstm", "cnn" or
+// "transformer") with its default configuration and the given seed.
 func New(name string, seed uint64) (Predictor, error) {
 	switch name {
 	case "minirocket":
 		return &MiniRocketClassifier{Config: MiniRocketConfig{Seed: seed}}, nil
-	case "minirocket-levels":
-		return &MiniRocketClassifier{Config: MiniRocketConfig{Seed: seed}, LevelFeatures: true}, nil
 	case string(ArchLSTM), string(ArchCNN), string(ArchTransformer):
 		return &NeuralClassifier{Config: NeuralConfig{Arch: Arch(name), Seed: seed}}, nil
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 )
 
 // MiniRocketClassifier is the default Predictor: channels standardized and
@@ -23,14 +22,6 @@ type MiniRocketClassifier struct {
 	Config MiniRocketConfig
 	// Alphas is the ridge grid; empty means DefaultAlphas.
 	Alphas []float64
-	// LevelFeatures appends, for each channel, the mean and the last of
-	// its observed standardized values and the fraction of timesteps that
-	// observe it (0, 0, 0 for a channel never observed) to the MiniRocket
-	// features. MiniRocket's kernels sum to zero, so its features ignore a
-	// channel's level (except near the series' ends), which is what lab
-	// values mostly carry; this option, beyond the reference algorithm,
-	// gives the ridge the levels and the missingness pattern.
-	LevelFeatures bool
 
 	scaler *Scaler
 	rocket *MiniRocket
@@ -40,13 +31,8 @@ type MiniRocketClassifier struct {
 // ErrNotFitted is returned by Predict before Fit.
 var ErrNotFitted = errors.New("predictor is not fitted")
 
-// Name returns "minirocket", or "minirocket-levels" with LevelFeatures.
-func (m *MiniRocketClassifier) Name() string {
-	if m.LevelFeatures {
-		return "minirocket-levels"
-	}
-	return "minirocket"
-}
+// Name returns "minirocket".
+func (m *MiniRocketClassifier) Name() string { return "minirocket" }
 
 // Fit implements Predictor.
 func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error {
@@ -68,9 +54,6 @@ func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, la
 	feats, err := rocket.Transform(ctx, x)
 	if err != nil {
 		return err
-	}
-	if m.LevelFeatures {
-		appendLevels(feats, series, sc)
 	}
 	ridge, err := FitRidgeCV(ctx, feats, labels, numClasses, m.Alphas)
 	if err != nil {
@@ -102,9 +85,6 @@ func (m *MiniRocketClassifier) Decision(ctx context.Context, series [][][]float6
 	feats, err := m.rocket.Transform(ctx, x)
 	if err != nil {
 		return nil, err
-	}
-	if m.LevelFeatures {
-		appendLevels(feats, series, m.scaler)
 	}
 	out := make([][]float64, len(feats))
 	for i, f := range feats {
@@ -144,7 +124,6 @@ type miniRocketModel struct {
 	Version int
 	Config  MiniRocketConfig
 	Alphas  []float64
-	Levels  bool
 	Scaler  *Scaler
 	Rocket  *MiniRocket
 	Ridge   *Ridge
@@ -158,7 +137,7 @@ func (m *MiniRocketClassifier) Save(w io.Writer) error {
 		return fmt.Errorf("predict: minirocket: save: %w", ErrNotFitted)
 	}
 	err := gob.NewEncoder(w).Encode(miniRocketModel{
-		Version: miniRocketModelVersion, Config: m.Config, Alphas: m.Alphas, Levels: m.LevelFeatures,
+		Version: miniRocketModelVersion, Config: m.Config, Alphas: m.Alphas,
 		Scaler: m.scaler, Rocket: m.rocket, Ridge: m.ridge,
 	})
 	if err != nil {
@@ -179,7 +158,7 @@ func LoadMiniRocket(r io.Reader) (*MiniRocketClassifier, error) {
 	if err := mm.check(); err != nil {
 		return nil, fmt.Errorf("predict: minirocket: load: %w", err)
 	}
-	return &MiniRocketClassifier{Config: mm.Config, Alphas: mm.Alphas, LevelFeatures: mm.Levels, scaler: mm.Scaler, rocket: mm.Rocket, ridge: mm.Ridge}, nil
+	return &MiniRocketClassifier{Config: mm.Config, Alphas: mm.Alphas, scaler: mm.Scaler, rocket: mm.Rocket, ridge: mm.Ridge}, nil
 }
 
 // check verifies that the parts of a decoded model fit together, so that a
@@ -217,9 +196,6 @@ func (mm *miniRocketModel) check() error {
 			return errors.New("channel index out of range")
 		}
 	}
-	if mm.Levels {
-		nf += 3 * nc
-	}
 	rg := mm.Ridge
 	if len(rg.FeatureMean) != nf || len(rg.FeatureScale) != nf || len(rg.Weights) < 2 || len(rg.Intercepts) != len(rg.Weights) {
 		return errors.New("inconsistent ridge")
@@ -230,33 +206,4 @@ func (mm *miniRocketModel) check() error {
 		}
 	}
 	return nil
-}
-
-// appendLevels appends the level features (see LevelFeatures) of each raw
-// series to its MiniRocket features.
-func appendLevels(feats [][]float64, series [][][]float64, sc *Scaler) {
-	nc := len(sc.Mean)
-	for i, s := range series {
-		sum := make([]float64, nc)
-		last := make([]float64, nc)
-		cnt := make([]float64, nc)
-		for _, row := range s {
-			for c, v := range row {
-				if math.IsNaN(v) {
-					continue
-				}
-				z := (v - sc.Mean[c]) / sc.Scale[c]
-				sum[c] += z
-				last[c] = z
-				cnt[c]++
-			}
-		}
-		for c := 0; c < nc; c++ {
-			mean := 0.0
-			if cnt[c] > 0 {
-				mean = sum[c] / cnt[c]
-			}
-			feats[i] = append(feats[i], mean, last[c], cnt[c]/float64(len(s)))
-		}
-	}
 }
