@@ -88,6 +88,17 @@ func BenchmarkEpisode(b *testing.B) {
 	b.ReportMetric(float64(pol.Microseconds())/1e3/float64(b.N), "policy-ms/op")
 }
 
+// BenchmarkRefine is greedy inference (n=10, no dropout) on a 100-word prompt.
+func BenchmarkRefine(b *testing.B) {
+	m, text, s0, x := benchSetup(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Refine(context.Background(), m, text, s0, x, DefaultSteps); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkTrainStep runs one optimizer step of the Trainer: a mini-batch
 // of 8 episodes (n=10, 100-word prompts) with a cheap reward, the
 // backward passes and the Adam update, and reports the breakdown (episode

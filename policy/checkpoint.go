@@ -219,11 +219,11 @@ func readCheckpoint(path string) (*checkpointData, error) {
 // batch size, steps and seed, and parameters of the same shapes. Nothing is
 // changed when Resume fails.
 //
-// Not restored: dropout masks come from spago's process-wide generator
-// (ag.ManualSeed), which no checkpoint can capture, and spago's parallel
-// arithmetic is not bitwise reproducible; so a resumed run visits the same
+// Not restored: the state of the policy's dropout generator (MLP keeps its
+// own; the Policy interface does not expose it), and spago accumulates
+// gradients in a nondeterministic order; so a resumed run visits the same
 // cases with the same per-episode random sources, but its weights drift
-// from an uninterrupted run's within floating-point and dropout noise.
+// from an uninterrupted run's within dropout and floating-point noise.
 func (t *Trainer) Resume(path string) error {
 	d, err := readCheckpoint(path)
 	if err != nil {

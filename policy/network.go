@@ -1,12 +1,23 @@
-// Package policy is the fine-grained prompt step of PMLM (paper section 4.2):
-// a word-level policy network that, given the current prompt state and the
-// patient encoding x̂, scores every word for deletion; episodes that delete
-// n words one at a time from the coarse prompt; and a REINFORCE trainer that
-// updates the policy and the patient encoder with Adam.
+// Package policy is the fine-grained prompt step of PMLM (paper section 4.2,
+// algorithm 1): a word-level policy network scores every word of the
+// current prompt state for deletion, π(e|s) = softmax(f(E ‖ mean(E) ‖ x̂));
+// an episode deletes n words one at a time from the coarse prompt s0; and a
+// REINFORCE trainer updates the policy and the patient encoder with Adam.
+//
+//   - Policy is the network contract; MLP is the paper's network (3 layers,
+//     hidden 256, dropout 0.4, output 1), scoring all words of a state in
+//     one batched spago graph.
+//   - Run plays one episode (sampled or greedy) and keeps the
+//     log-probabilities as graph nodes; Refine is greedy, deterministic
+//     inference.
+//   - Trainer runs mini-batches of episodes concurrently, with a reward
+//     supplied by the caller (RewardFunc), validation-based selection of the
+//     best epoch and atomic, resumable checkpoints.
 //
 // All graph values are spago float32 tensors (type T). Training is not
-// bitwise reproducible (spago runs operators and backward passes in
-// goroutines), but greedy inference is deterministic.
+// bitwise reproducible when episodes run concurrently (spago runs backward
+// passes in goroutines, and episodes share the dropout source), but greedy
+// inference is deterministic.
 package policy
 
 import (

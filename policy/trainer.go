@@ -218,11 +218,11 @@ func (t *Trainer) batches() int {
 // returns; otherwise the last weights stay. On error (or cancellation) the
 // current mini-batch is dropped; the last checkpoint is unaffected.
 func (t *Trainer) Train(ctx context.Context) (Summary, error) {
-	start := time.Now()
-	elapsed := func() time.Duration { return t.st.ElapsedBefore + time.Since(start) }
+	start, before := time.Now(), t.st.ElapsedBefore
+	elapsed := func() time.Duration { return before + time.Since(start) }
 	zeroGrads(t.params)
 	nb := t.batches()
-	for ; t.st.Epoch < t.cfg.Epochs; t.st.Epoch, t.st.Batch, t.st.Order = t.st.Epoch+1, 0, nil {
+	for t.st.Epoch < t.cfg.Epochs {
 		if t.st.Order == nil {
 			t.st.Order = t.rng.Perm(t.cfg.Cases.Len())
 			t.st.EpochSum, t.st.EpochN = 0, 0
@@ -287,13 +287,10 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 					t.st.Epoch+1, score, t.st.BestScore, t.st.BestEpoch)
 			}
 		}
+		t.st.Epoch, t.st.Batch, t.st.Order = t.st.Epoch+1, 0, nil
 		if t.cfg.CheckpointPath != "" {
-			// Written as the position of the next epoch.
-			t.st.Epoch, t.st.Batch, t.st.Order = t.st.Epoch+1, 0, nil
 			t.st.ElapsedBefore = elapsed()
-			err := t.saveCheckpoint(t.cfg.CheckpointPath)
-			t.st.Epoch--
-			if err != nil {
+			if err := t.saveCheckpoint(t.cfg.CheckpointPath); err != nil {
 				return t.summary(), err
 			}
 		}
