@@ -302,10 +302,11 @@ func (m *MiniRocket) Transform(ctx context.Context, series [][][]float64) ([][]f
 		return nil, fmt.Errorf("predict: minirocket: %w", err)
 	}
 	out := make([][]float64, len(cs))
-	workers := max(1, min(m.Workers, len(cs)))
-	if m.Workers <= 0 {
-		workers = max(1, min(runtime.GOMAXPROCS(0), len(cs)))
+	workers := m.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
+	workers = max(1, min(workers, len(cs)))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
