@@ -59,8 +59,10 @@ type BERTScores struct {
 // (0 for special tokens such as [CLS] and [SEP], which still take part in
 // the matching as in bert_score; 1 or idf for the others); F is their
 // harmonic mean. With several references per candidate, P, R and F are each
-// the maximum over the references. The embeddings of references are cached,
-// since training scores against the same references many times.
+// the maximum over the references. The embeddings of references are cached
+// for the scorer's lifetime, keyed by text, since training scores against
+// the same references many times: memory grows with the number of distinct
+// references (about Dim×8 bytes per token).
 //
 // A BERTScorer is safe for concurrent use if its TextEncoder is.
 type BERTScorer struct {
