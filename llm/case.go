@@ -65,6 +65,8 @@ var ErrNoCase = errors.New("llm: no training case to answer from")
 //
 // While training, the query patient's own case must not answer: use
 // RespondExcluding, or put the ID in the context with ExcludeCase.
+//
+// A CaseResponder is safe for concurrent use when its Encoder is.
 type CaseResponder struct {
 	enc   encoder.TextEncoder
 	k     int
