@@ -139,6 +139,7 @@ type StatusError struct {
 	Err error
 }
 
+// Error names the status, the Retry-After delay and the library's message.
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("llm: HTTP status %d", e.StatusCode)
 	if e.RetryAfter > 0 {
@@ -162,6 +163,7 @@ func (e *StatusError) Retryable() bool {
 // or reset, DNS failure). Guard retries it.
 type TransportError struct{ Err error }
 
+// Error returns the underlying error's text.
 func (e *TransportError) Error() string { return "llm: transport: " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
