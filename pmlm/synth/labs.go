@@ -451,13 +451,16 @@ func applyMissingness(r *rand.Rand, p *patientPlan, rec record, first bool, info
 		liver = bernoulli(r, math.Min(0.95, 0.15*mult))
 		urine = bernoulli(r, 0.2)
 	default:
-		cbc = bernoulli(r, 0.85)
+		// Outpatient rates sit a little below §1.4's overall shares, so
+		// that with the delivery admission (CBC on every record) the
+		// overall shares match: CBC ≈ 85%, urinalysis ≈ 55%.
+		cbc = bernoulli(r, 0.78)
 		pl := 0.45
 		if first {
 			pl = 0.80
 		}
 		liver = bernoulli(r, math.Min(0.95, pl*mult))
-		urine = bernoulli(r, 0.55)
+		urine = bernoulli(r, 0.6)
 	}
 	if liver {
 		pa = bernoulli(r, 0.75)

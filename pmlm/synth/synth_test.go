@@ -236,11 +236,11 @@ func TestMissingnessBlocks(t *testing.T) {
 			}
 		}
 	}
-	assert.InDelta(t, 0.85, cbc/n, 0.06, "CBC share")
-	assert.InDelta(t, 0.45, liver/n, 0.08, "liver share")
-	assert.InDelta(t, 0.35, pa/n, 0.08, "PA share")
-	assert.InDelta(t, 0.40, tba/n, 0.08, "TBA share")
-	assert.InDelta(t, 0.55, urine/n, 0.1, "urine share")
+	assert.InDelta(t, 0.85, cbc/n, 0.03, "CBC share")
+	assert.InDelta(t, 0.45, liver/n, 0.04, "liver share")
+	assert.InDelta(t, 0.35, pa/n, 0.04, "PA share")
+	assert.InDelta(t, 0.40, tba/n, 0.04, "TBA share")
+	assert.InDelta(t, 0.55, urine/n, 0.04, "urine share")
 	assert.Equal(t, delivery, deliveryCBC, "every delivery-admission record has a CBC")
 }
 
