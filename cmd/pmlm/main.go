@@ -104,6 +104,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	if err := runCmd(ctx, e, positional); err != nil {
 		if errors.Is(err, errUsage) {
+			fmt.Fprintf(e.stderr, "pmlm %s: %v\n\n", cmd.name, err)
 			fs.Usage()
 			return 2
 		}
