@@ -403,3 +403,14 @@ func TestGoogleAIThroughOpenAICompatibleEndpoint(t *testing.T) {
 	assert.Equal(t, []string{"Bearer g-key", "Bearer g-key"}, s.auth)
 	assert.Equal(t, "gemini-test", s.lastRequest(t).Model)
 }
+
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for _, s := range []string{"", "0", "7", "-1", "99999999999999999999", "Fri, 27 Nov 2026 12:01:00 GMT", "soon"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d := parseRetryAfter(v, now)
+		require.GreaterOrEqual(t, d, time.Duration(0))
+	})
+}
