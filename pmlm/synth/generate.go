@@ -49,7 +49,7 @@ func GenerateDetailed(opts Options) (*pmlm.Cohort, []Facts, error) {
 
 	plans := make([]patientPlan, opts.Patients)
 	for i := range plans {
-		plans[i] = planFacts(r, labels[i], opts)
+		plans[i] = planFacts(r, labels[i])
 		plans[i].indexDate = dates[i]
 		plans[i].facts.DeliveryDate = dates[i].AddDate(0, 0, -plans[i].stayDays)
 	}

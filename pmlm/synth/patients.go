@@ -3,6 +3,7 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm"
@@ -86,10 +87,9 @@ const (
 
 // Thalassemia trait subtypes (COHORT_SPEC §2.2).
 const (
-	ThalBeta       = "beta"
-	ThalAlphaZero  = "alpha0"
-	ThalAlphaPlus  = "alpha+"
-	thalNoSubtypes = ""
+	ThalBeta      = "beta"
+	ThalAlphaZero = "alpha0"
+	ThalAlphaPlus = "alpha+"
 )
 
 // Haemorrhage grades at delivery (COHORT_SPEC §1.3).
@@ -168,7 +168,7 @@ type patientPlan struct {
 }
 
 // planFacts draws the hidden facts of a patient with the given label.
-func planFacts(r *rand.Rand, l label, opts Options) patientPlan {
+func planFacts(r *rand.Rand, l label) patientPlan {
 	p := patientPlan{label: l}
 	f := &p.facts
 	f.Label = l.String()
@@ -185,10 +185,14 @@ func planFacts(r *rand.Rand, l label, opts Options) patientPlan {
 
 	switch l {
 	case lThal:
-		f.ThalSubtype = pick(r, []string{ThalBeta, ThalBeta, ThalBeta, ThalAlphaZero, ThalAlphaZero,
-			ThalAlphaZero, ThalAlphaZero, ThalAlphaPlus, ThalAlphaPlus, ThalAlphaPlus})
-		if f.ThalSubtype == ThalAlphaZero && bernoulli(r, 0.14) {
-			f.ThalSubtype = ThalAlphaPlus // 30 / 35 / 35 overall
+		// β-trait 30%, α⁰ (--SEA) 35%, α⁺ 35% (COHORT_SPEC §2.2).
+		switch u := r.Float64(); {
+		case u < 0.30:
+			f.ThalSubtype = ThalBeta
+		case u < 0.65:
+			f.ThalSubtype = ThalAlphaZero
+		default:
+			f.ThalSubtype = ThalAlphaPlus
 		}
 	case lGH:
 		f.GHSevere = bernoulli(r, 0.15)
@@ -360,11 +364,6 @@ func indexDates(r *rand.Rand, n int) []time.Time {
 			out = append(out, s.from.AddDate(0, 0, r.IntN(days)))
 		}
 	}
-	sortTimes(out)
+	slices.SortFunc(out, time.Time.Compare)
 	return out
-}
-
-func sortTimes(ts []time.Time) {
-	// Insertion sort would be quadratic; use the standard library.
-	sortSlice(ts, func(a, b time.Time) int { return a.Compare(b) })
 }

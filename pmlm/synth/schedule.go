@@ -3,6 +3,7 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // visitCounts draws the number of records per patient (COHORT_SPEC §3.1):
@@ -131,7 +132,7 @@ func schedule(r *rand.Rand, p *patientPlan) []record {
 			ga := antenatalGA(r, p, first, endGA)
 			days = append(days, dayOf(ga, del))
 		}
-		sortSlice(days, func(a, b int) int { return a - b })
+		slices.Sort(days)
 		ante := make([]record, len(days))
 		for i, d := range days {
 			d = min(d, admissionStart-1)

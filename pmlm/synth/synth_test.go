@@ -3,6 +3,7 @@ package synth
 import (
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -292,7 +293,7 @@ func TestHealthyTrimesterMedians(t *testing.T) {
 
 func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
-	sortFloats(s)
+	slices.Sort(s)
 	return s[len(s)/2]
 }
 
@@ -495,14 +496,59 @@ func TestResponsesVaryWithinALabel(t *testing.T) {
 	assert.Greater(t, len(seen), 50, "phrasings combine into many distinct responses")
 }
 
-func sortFloats(xs []float64) {
-	sortSlice(xs, func(a, b float64) int {
-		switch {
-		case a < b:
-			return -1
-		case a > b:
-			return 1
+// TestHiddenConditions checks the rates of COHORT_SPEC §2.3's background
+// conditions and the thalassemia subtypes of §2.2.
+func TestHiddenConditions(t *testing.T) {
+	c, facts := largeData(t)
+	var ida, icp, gt float64
+	sub := map[string][]int{}
+	for i, f := range facts {
+		ida += b2f(f.IDA)
+		icp += b2f(f.ICP)
+		gt += b2f(f.GestationalThrombocytopenia)
+		if f.ThalSubtype != "" {
+			require.Equal(t, pmlm.LabelThalassemia, c.Patients[i].Label)
+			sub[f.ThalSubtype] = append(sub[f.ThalSubtype], i)
 		}
-		return 0
-	})
+	}
+	n := float64(len(facts))
+	assert.InDelta(t, 0.14, ida/n, 0.015, "IDA rate")
+	assert.InDelta(t, 0.025, icp/n, 0.008, "ICP rate")
+	assert.InDelta(t, 0.06, gt/n, 0.01, "gestational thrombocytopenia rate")
+	thal := float64(len(byLabel(c, pmlm.LabelThalassemia)))
+	assert.InDelta(t, 0.30, float64(len(sub[ThalBeta]))/thal, 0.07)
+	assert.InDelta(t, 0.35, float64(len(sub[ThalAlphaZero]))/thal, 0.07)
+	// MCV by subtype: 66 / 70 / 80 fL before gestational change.
+	first := func(i, k int) bool { return k == 0 || facts[i].GA[k] < 20 }
+	beta, a0, aPlus := groupMean(c, sub[ThalBeta], mMCV, first), groupMean(c, sub[ThalAlphaZero], mMCV, first),
+		groupMean(c, sub[ThalAlphaPlus], mMCV, first)
+	assert.InDelta(t, 66, beta, 3)
+	assert.InDelta(t, 70, a0, 3)
+	assert.InDelta(t, 80, aPlus, 3)
+
+	// Background bile acids: TBA ≥ 10 in few patients without cholestasis.
+	var high, withTBA float64
+	for i, p := range c.Patients {
+		if facts[i].ICP {
+			continue
+		}
+		seen, hit := false, false
+		for _, v := range p.Visits {
+			if x := v.Values[mTBA]; !pmlm.IsMissing(x) {
+				seen = true
+				hit = hit || x >= 10
+			}
+		}
+		withTBA += b2f(seen)
+		high += b2f(hit)
+	}
+	t.Logf("patients without cholestasis with any TBA ≥ 10: %.1f%%", 100*high/withTBA)
+	assert.Less(t, high/withTBA, 0.08)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
