@@ -54,7 +54,7 @@ type Options struct {
 	// ThalassemiaShare is the share of patients labelled thalassemia
 	// (default 107/2,373 ≈ 4.5%). It is the region knob of COHORT_SPEC §2.1:
 	// southern provinces carry far more thalassemia trait. The other labels
-	// keep their relative sizes.
+	// keep their relative sizes. Zero means the default.
 	ThalassemiaShare float64
 	// InformativeMissingness multiplies the liver-panel and bile-acid order
 	// rates of patients with gestational hypertension, placental

@@ -552,3 +552,49 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// TestDeliveryAdmission checks COHORT_SPEC §1.3: the postpartum
+// haemoglobin drop by delivery mode, postpartum leucocytosis, and the
+// platelet nadir on day 1.
+func TestDeliveryAdmission(t *testing.T) {
+	c, facts := largeData(t)
+	var dropV, dropC, wbc, neutp, pltDay1, pltDay3 []float64
+	for i, p := range c.Patients {
+		f := facts[i]
+		if p.Label != pmlm.LabelNormal || f.Haemorrhage != HaemorrhageNone {
+			continue
+		}
+		var pre, post float64
+		for k, v := range p.Visits {
+			x := v.Values
+			switch f.Setting[k] {
+			case Inpatient:
+				pre = x[mHGB]
+			case Postpartum:
+				post = x[mHGB]
+				day := int(v.Date.Sub(f.DeliveryDate).Hours() / 24)
+				if day <= 2 {
+					wbc = append(wbc, x[mWBC])
+					neutp = append(neutp, x[mNEUTp])
+				}
+				if day == 1 {
+					pltDay1 = append(pltDay1, x[mPLT])
+				}
+				if day == 3 {
+					pltDay3 = append(pltDay3, x[mPLT])
+				}
+			}
+		}
+		if f.DeliveryMode == Caesarean {
+			dropC = append(dropC, pre-post)
+		} else {
+			dropV = append(dropV, pre-post)
+		}
+	}
+	mean := func(xs []float64) float64 { m, _ := meanSD(xs); return m }
+	assert.InDelta(t, 9, mean(dropV), 3, "HGB drop after a vaginal birth")
+	assert.InDelta(t, 15, mean(dropC), 3, "HGB drop after a caesarean")
+	assert.True(t, mean(wbc) >= 12 && mean(wbc) <= 16, "postpartum WBC %.1f", mean(wbc))
+	assert.True(t, mean(neutp) >= 78 && mean(neutp) <= 88, "postpartum NEUT%% %.1f", mean(neutp))
+	assert.Less(t, mean(pltDay1), mean(pltDay3), "platelets lowest on day 1")
+}
