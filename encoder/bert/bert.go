@@ -61,6 +61,8 @@ type Options struct {
 	// Name replaces the model name in Name() (default: the directory's
 	// base name).
 	Name string
+	// Forward selects the forward implementation (default ForwardFast).
+	Forward Forward
 }
 
 // LayerOf returns a pointer to k, for Options.Layer.
@@ -76,6 +78,8 @@ type Model struct {
 	cb        *cbert.Model
 	layer     int
 	hasPooler bool
+	forward   Forward
+	fast      *fastModel
 }
 
 var _ encoder.TextEncoder = (*Model)(nil)
@@ -131,7 +135,7 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 	if name == "" {
 		name = filepath.Base(filepath.Clean(dir))
 	}
-	return newModel(cfg, tc, vocab, src, path, name, opts.Layer)
+	return newModel(cfg, tc, vocab, src, path, name, opts.Layer, opts.Forward)
 }
 
 func requireFile(dir, name string) error {
@@ -168,7 +172,10 @@ func openWeights(dir string) (tensorSource, string, error) {
 	return nil, "", fmt.Errorf("bert: %s: %w: neither %s nor %s", dir, ErrMissingFile, SafetensorsFile, PytorchFile)
 }
 
-func newModel(cfg Config, tc TokenizerConfig, vocab []string, src tensorSource, path, name string, layer *int) (*Model, error) {
+func newModel(cfg Config, tc TokenizerConfig, vocab []string, src tensorSource, path, name string, layer *int, forward Forward) (*Model, error) {
+	if forward != ForwardFast && forward != ForwardCybertron {
+		return nil, fmt.Errorf("bert: %w: %v", ErrUnsupported, forward)
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
@@ -206,7 +213,12 @@ func newModel(cfg Config, tc TokenizerConfig, vocab []string, src tensorSource, 
 	// vocabularies without repeated lines (cybertron dedupes); this
 	// package's methods map tokens with the HuggingFace-exact table.
 	cb.Embeddings.Vocab = vocabulary.New(vocab)
-	return &Model{name: name, cfg: cfg, tok: tok, cb: cb, layer: k, hasPooler: hasPooler}, nil
+	fast, err := newFastModel(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bert: %w", err)
+	}
+	return &Model{name: name, cfg: cfg, tok: tok, cb: cb, layer: k, hasPooler: hasPooler,
+		forward: forward, fast: fast}, nil
 }
 
 // Name is "<model>/layer-<k>".
@@ -262,23 +274,56 @@ func (m *Model) HiddenStates(ctx context.Context, text string, layer int) (*enco
 // HiddenStatesIDs runs the model on token ids (special tokens included,
 // as the tokenizer produces them) up to the given layer. All tokens are of
 // segment 0, as for a single sentence. This is the one place the forward
-// pass runs (through cybertron/spago), so a faster implementation over
-// the same weights (Cybertron) can replace it without touching the rest.
+// pass runs: by default through the fast kernels, or through
+// cybertron/spago for a model made WithForward(ForwardCybertron).
 func (m *Model) HiddenStatesIDs(ctx context.Context, ids []int, layer int) ([][]float32, error) {
+	out, err := m.HiddenStatesBatch(ctx, [][]int{ids}, layer)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// HiddenStatesBatch is HiddenStatesIDs for several sentences at once
+// (each its own segment-0 sequence, attending only to itself). The fast
+// path runs every projection as one product over all tokens of the batch,
+// which uses the cores and caches better than one sentence at a time.
+func (m *Model) HiddenStatesBatch(ctx context.Context, batch [][]int, layer int) ([][][]float32, error) {
 	if layer < 0 || layer > m.cfg.NumHiddenLayers {
 		return nil, fmt.Errorf("bert: %w: layer %d, model has %d", ErrBadLayer, layer, m.cfg.NumHiddenLayers)
 	}
-	if len(ids) == 0 || len(ids) > m.cfg.MaxPositionEmbeddings {
-		return nil, fmt.Errorf("bert: %d tokens, want 1..%d", len(ids), m.cfg.MaxPositionEmbeddings)
-	}
-	for i, id := range ids {
-		if id < 0 || id >= m.cfg.VocabSize {
-			return nil, fmt.Errorf("bert: token %d has id %d outside the vocabulary of %d", i, id, m.cfg.VocabSize)
+	for s, ids := range batch {
+		if len(ids) == 0 || len(ids) > m.cfg.MaxPositionEmbeddings {
+			return nil, fmt.Errorf("bert: sentence %d: %d tokens, want 1..%d", s, len(ids), m.cfg.MaxPositionEmbeddings)
+		}
+		for i, id := range ids {
+			if id < 0 || id >= m.cfg.VocabSize {
+				return nil, fmt.Errorf("bert: sentence %d: token %d has id %d outside the vocabulary of %d", s, i, id, m.cfg.VocabSize)
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if len(batch) == 0 {
+		return [][][]float32{}, nil
+	}
+	if m.forward == ForwardFast {
+		return m.forwardFast(ctx, batch, layer)
+	}
+	out := make([][][]float32, len(batch))
+	for s, ids := range batch {
+		v, err := m.forwardCybertron(ctx, ids, layer)
+		if err != nil {
+			return nil, err
+		}
+		out[s] = v
+	}
+	return out, nil
+}
+
+// forwardCybertron is the reference forward through the cybertron graph.
+func (m *Model) forwardCybertron(ctx context.Context, ids []int, layer int) ([][]float32, error) {
 	h, err := m.embed(ids)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func NewRandom(cfg Config, tc TokenizerConfig, vocab []string, rng *rand.Rand, o
 	if name == "" {
 		name = "random-bert"
 	}
-	return newModel(cfg, tc, vocab, src, "random weights", name, opts.Layer)
+	return newModel(cfg, tc, vocab, src, "random weights", name, opts.Layer, opts.Forward)
 }
 
 type randomSource struct {
@@ -69,3 +69,13 @@ func (r *randomSource) read(name string) ([]float32, error) {
 }
 
 func (r *randomSource) close() error { return nil }
+
+// BaseConfig is bert-base-uncased's config.json: 12 layers, hidden size
+// 768, 12 heads, intermediate size 3072, vocabulary 30522, exact GELU.
+func BaseConfig() Config {
+	return Config{
+		ModelType: "bert", HiddenSize: 768, NumHiddenLayers: 12, NumAttentionHeads: 12,
+		IntermediateSize: 3072, HiddenAct: "gelu", MaxPositionEmbeddings: 512, TypeVocabSize: 2,
+		VocabSize: 30522, LayerNormEps: 1e-12, PositionEmbeddingType: "absolute",
+	}
+}

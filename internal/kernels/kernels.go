@@ -1,0 +1,251 @@
+// Package kernels holds the CPU kernels of the fast BERT forward: a
+// cache-blocked single-precision matrix product over pre-packed panels of
+// the right-hand matrix, spread over goroutines, and the row-wise
+// operations around it (layer normalization, softmax, GELU).
+//
+// The product's inner loop is a 6×16 micro-kernel: AVX2/FMA assembly on
+// amd64 processors that have it (checked at start-up with
+// golang.org/x/sys/cpu), a portable Go loop elsewhere. Both accumulate in
+// float32.
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Blocking parameters. A kc×16 panel of B (16 KiB) stays in L1 while the
+// micro-kernel sweeps an mc×kc block of A (144 KiB), which stays in L2
+// with the mc×(16·ncPanels) block of C (288 KiB) it accumulates into.
+const (
+	mr = 6   // rows of the micro-kernel
+	nr = 16  // columns of the micro-kernel (one packed panel)
+	kc = 256 // depth of one block of the inner dimension
+	mc = 144 // rows of A per block (a multiple of mr)
+
+	ncPanels = 32 // panels of B (512 columns) per block of C
+)
+
+// Packed is the right-hand matrix B (K×N) of C = A·B, rearranged once into
+// the layout the micro-kernel reads: for each block of kc rows of B, the
+// N columns in panels of 16, each panel row-major and zero-padded to 16
+// columns. Packing a weight matrix costs a copy and is done at model load;
+// the product then reads B contiguously.
+type Packed struct {
+	N, K int
+	data []float32
+}
+
+// panels is the number of 16-column panels.
+func (p *Packed) panels() int { return (p.N + nr - 1) / nr }
+
+// resize prepares p for a K×N matrix, reusing its storage when large
+// enough.
+func (p *Packed) resize(n, k int) {
+	p.N, p.K = n, k
+	size := p.panels() * nr * k
+	if cap(p.data) < size {
+		p.data = make([]float32, size)
+	}
+	p.data = p.data[:size]
+}
+
+// panel returns the packed rows k0..k0+klen of panel j.
+func (p *Packed) panel(k0, klen, j int) []float32 {
+	off := k0*p.panels()*nr + j*klen*nr
+	return p.data[off : off+klen*nr]
+}
+
+// PackTransposed packs B = Wᵀ from W, an n×k row-major matrix with rows ld
+// apart: the layout of a linear layer's weight (out×in), so that A·B is
+// x·Wᵀ. dst's storage is reused when large enough.
+func PackTransposed(dst *Packed, w []float32, n, k, ld int) {
+	dst.resize(n, k)
+	np := dst.panels()
+	for k0 := 0; k0 < k; k0 += kc {
+		klen := min(kc, k-k0)
+		for j := 0; j < np; j++ {
+			pn := dst.panel(k0, klen, j)
+			for c := 0; c < nr; c++ {
+				col := j*nr + c
+				if col >= n {
+					for p := 0; p < klen; p++ {
+						pn[p*nr+c] = 0
+					}
+					continue
+				}
+				src := w[col*ld+k0 : col*ld+k0+klen]
+				for p, v := range src {
+					pn[p*nr+c] = v
+				}
+			}
+		}
+	}
+}
+
+// Pack packs B, a k×n row-major matrix with rows ld apart. dst's storage
+// is reused when large enough.
+func Pack(dst *Packed, b []float32, k, n, ld int) {
+	dst.resize(n, k)
+	np := dst.panels()
+	for k0 := 0; k0 < k; k0 += kc {
+		klen := min(kc, k-k0)
+		for j := 0; j < np; j++ {
+			pn := dst.panel(k0, klen, j)
+			c0 := j * nr
+			w := min(nr, n-c0)
+			for p := 0; p < klen; p++ {
+				row := pn[p*nr : p*nr+nr]
+				copy(row, b[(k0+p)*ld+c0:(k0+p)*ld+c0+w])
+				for c := w; c < nr; c++ {
+					row[c] = 0
+				}
+			}
+		}
+	}
+}
+
+// Epilogue is applied by each worker to the columns n0..n1 of all m rows
+// of C (rows ldc apart) once their products are complete, e.g. an
+// activation. It runs concurrently on disjoint columns.
+type Epilogue func(c []float32, ldc, m, n0, n1 int)
+
+// Gemm sets C = A·B + bias for the m×K matrix A (rows lda apart) and the
+// packed B, writing the m×N matrix C (rows ldc apart), then applies epi
+// (if not nil). bias has N values or is nil (zero). The columns are split
+// over up to workers goroutines; workers ≤ 1 runs on the caller's
+// goroutine. Nothing is allocated but the goroutines.
+func Gemm(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, workers int) error {
+	if m == 0 || b.N == 0 {
+		return nil
+	}
+	if lda < b.K || ldc < b.N {
+		return fmt.Errorf("kernels: leading dimensions lda=%d ldc=%d for K=%d N=%d", lda, ldc, b.K, b.N)
+	}
+	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
+		return fmt.Errorf("kernels: A has %d values, C %d, want %d×%d (lda %d) and %d×%d (ldc %d)",
+			len(a), len(c), m, b.K, lda, m, b.N, ldc)
+	}
+	if bias != nil && len(bias) < b.N {
+		return fmt.Errorf("kernels: bias has %d values, want %d", len(bias), b.N)
+	}
+	np := b.panels()
+	workers = max(1, min(workers, np))
+	if workers == 1 {
+		gemmPanels(c, ldc, a, lda, m, b, bias, epi, 0, np)
+		return nil
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		j0, j1 := w*np/workers, (w+1)*np/workers
+		wg.Go(func() { gemmPanels(c, ldc, a, lda, m, b, bias, epi, j0, j1) })
+	}
+	gemmPanels(c, ldc, a, lda, m, b, bias, epi, 0, np/workers)
+	wg.Wait()
+	return nil
+}
+
+// gemmPanels computes the columns of panels j0..j1 of C.
+func gemmPanels(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, j0, j1 int) {
+	n0, n1 := j0*nr, min(j1*nr, b.N)
+	if n0 >= n1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc+n0 : i*ldc+n1]
+		if bias != nil {
+			copy(row, bias[n0:n1])
+		} else {
+			clear(row)
+		}
+	}
+	// Scratch for the rows below a multiple of six and the columns past
+	// the last full panel: zero-padded copies the kernel can overrun.
+	var edgeA [mr * kc]float32
+	var edgeC [mr * nr]float32
+	full := m - m%mr
+	// Rows outermost: an mc×nc block of C stays in L2 while every kc
+	// block of A and B passes over it, so large batches cost per row what
+	// one sentence does.
+	for i0 := 0; i0 < m; i0 += mc {
+		i1 := min(i0+mc, m)
+		iFull := min(i1, full)
+		edge := i1 > iFull
+		for jc := j0; jc < j1; jc += ncPanels {
+			jcEnd := min(jc+ncPanels, j1)
+			for k0 := 0; k0 < b.K; k0 += kc {
+				klen := min(kc, b.K-k0)
+				if edge {
+					clear(edgeA[:])
+					for i := iFull; i < i1; i++ {
+						copy(edgeA[(i-iFull)*klen:(i-iFull+1)*klen], a[i*lda+k0:i*lda+k0+klen])
+					}
+				}
+				for j := jc; j < jcEnd; j++ {
+					pn := b.panel(k0, klen, j)
+					col := j * nr
+					if col+nr <= b.N {
+						for i := i0; i < iFull; i += mr {
+							kernel6x16(klen, a[i*lda+k0:], lda, pn, c[i*ldc+col:], ldc)
+						}
+						if edge {
+							clear(edgeC[:])
+							kernel6x16(klen, edgeA[:], klen, pn, edgeC[:], nr)
+							for i := iFull; i < i1; i++ {
+								addTo(c[i*ldc+col:i*ldc+col+nr], edgeC[(i-iFull)*nr:])
+							}
+						}
+						continue
+					}
+					w := b.N - col
+					for i := i0; i < iFull; i += mr {
+						clear(edgeC[:])
+						kernel6x16(klen, a[i*lda+k0:], lda, pn, edgeC[:], nr)
+						for r := 0; r < mr; r++ {
+							addTo(c[(i+r)*ldc+col:(i+r)*ldc+col+w], edgeC[r*nr:])
+						}
+					}
+					if edge {
+						clear(edgeC[:])
+						kernel6x16(klen, edgeA[:], klen, pn, edgeC[:], nr)
+						for i := iFull; i < i1; i++ {
+							addTo(c[i*ldc+col:i*ldc+col+w], edgeC[(i-iFull)*nr:])
+						}
+					}
+				}
+			}
+		}
+	}
+	if epi != nil {
+		epi(c, ldc, m, n0, n1)
+	}
+}
+
+// addTo adds src[:len(dst)] to dst.
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// Parallel splits 0..n into up to workers contiguous ranges and runs
+// fn(w, lo, hi) on each, w being the range's index (for per-worker
+// scratch), one goroutine per range beyond the first, which runs on the
+// caller's goroutine. It returns when all are done.
+func Parallel(n, workers int, fn func(w, lo, hi int)) {
+	workers = max(1, min(workers, n))
+	if workers == 1 {
+		if n > 0 {
+			fn(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Go(func() { fn(w, lo, hi) })
+	}
+	fn(0, 0, n/workers)
+	wg.Wait()
+}

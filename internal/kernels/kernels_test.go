@@ -1,0 +1,215 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// naiveNT is C = A·Wᵀ + bias in float64.
+func naiveNT(a []float32, lda, m int, w []float32, ldw, n, k int, bias []float32) []float64 {
+	c := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			if bias != nil {
+				s = float64(bias[j])
+			}
+			for p := 0; p < k; p++ {
+				s += float64(a[i*lda+p]) * float64(w[j*ldw+p])
+			}
+			c[i*n+j] = s
+		}
+	}
+	return c
+}
+
+func TestGemmMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := []struct{ m, n, k int }{
+		{1, 1, 1}, {6, 16, 4}, {7, 17, 5}, {13, 40, 300}, {128, 64, 64}, {130, 48, 513}, {150, 33, 257}, {5, 3, 2},
+	}
+	for _, s := range shapes {
+		for _, workers := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%dx%dx%d/w%d", s.m, s.n, s.k, workers), func(t *testing.T) {
+				lda, ldc, ldw := s.k+3, s.n+5, s.k+1
+				a := randSlice(rng, (s.m-1)*lda+s.k)
+				w := randSlice(rng, (s.n-1)*ldw+s.k)
+				bias := randSlice(rng, s.n)
+				want := naiveNT(a, lda, s.m, w, ldw, s.n, s.k, bias)
+
+				var pt Packed
+				PackTransposed(&pt, w, s.n, s.k, ldw)
+				// The same B in k×n layout, packed with Pack, must give the same panels.
+				bt := make([]float32, s.k*s.n)
+				for j := 0; j < s.n; j++ {
+					for p := 0; p < s.k; p++ {
+						bt[p*s.n+j] = w[j*ldw+p]
+					}
+				}
+				var pn Packed
+				Pack(&pn, bt, s.k, s.n, s.n)
+				require.Equal(t, pt.data, pn.data)
+
+				c := make([]float32, (s.m-1)*ldc+s.n)
+				for i := range c {
+					c[i] = float32(math.NaN()) // everything must be overwritten
+				}
+				require.NoError(t, Gemm(c, ldc, a, lda, s.m, &pt, bias, nil, workers))
+				tol := 1e-5 * math.Sqrt(float64(s.k)) * 4
+				for i := 0; i < s.m; i++ {
+					for j := 0; j < s.n; j++ {
+						require.InDelta(t, want[i*s.n+j], c[i*ldc+j], tol, "C[%d][%d]", i, j)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestKernelsAgree(t *testing.T) {
+	if !hasFMA {
+		t.Skip("no AVX2/FMA on this processor")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, k := range []int{1, 3, 4, 7, 256} {
+		lda, ldc := k+2, 20
+		a := randSlice(rng, 5*lda+k)
+		b := randSlice(rng, k*16)
+		c1 := randSlice(rng, 5*ldc+16)
+		c2 := append([]float32(nil), c1...)
+		kernel6x16(k, a, lda, b, c1, ldc)
+		kernel6x16Go(k, a, lda, b, c2, ldc)
+		for i := range c1 {
+			require.InDelta(t, c2[i], c1[i], 1e-4, "k=%d i=%d", k, i)
+		}
+	}
+}
+
+func TestGemmErrors(t *testing.T) {
+	var p Packed
+	PackTransposed(&p, make([]float32, 12), 3, 4, 4)
+	require.Error(t, Gemm(make([]float32, 6), 3, make([]float32, 7), 4, 2, &p, nil, nil, 1))
+	require.Error(t, Gemm(make([]float32, 6), 3, make([]float32, 8), 3, 2, &p, nil, nil, 1))
+	require.Error(t, Gemm(make([]float32, 6), 3, make([]float32, 8), 4, 2, &p, []float32{1}, nil, 1))
+	require.NoError(t, Gemm(make([]float32, 6), 3, make([]float32, 8), 4, 2, &p, nil, nil, 1))
+}
+
+func TestGemmEpilogueSeesOwnColumns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	m, n, k := 10, 70, 9
+	a, w := randSlice(rng, m*k), randSlice(rng, n*k)
+	var p Packed
+	PackTransposed(&p, w, n, k, k)
+	c := make([]float32, m*n)
+	seen := make([]int, n)
+	require.NoError(t, Gemm(c, n, a, k, m, &p, nil, func(c []float32, ldc, m, n0, n1 int) {
+		for j := n0; j < n1; j++ {
+			seen[j]++
+		}
+	}, 2))
+	for j, s := range seen {
+		require.Equal(t, 1, s, "column %d", j)
+	}
+}
+
+func TestExp32(t *testing.T) {
+	for x := -87.0; x <= 88; x += 0.001 {
+		got := float64(Exp32(float32(x)))
+		want := math.Exp(float64(float32(x)))
+		require.InDelta(t, 0, (got-want)/want, 3e-7, "x=%v", x)
+	}
+	require.Equal(t, float32(0), Exp32(-100))
+	require.True(t, math.IsInf(float64(Exp32(100)), 1))
+}
+
+func TestErf32(t *testing.T) {
+	var worst float64
+	for x := -6.0; x <= 6; x += 0.0005 {
+		got := float64(Erf32(float32(x)))
+		worst = max(worst, math.Abs(got-math.Erf(float64(float32(x)))))
+	}
+	require.Less(t, worst, 5e-7)
+}
+
+func TestSoftmaxAndLayerNorm(t *testing.T) {
+	row := []float32{1, 2, 3, -1}
+	SoftmaxScaled(row, 0.5)
+	var sum float64
+	den := math.Exp(0.5) + math.Exp(1) + math.Exp(1.5) + math.Exp(-0.5)
+	for i, x := range []float64{1, 2, 3, -1} {
+		require.InDelta(t, math.Exp(0.5*x)/den, row[i], 1e-7)
+		sum += float64(row[i])
+	}
+	require.InDelta(t, 1, sum, 1e-6)
+
+	x := []float32{0.4, 0.8, -0.7, -0.5}
+	dst := make([]float32, 4)
+	AddLayerNorm(dst, x, nil, []float32{1, 1, 1, 1}, []float32{0, 0, 0, 0}, 1e-12)
+	mean := (0.4 + 0.8 - 0.7 - 0.5) / 4
+	var v float64
+	for _, e := range x {
+		v += (float64(e) - mean) * (float64(e) - mean)
+	}
+	sd := math.Sqrt(v / 4)
+	for i, e := range x {
+		require.InDelta(t, (float64(e)-mean)/sd, dst[i], 1e-6)
+	}
+}
+
+func TestGELU(t *testing.T) {
+	v := []float32{-3, -1, 0, 0.5, 2, 5}
+	g := append([]float32(nil), v...)
+	GELUErf(g)
+	for i, x := range v {
+		f := float64(x)
+		require.InDelta(t, 0.5*f*(1+math.Erf(f/math.Sqrt2)), g[i], 1e-6)
+	}
+}
+
+func BenchmarkGemm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, s := range []struct{ m, n, k int }{{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {2048, 768, 768}} {
+		a, w := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k)
+		var p Packed
+		PackTransposed(&p, w, s.n, s.k, s.k)
+		c := make([]float32, s.m*s.n)
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%d/w%d", s.m, s.n, s.k, workers), func(b *testing.B) {
+				for b.Loop() {
+					_ = Gemm(c, s.n, a, s.k, s.m, &p, nil, nil, workers)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+func TestParallelCoversOnce(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 100} {
+		for _, workers := range []int{0, 1, 2, 7} {
+			hits := make([]int, n)
+			ws := make([]bool, max(workers, 1))
+			Parallel(n, workers, func(w, lo, hi int) {
+				ws[w] = true
+				for i := lo; i < hi; i++ {
+					hits[i]++
+				}
+			})
+			for i, h := range hits {
+				require.Equal(t, 1, h, "n=%d workers=%d i=%d", n, workers, i)
+			}
+		}
+	}
+}
