@@ -80,6 +80,21 @@ func DefaultConfig(wordDim, patientDim int) Config {
 // InputDim is the input width of f: 2·d_w + d_p (e_j ‖ mean(E) ‖ x̂).
 func (c Config) InputDim() int { return 2*c.WordDim + c.PatientDim }
 
+// paramShapes lists the shapes of MLP.Params for this configuration.
+func (c Config) paramShapes() [][]int {
+	width := func(i int) int {
+		if i == c.Layers-1 {
+			return 1
+		}
+		return c.Hidden
+	}
+	shapes := [][]int{{width(0), c.WordDim}, {width(0), c.WordDim + c.PatientDim}, {width(0), 1}}
+	for i := 1; i < c.Layers; i++ {
+		shapes = append(shapes, []int{width(i), width(i - 1)}, []int{width(i), 1})
+	}
+	return shapes
+}
+
 func (c Config) validate() error {
 	switch {
 	case c.WordDim < 1:
@@ -357,6 +372,22 @@ func Load(r io.Reader) (*MLP, error) {
 	}
 	if s.Version != modelVersion {
 		return nil, fmt.Errorf("policy: load: format version %d, want %d", s.Version, modelVersion)
+	}
+	if err := s.Config.validate(); err != nil {
+		return nil, fmt.Errorf("policy: load: %w", err)
+	}
+	// Check the stored shapes against the configuration before New
+	// allocates anything: a corrupted configuration must not ask for
+	// gigabytes.
+	want := s.Config.paramShapes()
+	if len(want) != len(s.Params) {
+		return nil, fmt.Errorf("policy: load: %w: configuration needs %d parameters, file has %d", ErrShape, len(want), len(s.Params))
+	}
+	for i, sh := range want {
+		if !sameShape(sh, s.Params[i].Shape) || sh[0]*sh[1] != len(s.Params[i].Data) {
+			return nil, fmt.Errorf("policy: load: %w: parameter %d has shape %v with %d values, configuration needs %v",
+				ErrShape, i, s.Params[i].Shape, len(s.Params[i].Data), sh)
+		}
 	}
 	m, err := New(s.Config, 0)
 	if err != nil {
