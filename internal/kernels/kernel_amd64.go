@@ -2,20 +2,30 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// hasFMA reports, once at start-up, whether the AVX2/FMA micro-kernel can
-// run on this processor.
-var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-
 //go:noescape
 func kernel6x16FMA(k int, a *float32, lda int, b *float32, c *float32, ldc int)
 
-// kernel6x16 adds the product of six rows of A (k values each, lda apart)
-// and a packed k×16 panel of B to six rows of C (ldc apart). The caller
-// guarantees the bounds.
-func kernel6x16(k int, a []float32, lda int, b []float32, c []float32, ldc int) {
-	if hasFMA {
-		kernel6x16FMA(k, &a[0], lda, &b[0], &c[0], ldc)
-		return
+//go:noescape
+func kernel14x16AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int)
+
+// kernelFMA and kernelAVX512 wrap the assembly kernels; the caller
+// guarantees the bounds (mr rows of A from a, of C from c).
+func kernelFMA(k int, a []float32, lda int, b, c []float32, ldc int) {
+	kernel6x16FMA(k, &a[0], lda, &b[0], &c[0], ldc)
+}
+
+func kernelAVX512(k int, a []float32, lda int, b, c []float32, ldc int) {
+	kernel14x16AVX512(k, &a[0], lda, &b[0], &c[0], ldc)
+}
+
+// kernels lists the micro-kernels this processor can run, best first.
+func available() []microKernel {
+	var ks []microKernel
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, microKernel{name: "avx512", mr: 14, fn: kernelAVX512})
 	}
-	kernel6x16Go(k, a, lda, b, c, ldc)
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, microKernel{name: "avx2-fma", mr: 6, fn: kernelFMA})
+	}
+	return append(ks, genericKernel)
 }

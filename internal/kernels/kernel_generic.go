@@ -1,11 +1,24 @@
 package kernels
 
-// kernel6x16Go is the portable micro-kernel: the same contract as the
-// assembly one, with the sixteen columns of a row held in locals so the
-// compiler keeps them in registers.
-func kernel6x16Go(k int, a []float32, lda int, b []float32, c []float32, ldc int) {
+// microKernel adds the product of mr rows of A (k values each, lda apart)
+// and a packed k×16 panel of B to mr rows of C (ldc apart).
+type microKernel struct {
+	name string
+	mr   int
+	fn   func(k int, a []float32, lda int, b, c []float32, ldc int)
+}
+
+// genericKernel is the portable micro-kernel.
+var genericKernel = microKernel{name: "go", mr: 6, fn: func(k int, a []float32, lda int, b, c []float32, ldc int) {
+	kernelGo(6, k, a, lda, b, c, ldc)
+}}
+
+// kernelGo is the portable micro-kernel over rows rows: the same contract
+// as the assembly ones, with the sixteen columns of a row held in locals
+// so the compiler keeps them in registers.
+func kernelGo(rows, k int, a []float32, lda int, b []float32, c []float32, ldc int) {
 	b = b[:k*16]
-	for i := 0; i < 6; i++ {
+	for i := 0; i < rows; i++ {
 		ar := a[i*lda : i*lda+k]
 		var s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15 float32
 		for p, av := range ar {

@@ -18,13 +18,20 @@ import (
 // micro-kernel sweeps an mc×kc block of A (144 KiB), which stays in L2
 // with the mc×(16·ncPanels) block of C (288 KiB) it accumulates into.
 const (
-	mr = 6   // rows of the micro-kernel
-	nr = 16  // columns of the micro-kernel (one packed panel)
-	kc = 256 // depth of one block of the inner dimension
-	mc = 144 // rows of A per block (a multiple of mr)
+	maxMR = 14  // most rows of a micro-kernel
+	nr    = 16  // columns of the micro-kernel (one packed panel)
+	kc    = 256 // depth of one block of the inner dimension
+	mcMax = 144 // most rows of A per block (rounded down to a multiple of mr)
 
 	ncPanels = 32 // panels of B (512 columns) per block of C
 )
+
+// best is the fastest micro-kernel this processor runs, chosen once at
+// start-up from its CPU features.
+var best = available()[0]
+
+// Kernel names the micro-kernel Gemm uses: "avx512", "avx2-fma" or "go".
+func Kernel() string { return best.name }
 
 // Packed is the right-hand matrix B (K×N) of C = A·B, rearranged once into
 // the layout the micro-kernel reads: for each block of kc rows of B, the
@@ -116,6 +123,10 @@ type Epilogue func(c []float32, ldc, m, n0, n1 int)
 // over up to workers goroutines; workers ≤ 1 runs on the caller's
 // goroutine. Nothing is allocated but the goroutines.
 func Gemm(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, workers int) error {
+	return gemm(best, c, ldc, a, lda, m, b, bias, epi, workers)
+}
+
+func gemm(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, workers int) error {
 	if m == 0 || b.N == 0 {
 		return nil
 	}
@@ -132,21 +143,21 @@ func Gemm(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float
 	np := b.panels()
 	workers = max(1, min(workers, np))
 	if workers == 1 {
-		gemmPanels(c, ldc, a, lda, m, b, bias, epi, 0, np)
+		gemmPanels(kern, c, ldc, a, lda, m, b, bias, epi, 0, np)
 		return nil
 	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
 		j0, j1 := w*np/workers, (w+1)*np/workers
-		wg.Go(func() { gemmPanels(c, ldc, a, lda, m, b, bias, epi, j0, j1) })
+		wg.Go(func() { gemmPanels(kern, c, ldc, a, lda, m, b, bias, epi, j0, j1) })
 	}
-	gemmPanels(c, ldc, a, lda, m, b, bias, epi, 0, np/workers)
+	gemmPanels(kern, c, ldc, a, lda, m, b, bias, epi, 0, np/workers)
 	wg.Wait()
 	return nil
 }
 
 // gemmPanels computes the columns of panels j0..j1 of C.
-func gemmPanels(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, j0, j1 int) {
+func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, j0, j1 int) {
 	n0, n1 := j0*nr, min(j1*nr, b.N)
 	if n0 >= n1 {
 		return
@@ -161,8 +172,10 @@ func gemmPanels(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias [
 	}
 	// Scratch for the rows below a multiple of six and the columns past
 	// the last full panel: zero-padded copies the kernel can overrun.
-	var edgeA [mr * kc]float32
-	var edgeC [mr * nr]float32
+	var edgeA [maxMR * kc]float32
+	var edgeC [maxMR * nr]float32
+	mr, kernel := kern.mr, kern.fn
+	mc := mcMax - mcMax%mr
 	full := m - m%mr
 	// Rows outermost: an mc×nc block of C stays in L2 while every kc
 	// block of A and B passes over it, so large batches cost per row what
@@ -186,11 +199,11 @@ func gemmPanels(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias [
 					col := j * nr
 					if col+nr <= b.N {
 						for i := i0; i < iFull; i += mr {
-							kernel6x16(klen, a[i*lda+k0:], lda, pn, c[i*ldc+col:], ldc)
+							kernel(klen, a[i*lda+k0:], lda, pn, c[i*ldc+col:], ldc)
 						}
 						if edge {
 							clear(edgeC[:])
-							kernel6x16(klen, edgeA[:], klen, pn, edgeC[:], nr)
+							kernel(klen, edgeA[:], klen, pn, edgeC[:], nr)
 							for i := iFull; i < i1; i++ {
 								addTo(c[i*ldc+col:i*ldc+col+nr], edgeC[(i-iFull)*nr:])
 							}
@@ -200,14 +213,14 @@ func gemmPanels(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias [
 					w := b.N - col
 					for i := i0; i < iFull; i += mr {
 						clear(edgeC[:])
-						kernel6x16(klen, a[i*lda+k0:], lda, pn, edgeC[:], nr)
+						kernel(klen, a[i*lda+k0:], lda, pn, edgeC[:], nr)
 						for r := 0; r < mr; r++ {
 							addTo(c[(i+r)*ldc+col:(i+r)*ldc+col+w], edgeC[r*nr:])
 						}
 					}
 					if edge {
 						clear(edgeC[:])
-						kernel6x16(klen, edgeA[:], klen, pn, edgeC[:], nr)
+						kernel(klen, edgeA[:], klen, pn, edgeC[:], nr)
 						for i := iFull; i < i1; i++ {
 							addTo(c[i*ldc+col:i*ldc+col+w], edgeC[(i-iFull)*nr:])
 						}

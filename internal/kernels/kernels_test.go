@@ -66,11 +66,16 @@ func TestGemmMatchesNaive(t *testing.T) {
 				for i := range c {
 					c[i] = float32(math.NaN()) // everything must be overwritten
 				}
-				require.NoError(t, Gemm(c, ldc, a, lda, s.m, &pt, bias, nil, workers))
-				tol := 1e-5 * math.Sqrt(float64(s.k)) * 4
-				for i := 0; i < s.m; i++ {
-					for j := 0; j < s.n; j++ {
-						require.InDelta(t, want[i*s.n+j], c[i*ldc+j], tol, "C[%d][%d]", i, j)
+				for _, kern := range available() {
+					for i := range c {
+						c[i] = float32(math.NaN()) // everything must be overwritten
+					}
+					require.NoError(t, gemm(kern, c, ldc, a, lda, s.m, &pt, bias, nil, workers))
+					tol := 1e-5 * math.Sqrt(float64(s.k)) * 4
+					for i := 0; i < s.m; i++ {
+						for j := 0; j < s.n; j++ {
+							require.InDelta(t, want[i*s.n+j], c[i*ldc+j], tol, "%s: C[%d][%d]", kern.name, i, j)
+						}
 					}
 				}
 			})
@@ -79,20 +84,20 @@ func TestGemmMatchesNaive(t *testing.T) {
 }
 
 func TestKernelsAgree(t *testing.T) {
-	if !hasFMA {
-		t.Skip("no AVX2/FMA on this processor")
-	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, k := range []int{1, 3, 4, 7, 256} {
-		lda, ldc := k+2, 20
-		a := randSlice(rng, 5*lda+k)
-		b := randSlice(rng, k*16)
-		c1 := randSlice(rng, 5*ldc+16)
-		c2 := append([]float32(nil), c1...)
-		kernel6x16(k, a, lda, b, c1, ldc)
-		kernel6x16Go(k, a, lda, b, c2, ldc)
-		for i := range c1 {
-			require.InDelta(t, c2[i], c1[i], 1e-4, "k=%d i=%d", k, i)
+	t.Logf("kernels: %v, Gemm uses %s", len(available()), Kernel())
+	for _, kern := range available() {
+		for _, k := range []int{1, 2, 3, 4, 7, 256} {
+			lda, ldc := k+2, 20
+			a := randSlice(rng, (kern.mr-1)*lda+k)
+			b := randSlice(rng, k*16)
+			c1 := randSlice(rng, (kern.mr-1)*ldc+16)
+			c2 := append([]float32(nil), c1...)
+			kern.fn(k, a, lda, b, c1, ldc)
+			kernelGo(kern.mr, k, a, lda, b, c2, ldc)
+			for i := range c1 {
+				require.InDelta(t, c2[i], c1[i], 1e-4, "%s k=%d i=%d", kern.name, k, i)
+			}
 		}
 	}
 }
@@ -185,13 +190,15 @@ func BenchmarkGemm(b *testing.B) {
 		var p Packed
 		PackTransposed(&p, w, s.n, s.k, s.k)
 		c := make([]float32, s.m*s.n)
-		for _, workers := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%dx%dx%d/w%d", s.m, s.n, s.k, workers), func(b *testing.B) {
-				for b.Loop() {
-					_ = Gemm(c, s.n, a, s.k, s.m, &p, nil, nil, workers)
-				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+		for _, kern := range available() {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%dx%dx%d/w%d", kern.name, s.m, s.n, s.k, workers), func(b *testing.B) {
+					for b.Loop() {
+						_ = gemm(kern, c, s.n, a, s.k, s.m, &p, nil, nil, workers)
+					}
+					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
