@@ -404,6 +404,12 @@ func (t *Trainer) episode(ctx context.Context, ci int, seed [2]uint64, baseline,
 	}
 	t2 := time.Now()
 	sum := ep.SumLogProb()
+	if sum != nil {
+		// Wait for the forward pass to finish (spago runs it in
+		// goroutines) even when there is nothing to back-propagate: the
+		// optimizer must not run while any of it is in flight.
+		sum.Value()
+	}
 	if adv := r - baseline; sum != nil && adv != 0 {
 		loss := ag.ProdScalar(sum, mat.Scalar(T(-adv*scale)))
 		if err := ag.Backward(loss); err != nil {
