@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/nlpodyssey/spago/mat"
@@ -31,6 +32,18 @@ type TrainOptions struct {
 	// Predictor is the label predictor, unfitted; nil means MiniRocket with
 	// ridge, seeded with Seed. Save needs a MiniRocket predictor.
 	Predictor predict.Predictor
+	// Fitted, if set, is a predictor already fitted by FitPredictor on the
+	// same cohort and split; Train uses it instead of fitting one, so that
+	// several trainings (ablations, sweeps) share the costly fit.
+	Fitted *PredictorFit
+	// NoSelfPersonalization leaves the predicted label out of the prompt
+	// (the paper's ablation "w/o SP"): no predictor is fitted and the
+	// default template loses its "Patient:" sentence. A custom
+	// PromptTemplate is used as given, with "unknown" as the label.
+	NoSelfPersonalization bool
+	// NoPeerPersonalization leaves the similar patients out of the prompt
+	// (the paper's ablation "w/o PP"): the template sees no neighbours.
+	NoPeerPersonalization bool
 	// CrossFitFolds > 1 gives the training patients' prompts out-of-fold
 	// predicted labels, so that the policy trains on prompts whose predicted
 	// labels are as fallible as those it will see at test time (in-sample
@@ -117,9 +130,19 @@ func (o *TrainOptions) setDefaults() error {
 	}
 	if o.PromptTemplate == "" {
 		o.PromptTemplate = prompt.DefaultText
+		if o.NoSelfPersonalization {
+			o.PromptTemplate = withoutSelfSentence
+		}
 	}
 	return nil
 }
+
+// selfSentence is the sentence of prompt.DefaultText that shows the
+// predicted label; withoutSelfSentence is the default template of the
+// ablation without self-informed personalization.
+const selfSentence = "Patient: her predicted discharge diagnosis is {{.PredictedLabel}}.\n"
+
+var withoutSelfSentence = strings.Replace(prompt.DefaultText, selfSentence, "", 1)
 
 // Pipeline is a trained PMLM: predictor → patient encoder → recommender →
 // coarse prompt → policy → responder. It is safe for concurrent Respond
@@ -129,6 +152,9 @@ type Pipeline struct {
 	labels  []string
 	k       int
 	steps   int
+	// noSelf and noPeer are the ablations of TrainOptions: no predicted
+	// label (predictor is nil), no similar patients in the prompt.
+	noSelf, noPeer bool
 
 	predictor predict.Predictor
 	// retrieval is the patient encoder the recommender's index was built
@@ -199,6 +225,7 @@ func Train(ctx context.Context, c *Cohort, opts TrainOptions) (*Pipeline, error)
 	}
 	p := &Pipeline{
 		metrics: c.Metrics, labels: c.Labels, k: opts.K, steps: opts.Steps,
+		noSelf: opts.NoSelfPersonalization, noPeer: opts.NoPeerPersonalization,
 		template: tmpl, templateText: opts.PromptTemplate, text: opts.Text,
 	}
 	if p.text == nil {
@@ -216,12 +243,28 @@ func Train(ctx context.Context, c *Cohort, opts TrainOptions) (*Pipeline, error)
 
 	// 1. Self-informed personalization: the label predictor.
 	start := time.Now()
-	predicted, err := p.fitPredictor(ctx, opts, series, labels)
-	if err != nil {
-		return nil, err
+	var predicted []int
+	switch {
+	case opts.NoSelfPersonalization:
+		predicted = make([]int, len(train))
+		for i := range predicted {
+			predicted[i] = -1
+		}
+		logf("no predictor (ablation without self-informed personalization)")
+	case opts.Fitted != nil:
+		if len(opts.Fitted.promptLabels) != len(train) || len(opts.Fitted.labels) != len(c.Labels) {
+			return nil, fmt.Errorf("%w: fitted on %d training patients and %d labels, the split has %d and %d",
+				ErrFitMismatch, len(opts.Fitted.promptLabels), len(opts.Fitted.labels), len(train), len(c.Labels))
+		}
+		p.predictor, predicted = opts.Fitted.predictor, opts.Fitted.promptLabels
+		logf("predictor %s reused (fitted before on %d patients)", p.predictor.Name(), len(train))
+	default:
+		if p.predictor, predicted, err = fitPredictor(ctx, opts, series, labels, len(c.Labels)); err != nil {
+			return nil, err
+		}
+		logf("predictor %s fitted on %d patients (%d-fold out-of-fold labels for their prompts) in %s",
+			p.predictor.Name(), len(train), opts.CrossFitFolds, time.Since(start).Round(time.Millisecond))
 	}
-	logf("predictor %s fitted on %d patients (%d-fold out-of-fold labels for their prompts) in %s",
-		p.predictor.Name(), len(train), opts.CrossFitFolds, time.Since(start).Round(time.Millisecond))
 
 	// 2. Peer-informed personalization: encoder and recommender.
 	start = time.Now()
@@ -267,9 +310,48 @@ func labelIndices(c *Cohort, ps []*Patient) ([]int, error) {
 	return out, nil
 }
 
-// fitPredictor fits the predictor on all training patients and returns the
-// labels their prompts show: out-of-fold predictions with CrossFitFolds > 1.
-func (p *Pipeline) fitPredictor(ctx context.Context, opts TrainOptions, series [][][]float64, labels []int) ([]int, error) {
+// PredictorFit is a label predictor fitted on the training split of a
+// cohort, with the labels the training patients' prompts show. It is
+// read-only once made, so several trainings may share it
+// (TrainOptions.Fitted).
+type PredictorFit struct {
+	predictor    predict.Predictor
+	promptLabels []int
+	labels       []string
+}
+
+// ErrFitMismatch is returned by Train when TrainOptions.Fitted was fitted on
+// another training split or label set.
+var ErrFitMismatch = errors.New("pmlm: fitted predictor does not match the cohort's split")
+
+// Predictor returns the fitted predictor.
+func (f *PredictorFit) Predictor() predict.Predictor { return f.predictor }
+
+// FitPredictor fits the label predictor as Train would with opts (its
+// Split, Predictor, CrossFitFolds and Seed), for TrainOptions.Fitted.
+func FitPredictor(ctx context.Context, c *Cohort, opts TrainOptions) (*PredictorFit, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	train, _, _ := c.Split(opts.Split)
+	if len(train) == 0 {
+		return nil, ErrNoTraining
+	}
+	labels, err := labelIndices(c, train)
+	if err != nil {
+		return nil, err
+	}
+	pred, predicted, err := fitPredictor(ctx, opts, matrices(train), labels, len(c.Labels))
+	if err != nil {
+		return nil, err
+	}
+	return &PredictorFit{predictor: pred, promptLabels: predicted, labels: append([]string(nil), c.Labels...)}, nil
+}
+
+// fitPredictor fits the predictor on all training patients and returns it
+// with the labels their prompts show: out-of-fold predictions with
+// CrossFitFolds > 1.
+func fitPredictor(ctx context.Context, opts TrainOptions, series [][][]float64, labels []int, numLabels int) (predict.Predictor, []int, error) {
 	newPredictor := func(seed uint64) (predict.Predictor, error) {
 		if opts.Predictor != nil && seed == opts.Seed {
 			return opts.Predictor, nil
@@ -282,14 +364,14 @@ func (p *Pipeline) fitPredictor(ctx context.Context, opts TrainOptions, series [
 	}
 	pred, err := newPredictor(opts.Seed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := pred.Fit(ctx, series, labels, len(p.labels)); err != nil {
-		return nil, fmt.Errorf("pmlm: fit predictor: %w", err)
+	if err := pred.Fit(ctx, series, labels, numLabels); err != nil {
+		return nil, nil, fmt.Errorf("pmlm: fit predictor: %w", err)
 	}
-	p.predictor = pred
 	if opts.CrossFitFolds <= 1 || len(series) < 2*opts.CrossFitFolds {
-		return predict.PredictAll(ctx, pred, series)
+		out, err := predict.PredictAll(ctx, pred, series)
+		return pred, out, err
 	}
 	out := make([]int, len(series))
 	for f := 0; f < opts.CrossFitFolds; f++ {
@@ -306,20 +388,20 @@ func (p *Pipeline) fitPredictor(ctx context.Context, opts TrainOptions, series [
 		}
 		fold, err := newPredictor(opts.Seed + 100 + uint64(f))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if err := fold.Fit(ctx, fitS, fitL, len(p.labels)); err != nil {
-			return nil, fmt.Errorf("pmlm: fit predictor fold %d: %w", f, err)
+		if err := fold.Fit(ctx, fitS, fitL, numLabels); err != nil {
+			return nil, nil, fmt.Errorf("pmlm: fit predictor fold %d: %w", f, err)
 		}
 		got, err := predict.PredictAll(ctx, fold, heldS)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for j, i := range held {
 			out[i] = got[j]
 		}
 	}
-	return out, nil
+	return pred, out, nil
 }
 
 func (p *Pipeline) fitEncoder(ctx context.Context, opts TrainOptions, c *Cohort, series [][][]float64, labels []int) error {
@@ -370,9 +452,28 @@ func cloneMLP(m *encoder.MLP) (*encoder.MLP, error) {
 // coarsePrompt renders s0 for a patient: self is the patient's row in the
 // training index (excluded from its neighbours), or -1.
 func (p *Pipeline) coarsePrompt(visits [][]float64, predicted int, self int) (string, error) {
-	x, err := p.retrieval.Encode(visits)
+	d, err := p.promptData(visits, predicted, self)
 	if err != nil {
 		return "", err
+	}
+	return p.template.Render(d)
+}
+
+// promptData is what the template shows of a patient: the predicted label
+// (index into p.labels, or -1) and the labels of the k most similar
+// training patients other than row self (-1: none excluded), each left out
+// by its ablation.
+func (p *Pipeline) promptData(visits [][]float64, predicted int, self int) (prompt.Data, error) {
+	label := "unknown"
+	if !p.noSelf && predicted >= 0 && predicted < len(p.labels) {
+		label = p.labels[predicted]
+	}
+	if p.noPeer {
+		return prompt.Data{PredictedLabel: label}, nil
+	}
+	x, err := p.retrieval.Encode(visits)
+	if err != nil {
+		return prompt.Data{}, fmt.Errorf("pmlm: encode: %w", err)
 	}
 	var exclude []int
 	if self >= 0 {
@@ -380,13 +481,9 @@ func (p *Pipeline) coarsePrompt(visits [][]float64, predicted int, self int) (st
 	}
 	nb, err := p.index.TopK(x, p.k, exclude...)
 	if err != nil {
-		return "", err
+		return prompt.Data{}, err
 	}
-	label := "unknown"
-	if predicted >= 0 && predicted < len(p.labels) {
-		label = p.labels[predicted]
-	}
-	return p.template.Render(prompt.FromNeighbors(label, nb))
+	return prompt.FromNeighbors(label, nb), nil
 }
 
 func (p *Pipeline) setResponder(ctx context.Context, r llm.Responder) error {

@@ -11,7 +11,8 @@ import (
 
 // Answer is what the pipeline did for one patient.
 type Answer struct {
-	// PredictedLabel is the predictor's label ("unknown" when it named none).
+	// PredictedLabel is the predictor's label ("unknown" when it named none
+	// or, without self-informed personalization, there is no predictor).
 	PredictedLabel string
 	// Similar are the similar training patients' labels with counts.
 	Similar []prompt.LabelCount
@@ -47,28 +48,19 @@ func (p *Pipeline) Respond(ctx context.Context, patient *Patient, opts RespondOp
 		return nil, fmt.Errorf("pmlm: patient has no visits")
 	}
 	visits := patient.Matrix()
-	pred, err := p.predictor.Predict(ctx, visits)
-	if err != nil {
-		return nil, fmt.Errorf("pmlm: predict: %w", err)
-	}
-	label := "unknown"
-	if pred.Label >= 0 && pred.Label < len(p.labels) {
-		label = p.labels[pred.Label]
-	}
-	x, err := p.retrieval.Encode(visits)
-	if err != nil {
-		return nil, fmt.Errorf("pmlm: encode: %w", err)
+	predicted := -1
+	if p.predictor != nil {
+		pred, err := p.predictor.Predict(ctx, visits)
+		if err != nil {
+			return nil, fmt.Errorf("pmlm: predict: %w", err)
+		}
+		predicted = pred.Label
 	}
 	self := p.trainRow(patient.ID)
-	var exclude []int
-	if self >= 0 {
-		exclude = []int{self}
-	}
-	nb, err := p.index.TopK(x, p.k, exclude...)
+	data, err := p.promptData(visits, predicted, self)
 	if err != nil {
 		return nil, err
 	}
-	data := prompt.FromNeighbors(label, nb)
 	s0, err := p.template.Render(data)
 	if err != nil {
 		return nil, err
@@ -82,7 +74,7 @@ func (p *Pipeline) Respond(ctx context.Context, patient *Patient, opts RespondOp
 		return nil, fmt.Errorf("pmlm: refine: %w", err)
 	}
 	out := &Refined{Answer: Answer{
-		PredictedLabel: label, Similar: data.Similar,
+		PredictedLabel: data.PredictedLabel, Similar: data.Similar,
 		Coarse: res.Coarse, Final: res.Final, Deletions: res.Deletions,
 	}}
 	if self >= 0 {

@@ -75,6 +75,9 @@ type indexFile struct {
 // complete new one. It holds the training patients' coarse prompts and
 // doctor replies (the case responder's knowledge): treat it as patient data.
 func (p *Pipeline) Save(dir string) error {
+	if p.noSelf || p.noPeer {
+		return fmt.Errorf("pmlm: save: an ablated pipeline (without self- or peer-informed personalization) cannot be saved")
+	}
 	mr, ok := p.predictor.(*predict.MiniRocketClassifier)
 	if !ok {
 		return fmt.Errorf("pmlm: save: predictor %s cannot be saved (only minirocket)", p.predictor.Name())

@@ -159,11 +159,16 @@ func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation 
 	for i, r := range rows {
 		series[i] = validation[r].Matrix()
 		refs[i] = validation[r].Response
-		pred, err := p.predictor.Predict(ctx, series[i])
-		if err != nil {
-			return nil, err
+		predicted := -1
+		if p.predictor != nil {
+			pred, err := p.predictor.Predict(ctx, series[i])
+			if err != nil {
+				return nil, err
+			}
+			predicted = pred.Label
 		}
-		if coarse[i], err = p.coarsePrompt(series[i], pred.Label, -1); err != nil {
+		var err error
+		if coarse[i], err = p.coarsePrompt(series[i], predicted, -1); err != nil {
 			return nil, err
 		}
 	}
