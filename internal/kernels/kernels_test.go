@@ -220,3 +220,32 @@ func TestParallelCoversOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestVectorOpsMatchScalar(t *testing.T) {
+	if !vectorOps {
+		t.Skip("no AVX2/FMA")
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	x := make([]float32, 4003)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 4)
+	}
+	x[0], x[1], x[2] = -100, 0, -87.5
+	g := append([]float32(nil), x...)
+	require.Equal(t, 4000, geluErfVec(g))
+	for i, v := range x[:4000] {
+		f := float64(v)
+		require.InDelta(t, 0.5*f*(1+math.Erf(f/math.Sqrt2)), g[i], 1e-6*max(1, math.Abs(f)), "gelu(%v)", v)
+	}
+	e := make([]float32, len(x))
+	for i, v := range x {
+		e[i] = -float32(math.Abs(float64(v))) * 5 // softmax's range: ≤ 0
+	}
+	e[0], e[1] = -100, 0
+	want := append([]float32(nil), e...)
+	require.Equal(t, 4000, expVec(e))
+	for i, v := range want[:4000] {
+		w := math.Exp(float64(v))
+		require.InDelta(t, w, e[i], 3e-7*w+1e-37, "exp(%v)", v)
+	}
+}

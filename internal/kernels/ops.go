@@ -45,10 +45,15 @@ func SoftmaxScaled(row []float32, scale float32) {
 		row[i] *= scale
 		mx = max(mx, row[i])
 	}
+	for i := range row {
+		row[i] -= mx
+	}
+	done := expVec(row)
+	for i := done; i < len(row); i++ {
+		row[i] = Exp32(row[i])
+	}
 	var sum float32
-	for i, v := range row {
-		e := Exp32(v - mx)
-		row[i] = e
+	for _, e := range row {
 		sum += e
 	}
 	inv := 1 / sum
@@ -110,7 +115,9 @@ func Erf32(x float32) float32 {
 // "gelu").
 func GELUErf(v []float32) {
 	const invSqrt2 = 0.70710678118654752440
-	for i, x := range v {
+	done := geluErfVec(v)
+	for i := done; i < len(v); i++ {
+		x := v[i]
 		v[i] = 0.5 * x * (1 + Erf32(x*invSqrt2))
 	}
 }

@@ -1,0 +1,35 @@
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// vectorOps reports whether the AVX2/FMA versions of GELU and exp run on
+// this processor (decided once at start-up).
+var vectorOps = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func geluErfAVX2(x *float32, n int)
+
+//go:noescape
+func expAVX2(x *float32, n int)
+
+// geluErfVec applies the erf GELU to the longest prefix of v that is a
+// multiple of 8 and returns its length.
+func geluErfVec(v []float32) int {
+	n := len(v) &^ 7
+	if !vectorOps || n == 0 {
+		return 0
+	}
+	geluErfAVX2(&v[0], n)
+	return n
+}
+
+// expVec sets v[i] = e^v[i] (v[i] ≤ 88) on the longest prefix of v that
+// is a multiple of 8 and returns its length.
+func expVec(v []float32) int {
+	n := len(v) &^ 7
+	if !vectorOps || n == 0 {
+		return 0
+	}
+	expAVX2(&v[0], n)
+	return n
+}
