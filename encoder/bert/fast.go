@@ -48,16 +48,24 @@ func (m *Model) WithForward(f Forward) *Model {
 
 // fastModel holds the weights in the layout of the fast kernels, built
 // layer by layer on first use (a packed bert-base layer is 28 MiB, so
-// layers above the ones asked for are never packed), and a pool of
-// workspaces so that concurrent calls do not share buffers.
+// layers above the ones asked for are never packed), and a free list of
+// workspaces so that concurrent calls do not share buffers and repeated
+// calls allocate nothing but their results. (A sync.Pool would be emptied
+// by every garbage collection, and a bert-base workspace is megabytes.)
 type fastModel struct {
 	cfg     Config
 	act     kernels.Epilogue
 	workers int
 	once    []sync.Once
 	layers  []fastLayer
-	pool    sync.Pool // *workspace
+
+	mu   sync.Mutex
+	free []*workspace // at most maxFree
 }
+
+// maxFree bounds the workspaces kept for reuse: enough for a few
+// concurrent callers.
+const maxFree = 4
 
 // fastLayer is one encoder layer: the three projections fused into one
 // [3h, h] product, packed transposed, plus biases and LayerNorm affines.
@@ -138,7 +146,12 @@ func grow(s []float32, n int) []float32 {
 }
 
 func (fm *fastModel) workspace(tokens, maxLen int) *workspace {
-	ws, _ := fm.pool.Get().(*workspace)
+	fm.mu.Lock()
+	var ws *workspace
+	if n := len(fm.free); n > 0 {
+		ws, fm.free = fm.free[n-1], fm.free[:n-1]
+	}
+	fm.mu.Unlock()
 	if ws == nil {
 		ws = &workspace{}
 	}
@@ -157,6 +170,14 @@ func (fm *fastModel) workspace(tokens, maxLen int) *workspace {
 	return ws
 }
 
+func (fm *fastModel) release(ws *workspace) {
+	fm.mu.Lock()
+	if len(fm.free) < maxFree {
+		fm.free = append(fm.free, ws)
+	}
+	fm.mu.Unlock()
+}
+
 // forwardFast runs the sentences of batch (validated token ids) up to
 // layer and returns each sentence's hidden states, one row per token, in
 // one backing array.
@@ -172,7 +193,7 @@ func (m *Model) forwardFast(ctx context.Context, batch [][]int, layer int) ([][]
 	}
 	tokens := offsets[len(batch)]
 	ws := fm.workspace(tokens, maxLen)
-	defer fm.pool.Put(ws)
+	defer fm.release(ws)
 
 	m.fastEmbed(ws.x, batch)
 	for i := 0; i < layer; i++ {

@@ -5,13 +5,19 @@ package kernels
 type microKernel struct {
 	name string
 	mr   int
-	fn   func(k int, a []float32, lda int, b, c []float32, ldc int)
+	id   kernelID
 }
 
+type kernelID int
+
+const (
+	kernGo kernelID = iota
+	kernFMA
+	kernAVX512
+)
+
 // genericKernel is the portable micro-kernel.
-var genericKernel = microKernel{name: "go", mr: 6, fn: func(k int, a []float32, lda int, b, c []float32, ldc int) {
-	kernelGo(6, k, a, lda, b, c, ldc)
-}}
+var genericKernel = microKernel{name: "go", mr: 6, id: kernGo}
 
 // kernelGo is the portable micro-kernel over rows rows: the same contract
 // as the assembly ones, with the sixteen columns of a row held in locals

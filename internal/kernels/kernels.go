@@ -174,7 +174,7 @@ func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int,
 	// the last full panel: zero-padded copies the kernel can overrun.
 	var edgeA [maxMR * kc]float32
 	var edgeC [maxMR * nr]float32
-	mr, kernel := kern.mr, kern.fn
+	mr := kern.mr
 	mc := mcMax - mcMax%mr
 	full := m - m%mr
 	// Rows outermost: an mc×nc block of C stays in L2 while every kc
@@ -199,11 +199,11 @@ func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int,
 					col := j * nr
 					if col+nr <= b.N {
 						for i := i0; i < iFull; i += mr {
-							kernel(klen, a[i*lda+k0:], lda, pn, c[i*ldc+col:], ldc)
+							kern.run(klen, a[i*lda+k0:], lda, pn, c[i*ldc+col:], ldc)
 						}
 						if edge {
 							clear(edgeC[:])
-							kernel(klen, edgeA[:], klen, pn, edgeC[:], nr)
+							kern.run(klen, edgeA[:], klen, pn, edgeC[:], nr)
 							for i := iFull; i < i1; i++ {
 								addTo(c[i*ldc+col:i*ldc+col+nr], edgeC[(i-iFull)*nr:])
 							}
@@ -213,14 +213,14 @@ func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int,
 					w := b.N - col
 					for i := i0; i < iFull; i += mr {
 						clear(edgeC[:])
-						kernel(klen, a[i*lda+k0:], lda, pn, edgeC[:], nr)
+						kern.run(klen, a[i*lda+k0:], lda, pn, edgeC[:], nr)
 						for r := 0; r < mr; r++ {
 							addTo(c[(i+r)*ldc+col:(i+r)*ldc+col+w], edgeC[r*nr:])
 						}
 					}
 					if edge {
 						clear(edgeC[:])
-						kernel(klen, edgeA[:], klen, pn, edgeC[:], nr)
+						kern.run(klen, edgeA[:], klen, pn, edgeC[:], nr)
 						for i := iFull; i < i1; i++ {
 							addTo(c[i*ldc+col:i*ldc+col+w], edgeC[(i-iFull)*nr:])
 						}

@@ -93,7 +93,7 @@ func TestKernelsAgree(t *testing.T) {
 			b := randSlice(rng, k*16)
 			c1 := randSlice(rng, (kern.mr-1)*ldc+16)
 			c2 := append([]float32(nil), c1...)
-			kern.fn(k, a, lda, b, c1, ldc)
+			kern.run(k, a, lda, b, c1, ldc)
 			kernelGo(kern.mr, k, a, lda, b, c2, ldc)
 			for i := range c1 {
 				require.InDelta(t, c2[i], c1[i], 1e-4, "%s k=%d i=%d", kern.name, k, i)
