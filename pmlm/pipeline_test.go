@@ -151,3 +151,22 @@ func TestEvaluateReportsBothRows(t *testing.T) {
 	assert.Contains(t, sb.String(), "refined (after)")
 	assert.Contains(t, sb.String(), "glove-wink-sg-100d")
 }
+
+func TestNeighborAgreement(t *testing.T) {
+	_, c := trainedOrFail(t)
+	r, err := pmlm.NeighborAgreement(context.Background(), c, pmlm.DefaultSplit(), 5, 3)
+	require.NoError(t, err)
+	train, val, _ := c.Split(pmlm.DefaultSplit())
+	assert.Equal(t, len(train), r.Train)
+	assert.Equal(t, len(val), r.Validation)
+	for _, p := range []float64{r.Untrained, r.WarmStarted, r.Chance} {
+		assert.GreaterOrEqual(t, p, 0.0)
+		assert.LessOrEqual(t, p, 1.0)
+	}
+	// Chance is at least the share of the majority label squared-ish: the
+	// synthetic cohort's "normal" is about 40% of both splits.
+	assert.Greater(t, r.Chance, 0.1)
+	var sb strings.Builder
+	require.NoError(t, r.WriteText(&sb))
+	assert.Contains(t, sb.String(), "warm-started encoder")
+}

@@ -40,12 +40,14 @@ func commands() []command {
 		demoCommand(),
 		trainCommand(),
 		respondCommand(),
+		neighborsCommand(),
 		promptCommand(),
 		validateCommand(),
 		tsBenchCommand(),
 		predictStudyCommand(),
 		scoreCommand(),
 		askCommand(),
+		experimentCommand(),
 	}
 }
 

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+)
+
+// neighborsCommand reports how well the encoder's neighbourhoods agree with
+// the labels, with and without the warm start.
+func neighborsCommand() command {
+	return command{
+		name:  "neighbors",
+		usage: "neighbors DIR [--k 10] [--seed N]",
+		summary: "report label agreement among the k nearest training patients (precision@k on the\n" +
+			"validation split) for the untrained patient encoder and the warm-started one",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			k := fs.Int("k", 10, "number of neighbours")
+			seed := fs.Uint64("seed", 1, "seed of the encoder and the warm start")
+			return func(ctx context.Context, e *env, args []string) error {
+				if err := wantArgs(args, 1); err != nil {
+					return err
+				}
+				c, _, err := pmlm.ReadDir(args[0], pmlm.ReadOptions{})
+				if err != nil {
+					return err
+				}
+				r, err := pmlm.NeighborAgreement(ctx, c, pmlm.DefaultSplit(), *k, *seed)
+				if err != nil {
+					return err
+				}
+				return r.WriteText(e.stdout)
+			}
+		},
+	}
+}
