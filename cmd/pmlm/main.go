@@ -47,7 +47,6 @@ func commands() []command {
 		predictStudyCommand(),
 		scoreCommand(),
 		askCommand(),
-		experimentCommand(),
 	}
 }
 
