@@ -157,10 +157,10 @@ func printHelp(w io.Writer, cmds []command) {
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	width := 0
 	for _, c := range cmds {
-		width = max(width, len(c.usage))
+		width = max(width, len(c.name))
 	}
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, c.usage, firstLine(c.summary))
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, firstLine(c.summary))
 	}
 	fmt.Fprintln(w, "\nRun 'pmlm COMMAND --help' for the flags of a command.")
 }

@@ -13,8 +13,9 @@ func neighborsCommand() command {
 	return command{
 		name:  "neighbors",
 		usage: "neighbors DIR [--k 10] [--seed N]",
-		summary: "report label agreement among the k nearest training patients (precision@k on the\n" +
-			"validation split) for the untrained patient encoder and the warm-started one",
+		summary: "report label agreement among the k nearest training patients\n\n" +
+			"Precision@k of the validation patients against the training patients, for the\n" +
+			"untrained patient encoder (the paper's) and the warm-started one (beyond the paper).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			k := fs.Int("k", 10, "number of neighbours")
 			seed := fs.Uint64("seed", 1, "seed of the encoder and the warm start")

@@ -16,7 +16,7 @@ func predictStudyCommand() command {
 	return command{
 		name:  "predict-study",
 		usage: "predict-study DIR [--predictors LIST] [--seed N] [--epochs N]",
-		summary: "Compare the label predictors on a cohort (the paper's table A1).\n\n" +
+		summary: "compare the label predictors on a cohort (the paper's table A1)\n\n" +
 			"Each predictor is fitted on the training split of the time-based split and\n" +
 			"scored on the test split: micro-F1 and macro-F1, in percent. The majority\n" +
 			"label of the training split is printed as a reference.",

@@ -15,7 +15,7 @@ func tsBenchCommand() command {
 	return command{
 		name:  "ts-bench",
 		usage: "ts-bench TRAIN.ts TEST.ts [--predictor NAME] [--seed N]",
-		summary: "Train a label predictor on a UEA/UCR .ts training file and print its test accuracy.\n" +
+		summary: "train a label predictor on a UEA/UCR .ts training file and print its test accuracy\n" +
 			"The last line of the output is \"accuracy: A\".",
 		flags: func(fs *flag.FlagSet) func(ctx context.Context, env *env, args []string) error {
 			name := fs.String("predictor", "minirocket", "predictor: "+strings.Join(predict.PredictorNames(), ", "))
