@@ -1,7 +1,8 @@
 package kernels
 
-// microKernel adds the product of mr rows of A (k values each, lda apart)
-// and a packed k×16 panel of B to mr rows of C (ldc apart).
+// microKernel adds the product of a packed k×mr tile of A (row i of the
+// tile at a[p*mr+i]) and a packed k×16 panel of B to mr rows of C (ldc
+// apart).
 type microKernel struct {
 	name string
 	mr   int
@@ -17,18 +18,18 @@ const (
 )
 
 // genericKernel is the portable micro-kernel.
-var genericKernel = microKernel{name: "go", mr: 6, id: kernGo}
+var genericKernel = microKernel{name: "go", mr: 4, id: kernGo}
 
 // kernelGo is the portable micro-kernel over rows rows: the same contract
 // as the assembly ones, with the sixteen columns of a row held in locals
 // so the compiler keeps them in registers.
-func kernelGo(rows, k int, a []float32, lda int, b []float32, c []float32, ldc int) {
-	b = b[:k*16]
+func kernelGo(rows, k int, a, b, c []float32, ldc int) {
+	a, b = a[:k*rows], b[:k*nr]
 	for i := 0; i < rows; i++ {
-		ar := a[i*lda : i*lda+k]
 		var s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15 float32
-		for p, av := range ar {
-			bp := b[p*16 : p*16+16 : p*16+16]
+		for p := 0; p < k; p++ {
+			av := a[p*rows+i]
+			bp := b[p*nr : p*nr+nr : p*nr+nr]
 			s0 += av * bp[0]
 			s1 += av * bp[1]
 			s2 += av * bp[2]
@@ -46,7 +47,7 @@ func kernelGo(rows, k int, a []float32, lda int, b []float32, c []float32, ldc i
 			s14 += av * bp[14]
 			s15 += av * bp[15]
 		}
-		cr := c[i*ldc : i*ldc+16 : i*ldc+16]
+		cr := c[i*ldc : i*ldc+nr : i*ldc+nr]
 		cr[0] += s0
 		cr[1] += s1
 		cr[2] += s2

@@ -4,6 +4,6 @@ package kernels
 
 func available() []microKernel { return []microKernel{genericKernel} }
 
-func (m microKernel) run(k int, a []float32, lda int, b, c []float32, ldc int) {
-	kernelGo(m.mr, k, a, lda, b, c, ldc)
+func (m microKernel) run(k int, a, b, c []float32, ldc int) {
+	kernelGo(m.mr, k, a, b, c, ldc)
 }

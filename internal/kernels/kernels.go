@@ -15,13 +15,13 @@ import (
 )
 
 // Blocking parameters. A kc×16 panel of B (16 KiB) stays in L1 while the
-// micro-kernel sweeps an mc×kc block of A (144 KiB), which stays in L2
-// with the mc×(16·ncPanels) block of C (288 KiB) it accumulates into.
+// micro-kernel sweeps a packed mc×kc block of A (128 KiB), which stays in
+// L2 with the mc×(16·ncPanels) block of C (256 KiB) it accumulates into.
 const (
-	maxMR = 14  // most rows of a micro-kernel
+	maxMR = 16  // most rows of a micro-kernel
 	nr    = 16  // columns of the micro-kernel (one packed panel)
 	kc    = 256 // depth of one block of the inner dimension
-	mcMax = 144 // most rows of A per block (rounded down to a multiple of mr)
+	mcMax = 128 // most rows of A per block (rounded down to a multiple of mr)
 
 	ncPanels = 32 // panels of B (512 columns) per block of C
 )
@@ -156,6 +156,15 @@ func gemm(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Pa
 	return nil
 }
 
+// packBuf is a worker's scratch: a packed block of A and one tile of C
+// for the edges. Pooled, since at 128 KiB it is too large for the stack.
+type packBuf struct {
+	a [mcMax * kc]float32
+	c [maxMR * nr]float32
+}
+
+var packPool = sync.Pool{New: func() any { return new(packBuf) }}
+
 // gemmPanels computes the columns of panels j0..j1 of C.
 func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, j0, j1 int) {
 	n0, n1 := j0*nr, min(j1*nr, b.N)
@@ -170,59 +179,39 @@ func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int,
 			clear(row)
 		}
 	}
-	// Scratch for the rows below a multiple of six and the columns past
-	// the last full panel: zero-padded copies the kernel can overrun.
-	var edgeA [maxMR * kc]float32
-	var edgeC [maxMR * nr]float32
+	buf := packPool.Get().(*packBuf)
+	defer packPool.Put(buf)
 	mr := kern.mr
 	mc := mcMax - mcMax%mr
-	full := m - m%mr
 	// Rows outermost: an mc×nc block of C stays in L2 while every kc
 	// block of A and B passes over it, so large batches cost per row what
 	// one sentence does.
 	for i0 := 0; i0 < m; i0 += mc {
 		i1 := min(i0+mc, m)
-		iFull := min(i1, full)
-		edge := i1 > iFull
+		tiles := (i1 - i0 + mr - 1) / mr
 		for jc := j0; jc < j1; jc += ncPanels {
 			jcEnd := min(jc+ncPanels, j1)
 			for k0 := 0; k0 < b.K; k0 += kc {
 				klen := min(kc, b.K-k0)
-				if edge {
-					clear(edgeA[:])
-					for i := iFull; i < i1; i++ {
-						copy(edgeA[(i-iFull)*klen:(i-iFull+1)*klen], a[i*lda+k0:i*lda+k0+klen])
-					}
-				}
+				packA(buf.a[:tiles*mr*klen], a, lda, i0, i1, k0, klen, mr)
 				for j := jc; j < jcEnd; j++ {
 					pn := b.panel(k0, klen, j)
 					col := j * nr
-					if col+nr <= b.N {
-						for i := i0; i < iFull; i += mr {
-							kern.run(klen, a[i*lda+k0:], lda, pn, c[i*ldc+col:], ldc)
+					w := min(nr, b.N-col)
+					for t := 0; t < tiles; t++ {
+						ap := buf.a[t*mr*klen : (t+1)*mr*klen]
+						r0 := i0 + t*mr
+						if w == nr && r0+mr <= i1 {
+							kern.run(klen, ap, pn, c[r0*ldc+col:], ldc)
+							continue
 						}
-						if edge {
-							clear(edgeC[:])
-							kern.run(klen, edgeA[:], klen, pn, edgeC[:], nr)
-							for i := iFull; i < i1; i++ {
-								addTo(c[i*ldc+col:i*ldc+col+nr], edgeC[(i-iFull)*nr:])
-							}
-						}
-						continue
-					}
-					w := b.N - col
-					for i := i0; i < iFull; i += mr {
-						clear(edgeC[:])
-						kern.run(klen, a[i*lda+k0:], lda, pn, edgeC[:], nr)
-						for r := 0; r < mr; r++ {
-							addTo(c[(i+r)*ldc+col:(i+r)*ldc+col+w], edgeC[r*nr:])
-						}
-					}
-					if edge {
-						clear(edgeC[:])
-						kern.run(klen, edgeA[:], klen, pn, edgeC[:], nr)
-						for i := iFull; i < i1; i++ {
-							addTo(c[i*ldc+col:i*ldc+col+w], edgeC[(i-iFull)*nr:])
+						// A partial tile: compute into scratch, add the
+						// valid part.
+						edge := buf.c[:mr*nr]
+						clear(edge)
+						kern.run(klen, ap, pn, edge, nr)
+						for r := r0; r < min(r0+mr, i1); r++ {
+							addTo(c[r*ldc+col:r*ldc+col+w], edge[(r-r0)*nr:])
 						}
 					}
 				}
@@ -231,6 +220,29 @@ func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int,
 	}
 	if epi != nil {
 		epi(c, ldc, m, n0, n1)
+	}
+}
+
+// packA copies rows i0..i1, columns k0..k0+klen of A into tiles of mr
+// rows, each stored k-major (row i of tile t, depth p at
+// dst[t·mr·klen + p·mr + i]), zero-padding the last tile.
+func packA(dst, a []float32, lda, i0, i1, k0, klen, mr int) {
+	tiles := len(dst) / (mr * klen)
+	for t := 0; t < tiles; t++ {
+		tile := dst[t*mr*klen : (t+1)*mr*klen]
+		for i := 0; i < mr; i++ {
+			r := i0 + t*mr + i
+			if r >= i1 {
+				for p := 0; p < klen; p++ {
+					tile[p*mr+i] = 0
+				}
+				continue
+			}
+			src := a[r*lda+k0 : r*lda+k0+klen]
+			for p, v := range src {
+				tile[p*mr+i] = v
+			}
+		}
 	}
 }
 
