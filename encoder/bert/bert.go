@@ -256,19 +256,43 @@ func (m *Model) Encode(ctx context.Context, text string) (*encoder.Encoded, erro
 // returns the hidden states of the given layer, 0..NumLayers, computing
 // only the layers up to it.
 func (m *Model) HiddenStates(ctx context.Context, text string, layer int) (*encoder.Encoded, error) {
-	t := m.tok.Tokenize(text)
-	vecs, err := m.HiddenStatesIDs(ctx, t.IDs, layer)
+	out, err := m.HiddenStatesTexts(ctx, []string{text}, layer)
 	if err != nil {
 		return nil, err
 	}
-	special := make([]bool, len(t.IDs))
-	for i, id := range t.IDs {
-		special[i] = id == m.tok.clsID || id == m.tok.sepID
+	return out[0], nil
+}
+
+// EncodeBatch embeds several texts with the layer chosen at Load, in one
+// batched forward pass (see HiddenStatesBatch).
+func (m *Model) EncodeBatch(ctx context.Context, texts []string) ([]*encoder.Encoded, error) {
+	return m.HiddenStatesTexts(ctx, texts, m.layer)
+}
+
+// HiddenStatesTexts is HiddenStates for several texts, run as one batch.
+func (m *Model) HiddenStatesTexts(ctx context.Context, texts []string, layer int) ([]*encoder.Encoded, error) {
+	toks := make([]Tokenization, len(texts))
+	ids := make([][]int, len(texts))
+	for i, text := range texts {
+		toks[i] = m.tok.Tokenize(text)
+		ids[i] = toks[i].IDs
 	}
-	return &encoder.Encoded{
-		Tokens: t.Tokens, IDs: t.IDs, Vectors: vecs, Special: special,
-		WordOf: t.WordOf, NumWords: t.NumWords,
-	}, nil
+	vecs, err := m.HiddenStatesBatch(ctx, ids, layer)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*encoder.Encoded, len(texts))
+	for i, t := range toks {
+		special := make([]bool, len(t.IDs))
+		for j, id := range t.IDs {
+			special[j] = id == m.tok.clsID || id == m.tok.sepID
+		}
+		out[i] = &encoder.Encoded{
+			Tokens: t.Tokens, IDs: t.IDs, Vectors: vecs[i], Special: special,
+			WordOf: t.WordOf, NumWords: t.NumWords,
+		}
+	}
+	return out, nil
 }
 
 // HiddenStatesIDs runs the model on token ids (special tokens included,

@@ -162,3 +162,20 @@ func TestBatchErrors(t *testing.T) {
 		Options{Forward: Forward(7)})
 	assert.ErrorIs(t, err, ErrUnsupported)
 }
+
+func TestEncodeBatchMatchesEncode(t *testing.T) {
+	spec := defaultTinySpec()
+	m, _ := loadTiny(t, spec, "F32", Options{})
+	ctx := context.Background()
+	texts := []string{sampleText, "blood pressure", "the risk of pre-eclampsia was high at 30 weeks"}
+	batch, err := m.EncodeBatch(ctx, texts)
+	require.NoError(t, err)
+	require.Len(t, batch, len(texts))
+	for i, text := range texts {
+		one, err := m.Encode(ctx, text)
+		require.NoError(t, err)
+		assert.Equal(t, one.Tokens, batch[i].Tokens)
+		assert.Equal(t, one.Special, batch[i].Special)
+		assert.Less(t, maxDiff(one.Vectors, batch[i].Vectors), 1e-6, "text %d", i)
+	}
+}
