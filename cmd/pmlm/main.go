@@ -41,6 +41,7 @@ func commands() []command {
 		trainCommand(),
 		respondCommand(),
 		neighborsCommand(),
+		experimentCommand(),
 		promptCommand(),
 		validateCommand(),
 		tsBenchCommand(),

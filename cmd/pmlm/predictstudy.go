@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
 
@@ -45,81 +45,26 @@ func predictStudyCommand() command {
 	}
 }
 
-// cohortSeries returns the patients' visit values as series and their
-// labels as indices into c.Labels.
-func cohortSeries(c *pmlm.Cohort, patients []*pmlm.Patient) ([][][]float64, []int, error) {
-	series := make([][][]float64, len(patients))
-	labels := make([]int, len(patients))
-	for i, p := range patients {
-		s := make([][]float64, len(p.Visits))
-		for t, v := range p.Visits {
-			s[t] = v.Values
-		}
-		series[i] = s
-		labels[i] = c.LabelIndex(p.Label)
-		if labels[i] < 0 {
-			return nil, nil, fmt.Errorf("patient %s: label %q is not in the label set", p.ID, p.Label)
-		}
-	}
-	return series, labels, nil
-}
-
 func predictStudy(ctx context.Context, e *env, dir string, ps []predict.Predictor) error {
 	c, _, err := pmlm.ReadDir(dir, pmlm.ReadOptions{})
 	if err != nil {
 		return err
 	}
 	train, val, test := c.Split(pmlm.DefaultSplit())
-	if len(train) < 2 || len(test) == 0 {
-		return fmt.Errorf("%s: the split leaves %d training and %d test patients; need at least 2 and 1", dir, len(train), len(test))
-	}
-	trainX, trainY, err := cohortSeries(c, train)
+	scores, err := experiment.StudyPredictors(ctx, c, pmlm.DefaultSplit(), ps)
 	if err != nil {
-		return err
-	}
-	testX, testY, err := cohortSeries(c, test)
-	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", dir, err)
 	}
 	fmt.Fprintf(e.stdout, "cohort %s: %d metrics, %d labels; patients: %d train, %d validation (unused), %d test\n",
 		dir, len(c.Metrics), len(c.Labels), len(train), len(val), len(test))
-
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "predictor\tmicro-F1 (%)\tmacro-F1 (%)\tfit (s)\t")
-	counts := make([]int, len(c.Labels))
-	for _, y := range trainY {
-		counts[y]++
-	}
-	majority := 0
-	for i, n := range counts {
-		if n > counts[majority] {
-			majority = i
+	for i, s := range scores {
+		fit := fmt.Sprintf("%.1f", s.Fit.Seconds())
+		if i == 0 {
+			fit = "-" // the majority reference is not fitted
 		}
-	}
-	constant := make([]int, len(testY))
-	for i := range constant {
-		constant[i] = majority
-	}
-	sc, err := predict.Score(constant, testY, len(c.Labels))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(tw, "majority (%s)\t%.2f\t%.2f\t-\t\n", c.Labels[majority], 100*sc.MicroF1, 100*sc.MacroF1)
-	for _, p := range ps {
-		start := time.Now()
-		if err := p.Fit(ctx, trainX, trainY, len(c.Labels)); err != nil {
-			return fmt.Errorf("%s: %w", p.Name(), err)
-		}
-		fit := time.Since(start)
-		pred, err := predictAll(ctx, p, testX)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.Name(), err)
-		}
-		sc, err := predict.Score(pred, testY, len(c.Labels))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.1f\t\n", p.Name(), 100*sc.MicroF1, 100*sc.MacroF1, fit.Seconds())
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t\n", s.Name, s.MicroF1, s.MacroF1, fit)
 	}
 	return tw.Flush()
 }

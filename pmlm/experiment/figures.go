@@ -95,6 +95,8 @@ type Sweep struct {
 	// Param is the parameter ("k" or "n") and Label its axis label.
 	Param, Label string
 	Values       []int
+	// Seeds is the number of seeds each point is the mean of.
+	Seeds int
 	// P, R and F are BERTScore precision, recall and F1 at each value.
 	P, R, F []Stat
 }
@@ -118,7 +120,7 @@ func (r *Runner) Fig7(ctx context.Context) ([]*Sweep, error) {
 		if len(values) == 0 {
 			return nil
 		}
-		s := &Sweep{Param: param, Label: label, Values: values}
+		s := &Sweep{Param: param, Label: label, Values: values, Seeds: len(r.cfg.Seeds)}
 		for _, x := range values {
 			change, pick := at(x)
 			runs, err := r.perSeed(ctx, change, pick)

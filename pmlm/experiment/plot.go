@@ -69,6 +69,8 @@ func (h *Heatmap) WritePNG(w io.Writer) error {
 	p.Y.Label.Text = "deletion step i"
 	hm := plotter.NewHeatMap(grid(h.Counts), pal)
 	hm.Min, hm.Max = 0, max(hi, 1)
+	// Vector cells: the rasterized path interpolates between cells, which
+	// would smear single positions.
 	p.Add(hm)
 	p.X.Tick.Marker = integerTicks{step: 10}
 	p.Y.Tick.Marker = integerTicks{step: max(1, len(h.Counts)/10)}
@@ -101,7 +103,7 @@ func (s *Sweep) WritePNG(w io.Writer) error {
 		return fmt.Errorf("experiment: empty sweep")
 	}
 	p := plot.New()
-	p.Title.Text = "Figure 7: BERTScore vs " + s.Param
+	p.Title.Text = fmt.Sprintf("Figure 7: BERTScore vs %s (mean ± std, %d seed(s))", s.Param, s.Seeds)
 	p.X.Label.Text = s.Label
 	p.Y.Label.Text = "BERTScore (0–100)"
 	p.Legend.Top = true
@@ -147,6 +149,11 @@ func (s *Sweep) WritePNG(w io.Writer) error {
 		ticks[i] = plot.Tick{Value: float64(v), Label: strconv.Itoa(v)}
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	// Room for the end ticks' labels and, above the data, for the legend.
+	lo, hi := float64(s.Values[0]), float64(s.Values[len(s.Values)-1])
+	pad := max(0.5, 0.05*(hi-lo))
+	p.X.Min, p.X.Max = lo-pad, hi+pad
+	p.Y.Max += 0.35 * (p.Y.Max - p.Y.Min)
 	wt, err := p.WriterTo(sweepWidth, sweepHeight, "png")
 	if err != nil {
 		return err

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/experiment"
+	"github.com/pmlm-go/pmlm/pmlm/predict"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+)
+
+// syntheticData is the DATA argument that stands for the embedded synthetic
+// cohort.
+const syntheticData = "synthetic"
+
+// quickDefaults are the flag values --quick changes, unless the flag is
+// given: a smaller cohort, fewer seeds, episodes and sweep points.
+var quickDefaults = map[string]string{
+	"patients": "600", "seeds": "3", "epochs": "1", "episodes": "200", "validation": "60",
+	"ks": "1,5,10,15,20", "ns": "0,5,10,15,20", "predictor-epochs": "10",
+}
+
+func experimentCommand() command {
+	return command{
+		name:  "experiment",
+		usage: "experiment NAME DATA --out DIR [--responder PROVIDER --model M] [--seeds N] [--quick]",
+		summary: "rerun the paper's tables and figures (table1, table3, fig6, fig7, tableA1 or all)\n\n" +
+			"DATA is a cohort directory or \"synthetic\" (the embedded generator, --patients and\n" +
+			"--cohort-seed). Every configuration is trained on the training split and evaluated\n" +
+			"on the test split once per seed; every number is the mean ± sample std over the\n" +
+			"seeds. DIR receives NAME.md and NAME.csv per table and PNG plots; --markdown writes\n" +
+			"the report with the paper's numbers beside the measured ones. The offline case\n" +
+			"responder always answers; --responder adds an LLM (openai, anthropic, googleai,\n" +
+			"ollama, openai-compatible) to table 1, with its key from the environment.\n" +
+			"--quick: " + quickSummary() + ".",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			out := fs.String("out", "", "output folder (required)")
+			quick := fs.Bool("quick", false, "a run of a few minutes on 2 cores (see above; explicit flags win)")
+			patients := fs.Int("patients", synth.DefaultPatients, "synthetic cohort: patients")
+			cohortSeed := fs.Uint64("cohort-seed", 1, "synthetic cohort: seed")
+			seeds := fs.Int("seeds", 5, "training seeds (1..N) to average over")
+			epochs := fs.Int("epochs", 2, "REINFORCE epochs")
+			episodes := fs.Int("episodes", 0, "training patients per epoch (0: all)")
+			validation := fs.Int("validation", 120, "validation patients that select the best epoch (0: all)")
+			k := fs.Int("k", 10, "similar patients of the full method")
+			n := fs.Int("n", 10, "deletion steps of the full method")
+			ks := fs.String("ks", "1,5,10,15,20", "figure 7: values of k")
+			ns := fs.String("ns", "0,5,10,15,20", "figure 7: values of n (0: no refinement)")
+			predictors := fs.String("predictors", strings.Join(predict.PredictorNames(), ","), "table A1: predictors")
+			predictorEpochs := fs.Int("predictor-epochs", 0, "table A1: epochs of the neural predictors (0: their default)")
+			workers := fs.Int("workers", runtime.GOMAXPROCS(0), "concurrent episodes and patients")
+			markdown := fs.String("markdown", "", "also write the report to this file (figures linked relative to it)")
+			reading := fs.String("reading", "", "Markdown file inserted as the report's reading")
+			provider := fs.String("responder", "", "table 1: an LLM provider besides the case responder: "+strings.Join(llm.Providers(), ", "))
+			model := fs.String("model", "", "--responder: model name")
+			baseURL := fs.String("base-url", "", "--responder: endpoint (openai-compatible)")
+			keyEnv := fs.String("api-key-env", "", "--responder: environment variable of the API key")
+			cachePath := fs.String("cache", "", "--responder: persistent response cache file (bbolt)")
+			return func(ctx context.Context, e *env, args []string) error {
+				if err := wantArgs(args, 2); err != nil {
+					return err
+				}
+				if *out == "" {
+					return fmt.Errorf("%w: --out is required", errUsage)
+				}
+				// The command that regenerates the report: the flags as given,
+				// --out first, before --quick fills in its defaults.
+				command := "pmlm experiment " + strings.Join(args, " ") + " --out " + *out
+				given := map[string]bool{}
+				fs.Visit(func(f *flag.Flag) {
+					given[f.Name] = true
+					if f.Name != "out" {
+						if f.Name == "quick" {
+							command += " --quick"
+						} else {
+							command += " --" + f.Name + " " + f.Value.String()
+						}
+					}
+				})
+				if *quick {
+					for name, v := range quickDefaults {
+						if !given[name] {
+							if err := fs.Set(name, v); err != nil {
+								return err
+							}
+						}
+					}
+				}
+				names := []string{args[0]}
+				if args[0] == "all" {
+					names = experiment.Names()
+				}
+				start := time.Now()
+				c, source, err := experimentCohort(args[1], *patients, *cohortSeed)
+				if err != nil {
+					return err
+				}
+				cfg := experiment.Config{
+					Train: pmlm.TrainOptions{Epochs: *epochs, MaxEpisodes: *episodes, MaxValidation: *validation,
+						Workers: *workers, K: *k, Steps: *n},
+					Predictors: splitList(*predictors), PredictorEpochs: *predictorEpochs,
+					Workers: *workers, Progress: e.stderr,
+				}
+				for s := 1; s <= *seeds; s++ {
+					cfg.Seeds = append(cfg.Seeds, uint64(s))
+				}
+				if cfg.Ks, err = intList("ks", *ks); err != nil {
+					return err
+				}
+				if cfg.Ns, err = intList("ns", *ns); err != nil {
+					return err
+				}
+				if *provider != "" {
+					if *model == "" {
+						return fmt.Errorf("--responder %s needs --model", *provider)
+					}
+					var r llm.Responder
+					g, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL, APIKeyEnv: *keyEnv})
+					if err != nil {
+						return err
+					}
+					r = g
+					if *cachePath != "" {
+						store, err := llm.OpenCache(*cachePath, nil)
+						if err != nil {
+							return err
+						}
+						defer store.Close()
+						r = llm.Cached(g, store)
+					}
+					cfg.Responders = []experiment.Responder{{Name: *provider + " " + *model, Responder: r}}
+				}
+				runner, err := experiment.NewRunner(c, cfg)
+				if err != nil {
+					return err
+				}
+				train, val, test := c.Split(pmlm.DefaultSplit())
+				settings := []string{
+					fmt.Sprintf("cohort: %s; %d patients (%d train / %d validation / %d test), %d labels", source, len(c.Patients), len(train), len(val), len(test), len(c.Labels)),
+					fmt.Sprintf("seeds: %v; full method k = %d, n = %d; REINFORCE %d epoch(s), %s per epoch, %s for epoch selection",
+						cfg.Seeds, *k, *n, *epochs, countOrAll(*episodes, "training patients"), countOrAll(*validation, "validation patients")),
+					fmt.Sprintf("figure 7: k ∈ {%s}, n ∈ {%s}; table A1: %s (neural epochs: %s)", *ks, *ns, *predictors, countOrAll(*predictorEpochs, "")),
+					fmt.Sprintf("machine: %d CPU cores (GOMAXPROCS), %d workers", runtime.GOMAXPROCS(0), *workers),
+				}
+				if *quick {
+					settings = append([]string{"variant: --quick (smaller cohort, fewer seeds, episodes and sweep points than the paper's study)"}, settings...)
+				}
+				for _, s := range settings {
+					fmt.Fprintln(e.stderr, s)
+				}
+				if planned, err := runner.Plan(names...); err != nil {
+					return fmt.Errorf("%w: %v", errUsage, err)
+				} else {
+					fmt.Fprintf(e.stderr, "%d configurations to train and evaluate\n", planned)
+				}
+				res, err := runner.Run(ctx, names...)
+				if err != nil {
+					return err
+				}
+				paths, err := res.WriteFiles(*out)
+				if err != nil {
+					return err
+				}
+				wall := time.Since(start)
+				rep := experiment.ReportOptions{Title: "PMLM experiments", Command: command, Settings: settings, WallTime: wall, Figures: "."}
+				if *reading != "" {
+					b, err := os.ReadFile(*reading)
+					if err != nil {
+						return err
+					}
+					rep.Reading = string(b)
+				}
+				reports := []string{filepath.Join(*out, "EXPERIMENTS.md")}
+				if *markdown != "" {
+					reports = append(reports, *markdown)
+				}
+				for _, path := range reports {
+					rel, err := filepath.Rel(filepath.Dir(path), *out)
+					if err != nil {
+						return err
+					}
+					rep.Figures = rel
+					if err := writeReport(path, res, rep); err != nil {
+						return err
+					}
+					paths = append(paths, path)
+				}
+				for _, p := range paths {
+					fmt.Fprintln(e.stdout, p)
+				}
+				fmt.Fprintf(e.stdout, "wall time %s; peak memory %s\n", wall.Round(time.Second), peakMemory())
+				return nil
+			}
+		},
+	}
+}
+
+func quickSummary() string {
+	var parts []string
+	for _, name := range []string{"patients", "seeds", "epochs", "episodes", "validation", "ks", "ns", "predictor-epochs"} {
+		parts = append(parts, "--"+name+" "+quickDefaults[name])
+	}
+	return strings.Join(parts, " ")
+}
+
+func writeReport(path string, res *experiment.Results, o experiment.ReportOptions) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := res.WriteReport(f, o); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// experimentCohort reads the cohort directory, or generates the synthetic
+// cohort for "synthetic".
+func experimentCohort(data string, patients int, seed uint64) (*pmlm.Cohort, string, error) {
+	if data != syntheticData {
+		c, _, err := pmlm.ReadDir(data, pmlm.ReadOptions{})
+		return c, data, err
+	}
+	opts := synth.DefaultOptions()
+	opts.Patients, opts.Seed = patients, seed
+	if patients != synth.DefaultPatients {
+		opts.Visits = 0 // the generator's own visit count for a cohort of another size
+	}
+	c, err := synth.Generate(opts)
+	return c, fmt.Sprintf("synthetic (seed %d)", seed), err
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func intList(flagName, s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		v, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --%s: %q is not an integer", errUsage, flagName, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func countOrAll(n int, what string) string {
+	if n <= 0 {
+		if what == "" {
+			return "default"
+		}
+		return "all " + what
+	}
+	if what == "" {
+		return strconv.Itoa(n)
+	}
+	return fmt.Sprintf("%d %s", n, what)
+}
