@@ -149,11 +149,13 @@ func TestNewRunnerRejectsBadConfigs(t *testing.T) {
 	c, err := cohort()
 	require.NoError(t, err)
 	for name, change := range map[string]func(*experiment.Config){
-		"no seeds":   func(c *experiment.Config) { c.Seeds = nil },
-		"k = 0":      func(c *experiment.Config) { c.Ks = []int{0} },
-		"n < 0":      func(c *experiment.Config) { c.Ns = []int{-1} },
-		"nameless":   func(c *experiment.Config) { c.Responders = []experiment.Responder{{}} },
-		"empty test": func(c *experiment.Config) { c.Train.Split = pmlm.SplitBoundaries{TrainEnd: c.Train.Split.TrainEnd.AddDate(50, 0, 0), ValidationEnd: c.Train.Split.TrainEnd.AddDate(51, 0, 0)} },
+		"no seeds": func(c *experiment.Config) { c.Seeds = nil },
+		"k = 0":    func(c *experiment.Config) { c.Ks = []int{0} },
+		"n < 0":    func(c *experiment.Config) { c.Ns = []int{-1} },
+		"nameless": func(c *experiment.Config) { c.Responders = []experiment.Responder{{}} },
+		"empty test": func(c *experiment.Config) {
+			c.Train.Split = pmlm.SplitBoundaries{TrainEnd: c.Train.Split.TrainEnd.AddDate(50, 0, 0), ValidationEnd: c.Train.Split.TrainEnd.AddDate(51, 0, 0)}
+		},
 	} {
 		cfg := tinyConfig()
 		cfg.Train.Split = pmlm.DefaultSplit()
