@@ -178,13 +178,50 @@ func (fm *fastModel) release(ws *workspace) {
 	fm.mu.Unlock()
 }
 
+// chunkTokens bounds the tokens of one pass through the kernels: larger
+// batches run in chunks of whole sentences, so that the workspace (about
+// 40 KiB per token for bert-base) stays bounded whatever the caller sends.
+// 2048 is 16 sentences of 128 tokens, past which batching gains nothing.
+const chunkTokens = 2048
+
 // forwardFast runs the sentences of batch (validated token ids) up to
 // layer and returns each sentence's hidden states, one row per token, in
 // one backing array.
 func (m *Model) forwardFast(ctx context.Context, batch [][]int, layer int) ([][][]float32, error) {
+	h := m.cfg.HiddenSize
+	total := 0
+	for _, ids := range batch {
+		total += len(ids)
+	}
+	backing := make([]float32, total*h)
+	out := make([][][]float32, len(batch))
+	for s0, o0 := 0, 0; s0 < len(batch); {
+		s1, n := s0, 0
+		for s1 < len(batch) && (s1 == s0 || n+len(batch[s1]) <= chunkTokens) {
+			n += len(batch[s1])
+			s1++
+		}
+		dst := backing[o0*h : (o0+n)*h]
+		if err := m.fastChunk(ctx, batch[s0:s1], layer, dst); err != nil {
+			return nil, err
+		}
+		for s := s0; s < s1; s++ {
+			rows := make([][]float32, len(batch[s]))
+			for t := range rows {
+				rows[t] = dst[:h:h]
+				dst = dst[h:]
+			}
+			out[s] = rows
+		}
+		s0, o0 = s1, o0+n
+	}
+	return out, nil
+}
+
+// fastChunk runs one chunk of sentences and writes their hidden states,
+// token after token, into dst.
+func (m *Model) fastChunk(ctx context.Context, batch [][]int, layer int, dst []float32) error {
 	fm := m.fast
-	cfg := fm.cfg
-	h := cfg.HiddenSize
 	offsets := make([]int, len(batch)+1)
 	maxLen := 0
 	for s, ids := range batch {
@@ -198,24 +235,14 @@ func (m *Model) forwardFast(ctx context.Context, batch [][]int, layer int) ([][]
 	m.fastEmbed(ws.x, batch)
 	for i := 0; i < layer; i++ {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if err := fm.runLayer(fm.layer(m, i), ws, offsets, tokens); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	backing := make([]float32, tokens*h)
-	copy(backing, ws.x[:tokens*h])
-	out := make([][][]float32, len(batch))
-	for s := range batch {
-		rows := make([][]float32, offsets[s+1]-offsets[s])
-		for t := range rows {
-			o := (offsets[s] + t) * h
-			rows[t] = backing[o : o+h : o+h]
-		}
-		out[s] = rows
-	}
-	return out, nil
+	copy(dst, ws.x[:tokens*m.cfg.HiddenSize])
+	return nil
 }
 
 // fastEmbed writes LayerNorm((word + token type 0) + position) for every

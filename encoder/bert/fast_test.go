@@ -179,3 +179,26 @@ func TestEncodeBatchMatchesEncode(t *testing.T) {
 		assert.Less(t, maxDiff(one.Vectors, batch[i].Vectors), 1e-6, "text %d", i)
 	}
 }
+
+func TestFastChunksLargeBatches(t *testing.T) {
+	cfg := tinyConfig("gelu")
+	m := randomModel(t, cfg, 13)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(2, 3))
+	// 70 sentences of up to 64 tokens: more than one chunk of chunkTokens.
+	batch := make([][]int, 70)
+	total := 0
+	for i := range batch {
+		batch[i] = randomIDs(rng, 1+rng.IntN(cfg.MaxPositionEmbeddings), cfg.VocabSize)
+		total += len(batch[i])
+	}
+	require.Greater(t, total, chunkTokens)
+	got, err := m.HiddenStatesBatch(ctx, batch, 2)
+	require.NoError(t, err)
+	for s, ids := range batch {
+		one, err := m.HiddenStatesIDs(ctx, ids, 2)
+		require.NoError(t, err)
+		require.Len(t, got[s], len(ids))
+		assert.Less(t, maxDiff(got[s], one), 1e-6, "sentence %d", s)
+	}
+}
