@@ -259,3 +259,14 @@ func TestVectorOpsMatchScalar(t *testing.T) {
 		require.InDelta(t, w, e[i], 3e-7*w+1e-37, "exp(%v)", v)
 	}
 }
+
+func BenchmarkPackA(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := randSlice(rng, 128*768)
+	dst := make([]float32, 128*256)
+	for b.Loop() {
+		for k0 := 0; k0 < 768; k0 += 256 {
+			packA(dst, a, 768, 0, 128, k0, 256, 16)
+		}
+	}
+}
