@@ -25,8 +25,8 @@ const syntheticData = "synthetic"
 // quickDefaults are the flag values --quick changes, unless the flag is
 // given: a smaller cohort, fewer seeds, episodes and sweep points.
 var quickDefaults = map[string]string{
-	"patients": "600", "seeds": "3", "epochs": "1", "episodes": "200", "validation": "60",
-	"ks": "1,5,10,15,20", "ns": "0,5,10,15,20", "predictor-epochs": "10",
+	"patients": "600", "seeds": "3", "epochs": "1", "episodes": "128", "validation": "40",
+	"ks": "1,5,10,20", "ns": "0,5,10,20", "predictor-epochs": "10",
 }
 
 func experimentCommand() command {
@@ -57,7 +57,8 @@ func experimentCommand() command {
 			ns := fs.String("ns", "0,5,10,15,20", "figure 7: values of n (0: no refinement)")
 			predictors := fs.String("predictors", strings.Join(predict.PredictorNames(), ","), "table A1: predictors")
 			predictorEpochs := fs.Int("predictor-epochs", 0, "table A1: epochs of the neural predictors (0: their default)")
-			workers := fs.Int("workers", runtime.GOMAXPROCS(0), "concurrent episodes and patients")
+			workers := fs.Int("workers", runtime.GOMAXPROCS(0), "test patients evaluated at once")
+			trainWorkers := fs.Int("train-workers", 1, "concurrent REINFORCE episodes; 1 makes a run reproducible (more is faster, but the trained policy then depends on scheduling)")
 			markdown := fs.String("markdown", "", "also write the report to this file (figures linked relative to it)")
 			reading := fs.String("reading", "", "Markdown file inserted as the report's reading")
 			provider := fs.String("responder", "", "table 1: an LLM provider besides the case responder: "+strings.Join(llm.Providers(), ", "))
@@ -106,7 +107,7 @@ func experimentCommand() command {
 				}
 				cfg := experiment.Config{
 					Train: pmlm.TrainOptions{Epochs: *epochs, MaxEpisodes: *episodes, MaxValidation: *validation,
-						Workers: *workers, K: *k, Steps: *n},
+						Workers: *trainWorkers, K: *k, Steps: *n},
 					Predictors: splitList(*predictors), PredictorEpochs: *predictorEpochs,
 					Workers: *workers, Progress: e.stderr,
 				}
@@ -149,7 +150,7 @@ func experimentCommand() command {
 					fmt.Sprintf("seeds: %v; full method k = %d, n = %d; REINFORCE %d epoch(s), %s per epoch, %s for epoch selection",
 						cfg.Seeds, *k, *n, *epochs, countOrAll(*episodes, "training patients"), countOrAll(*validation, "validation patients")),
 					fmt.Sprintf("figure 7: k ∈ {%s}, n ∈ {%s}; table A1: %s (neural epochs: %s)", *ks, *ns, *predictors, countOrAll(*predictorEpochs, "")),
-					fmt.Sprintf("machine: %d CPU cores (GOMAXPROCS), %d workers", runtime.GOMAXPROCS(0), *workers),
+					fmt.Sprintf("machine: %d CPU cores (GOMAXPROCS); %d training worker(s), %d evaluation workers", runtime.GOMAXPROCS(0), *trainWorkers, *workers),
 				}
 				if *quick {
 					settings = append([]string{"variant: --quick (smaller cohort, fewer seeds, episodes and sweep points than the paper's study)"}, settings...)

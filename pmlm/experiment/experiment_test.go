@@ -28,7 +28,7 @@ var cohort = sync.OnceValues(func() (*pmlm.Cohort, error) {
 // tinyConfig trains every configuration on a handful of episodes.
 func tinyConfig() experiment.Config {
 	return experiment.Config{
-		Train: pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 6, MaxValidation: 4, BatchSize: 3, K: 4, Steps: 3},
+		Train: pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 6, MaxValidation: 4, BatchSize: 3, K: 4, Steps: 3, Workers: 1},
 		Seeds: []uint64{1, 2}, Ks: []int{2, 4}, Ns: []int{0, 2, 3},
 		Predictors: []string{"minirocket", "cnn"}, PredictorEpochs: 2, Positions: 30, Workers: 2,
 	}
