@@ -17,6 +17,7 @@ import (
 // Blocking parameters. A kc×16 panel of B (16 KiB) stays in L1 while the
 // micro-kernel sweeps a packed mc×kc block of A (128 KiB), which stays in
 // L2 with the mc×(16·ncPanels) block of C (256 KiB) it accumulates into.
+// A is packed once per product, shared by the workers.
 const (
 	maxMR = 16  // most rows of a micro-kernel
 	nr    = 16  // columns of the micro-kernel (one packed panel)
@@ -142,31 +143,47 @@ func gemm(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Pa
 	}
 	np := b.panels()
 	workers = max(1, min(workers, np))
+	// A is packed once, shared by the workers: tile t (mr rows) occupies
+	// K·mr values, k-major, so each kc block of it is contiguous.
+	mr := kern.mr
+	tiles := (m + mr - 1) / mr
+	buf := getPackBuf(tiles * mr * b.K)
+	defer packPool.Put(buf)
+	ap := buf.a[:tiles*mr*b.K]
 	if workers == 1 {
-		gemmPanels(kern, c, ldc, a, lda, m, b, bias, epi, 0, np)
+		packTiles(ap, a, lda, m, b.K, mr, 0, tiles)
+		gemmPanels(kern, c, ldc, ap, m, b, bias, epi, 0, np)
 		return nil
 	}
+	Parallel(tiles, workers, func(_, t0, t1 int) { packTiles(ap, a, lda, m, b.K, mr, t0, t1) })
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
 		j0, j1 := w*np/workers, (w+1)*np/workers
-		wg.Go(func() { gemmPanels(kern, c, ldc, a, lda, m, b, bias, epi, j0, j1) })
+		wg.Go(func() { gemmPanels(kern, c, ldc, ap, m, b, bias, epi, j0, j1) })
 	}
-	gemmPanels(kern, c, ldc, a, lda, m, b, bias, epi, 0, np/workers)
+	gemmPanels(kern, c, ldc, ap, m, b, bias, epi, 0, np/workers)
 	wg.Wait()
 	return nil
 }
 
-// packBuf is a worker's scratch: a packed block of A and one tile of C
-// for the edges. Pooled, since at 128 KiB it is too large for the stack.
+// packBuf is the scratch of one product: the packed A. Pooled, so that
+// repeated products of the same size allocate nothing.
 type packBuf struct {
-	a [mcMax * kc]float32
-	c [maxMR * nr]float32
+	a []float32
 }
 
 var packPool = sync.Pool{New: func() any { return new(packBuf) }}
 
-// gemmPanels computes the columns of panels j0..j1 of C.
-func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, j0, j1 int) {
+func getPackBuf(n int) *packBuf {
+	buf := packPool.Get().(*packBuf)
+	if cap(buf.a) < n {
+		buf.a = make([]float32, n)
+	}
+	return buf
+}
+
+// gemmPanels computes the columns of panels j0..j1 of C from the packed A.
+func gemmPanels(kern microKernel, c []float32, ldc int, ap []float32, m int, b *Packed, bias []float32, epi Epilogue, j0, j1 int) {
 	n0, n1 := j0*nr, min(j1*nr, b.N)
 	if n0 >= n1 {
 		return
@@ -179,39 +196,37 @@ func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int,
 			clear(row)
 		}
 	}
-	buf := packPool.Get().(*packBuf)
-	defer packPool.Put(buf)
-	mr := kern.mr
+	var edge [maxMR * nr]float32 // a partial tile of C
+	mr, k := kern.mr, b.K
 	mc := mcMax - mcMax%mr
 	// Rows outermost: an mc×nc block of C stays in L2 while every kc
 	// block of A and B passes over it, so large batches cost per row what
 	// one sentence does.
 	for i0 := 0; i0 < m; i0 += mc {
 		i1 := min(i0+mc, m)
-		tiles := (i1 - i0 + mr - 1) / mr
+		t0, t1 := i0/mr, (i1+mr-1)/mr
 		for jc := j0; jc < j1; jc += ncPanels {
 			jcEnd := min(jc+ncPanels, j1)
-			for k0 := 0; k0 < b.K; k0 += kc {
-				klen := min(kc, b.K-k0)
-				packA(buf.a[:tiles*mr*klen], a, lda, i0, i1, k0, klen, mr)
+			for k0 := 0; k0 < k; k0 += kc {
+				klen := min(kc, k-k0)
 				for j := jc; j < jcEnd; j++ {
 					pn := b.panel(k0, klen, j)
 					col := j * nr
 					w := min(nr, b.N-col)
-					for t := 0; t < tiles; t++ {
-						ap := buf.a[t*mr*klen : (t+1)*mr*klen]
-						r0 := i0 + t*mr
+					for t := t0; t < t1; t++ {
+						at := ap[t*mr*k+k0*mr : t*mr*k+(k0+klen)*mr]
+						r0 := t * mr
 						if w == nr && r0+mr <= i1 {
-							kern.run(klen, ap, pn, c[r0*ldc+col:], ldc)
+							kern.run(klen, at, pn, c[r0*ldc+col:], ldc)
 							continue
 						}
 						// A partial tile: compute into scratch, add the
 						// valid part.
-						edge := buf.c[:mr*nr]
-						clear(edge)
-						kern.run(klen, ap, pn, edge, nr)
+						e := edge[:mr*nr]
+						clear(e)
+						kern.run(klen, at, pn, e, nr)
 						for r := r0; r < min(r0+mr, i1); r++ {
-							addTo(c[r*ldc+col:r*ldc+col+w], edge[(r-r0)*nr:])
+							addTo(c[r*ldc+col:r*ldc+col+w], e[(r-r0)*nr:])
 						}
 					}
 				}
@@ -223,44 +238,42 @@ func gemmPanels(kern microKernel, c []float32, ldc int, a []float32, lda, m int,
 	}
 }
 
-// packA copies rows i0..i1, columns k0..k0+klen of A into tiles of mr
-// rows, each stored k-major (row i of tile t, depth p at
-// dst[t·mr·klen + p·mr + i]), zero-padding the last tile.
-func packA(dst, a []float32, lda, i0, i1, k0, klen, mr int) {
-	tiles := len(dst) / (mr * klen)
-	for t := 0; t < tiles; t++ {
-		tile := dst[t*mr*klen : (t+1)*mr*klen]
-		r0 := i0 + t*mr
-		if mr == 16 && r0+16 <= i1 {
-			packTile16(tile, a, lda, r0, k0, klen)
+// packTiles packs tiles t0..t1 of the m×k matrix A (rows lda apart): tile
+// t holds rows t·mr.. t·mr+mr, k-major (row i, depth p at
+// dst[t·mr·k + p·mr + i]), the rows past m zero.
+func packTiles(dst, a []float32, lda, m, k, mr, t0, t1 int) {
+	for t := t0; t < t1; t++ {
+		tile := dst[t*mr*k : (t+1)*mr*k]
+		r0 := t * mr
+		if mr == 16 && r0+16 <= m {
+			packTile16(tile, a, lda, r0, k)
 			continue
 		}
 		for i := 0; i < mr; i++ {
 			r := r0 + i
-			if r >= i1 {
-				for p := 0; p < klen; p++ {
+			if r >= m {
+				for p := 0; p < k; p++ {
 					tile[p*mr+i] = 0
 				}
 				continue
 			}
-			src := a[r*lda+k0 : r*lda+k0+klen]
-			for p, v := range src {
+			for p, v := range a[r*lda : r*lda+k] {
 				tile[p*mr+i] = v
 			}
 		}
 	}
 }
 
-// packTile16 is packA's full 16-row tile, written sequentially from
+// packTile16 is packTiles' full 16-row tile, written sequentially from
 // sixteen row streams (two thirds of the time of the strided loop).
-func packTile16(tile, a []float32, lda, r0, k0, klen int) {
+func packTile16(tile, a []float32, lda, r0, k int) {
 	var rows [16][]float32
 	for i := range rows {
-		o := (r0+i)*lda + k0
-		rows[i] = a[o : o+klen : o+klen]
+		o := (r0 + i) * lda
+		rows[i] = a[o : o+k : o+k]
 	}
-	tile = tile[:16*klen]
-	for p := 0; p < klen; p++ {
+	tile = tile[:16*k]
+	for p := 0; p < k; p++ {
 		d := tile[p*16 : p*16+16 : p*16+16]
 		d[0], d[1], d[2], d[3] = rows[0][p], rows[1][p], rows[2][p], rows[3][p]
 		d[4], d[5], d[6], d[7] = rows[4][p], rows[5][p], rows[6][p], rows[7][p]

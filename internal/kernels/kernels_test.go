@@ -263,10 +263,8 @@ func TestVectorOpsMatchScalar(t *testing.T) {
 func BenchmarkPackA(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	a := randSlice(rng, 128*768)
-	dst := make([]float32, 128*256)
+	dst := make([]float32, 128*768)
 	for b.Loop() {
-		for k0 := 0; k0 < 768; k0 += 256 {
-			packA(dst, a, 768, 0, 128, k0, 256, 16)
-		}
+		packTiles(dst, a, 768, 128, 768, 16, 0, 8)
 	}
 }
