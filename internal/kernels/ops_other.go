@@ -2,6 +2,9 @@
 
 package kernels
 
+// vectorOps: no vector versions of GELU and exp off amd64.
+const vectorOps = false
+
 func geluErfVec([]float32) int { return 0 }
 
 func expVec([]float32) int { return 0 }
