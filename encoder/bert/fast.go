@@ -70,9 +70,9 @@ const maxFree = 4
 // fastLayer is one encoder layer: the three projections fused into one
 // [3h, h] product, packed transposed, plus biases and LayerNorm affines.
 type fastLayer struct {
-	qkv, attnOut, inter, out          kernels.Packed
-	qkvB, attnOutB, interB, outB      []float32
-	attnNormW, attnNormB, outW, outNB []float32
+	qkv, attnOut, inter, out                 kernels.Packed
+	qkvB, attnOutB, interB, outB             []float32
+	attnNormW, attnNormB, outNormW, outNormB []float32
 }
 
 func newFastModel(cfg Config) (*fastModel, error) {
@@ -121,7 +121,7 @@ func (fm *fastModel) layer(m *Model, i int) *fastLayer {
 		l.interB = pack(&l.inter, cl.FF.MLP[0].(*linear.Model), inter, h)
 		l.outB = pack(&l.out, cl.FF.MLP[2].(*linear.Model), h, inter)
 		l.attnNormW, l.attnNormB = f32(cl.SelfAttention.Norm.W), f32(cl.SelfAttention.Norm.B)
-		l.outW, l.outNB = f32(cl.FF.Norm.W), f32(cl.FF.Norm.B)
+		l.outNormW, l.outNormB = f32(cl.FF.Norm.W), f32(cl.FF.Norm.B)
 	})
 	return &fm.layers[i]
 }
@@ -322,7 +322,7 @@ func (fm *fastModel) runLayer(l *fastLayer, ws *workspace, offsets []int, tokens
 	if err := kernels.Gemm(ws.att, h, ws.ff, inter, tokens, &l.out, l.outB, nil, fm.workers); err != nil {
 		return err
 	}
-	fm.addNorm(ws.x, ws.att, l.outW, l.outNB, tokens, eps)
+	fm.addNorm(ws.x, ws.att, l.outNormW, l.outNormB, tokens, eps)
 	return nil
 }
 

@@ -158,6 +158,8 @@ func TestBatchErrors(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, "fast", ForwardFast.String())
 	assert.Equal(t, "cybertron", ForwardCybertron.String())
+	_, err = m.WithForward(Forward(7)).HiddenStatesBatch(ctx, [][]int{{2, 3}}, 1)
+	assert.ErrorIs(t, err, ErrUnsupported)
 	_, err = NewRandom(cfg, DefaultTokenizerConfig(), make([]string, cfg.VocabSize), rand.New(rand.NewPCG(1, 1)),
 		Options{Forward: Forward(7)})
 	assert.ErrorIs(t, err, ErrUnsupported)
