@@ -249,15 +249,20 @@ func TestVectorOpsMatchScalar(t *testing.T) {
 	}
 	e := make([]float32, len(x))
 	for i, v := range x {
-		e[i] = -float32(math.Abs(float64(v))) * 5 // softmax's range: ≤ 0
+		e[i] = float32(math.Abs(float64(v))) * 5
 	}
-	e[0], e[1] = -100, 0
+	e[0], e[1] = 100, 0
+	const scale, shift = -0.5, 1.25 // arguments -0.5·e+1.25 ≤ 1.25
 	want := append([]float32(nil), e...)
-	require.Equal(t, 4000, expVec(e))
+	n, sum := expScaledSumVec(e, scale, shift)
+	require.Equal(t, 4000, n)
+	var wantSum float64
 	for i, v := range want[:4000] {
-		w := math.Exp(float64(v))
-		require.InDelta(t, w, e[i], 3e-7*w+1e-37, "exp(%v)", v)
+		w := math.Exp(float64(v*scale + shift))
+		wantSum += w
+		require.InDelta(t, w, e[i], 3e-7*w+1e-37, "exp(%v)", v*scale+shift)
 	}
+	require.InDelta(t, wantSum, sum, 1e-6*wantSum)
 }
 
 func BenchmarkPackA(b *testing.B) {
@@ -266,5 +271,29 @@ func BenchmarkPackA(b *testing.B) {
 	dst := make([]float32, 128*768)
 	for b.Loop() {
 		packTiles(dst, a, 768, 128, 768, 16, 0, 8)
+	}
+}
+
+func TestSoftmaxScaledLongRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, n := range []int{1, 8, 37, 128} {
+		row := randSlice(rng, n)
+		for i := range row {
+			row[i] *= 10
+		}
+		want := make([]float64, n)
+		mx := math.Inf(-1)
+		for _, v := range row {
+			mx = math.Max(mx, float64(v)*0.125)
+		}
+		var sum float64
+		for i, v := range row {
+			want[i] = math.Exp(float64(v)*0.125 - mx)
+			sum += want[i]
+		}
+		SoftmaxScaled(row, 0.125)
+		for i := range row {
+			require.InDelta(t, want[i]/sum, row[i], 1e-6, "n=%d i=%d", n, i)
+		}
 	}
 }

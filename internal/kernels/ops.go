@@ -35,25 +35,22 @@ func AddLayerNorm(dst, x, r, w, b []float32, eps float64) {
 	}
 }
 
-// SoftmaxScaled sets row = softmax(scale·row) in place.
+// SoftmaxScaled sets row = softmax(scale·row) in place (scale > 0).
 func SoftmaxScaled(row []float32, scale float32) {
 	if len(row) == 0 {
 		return
 	}
-	mx := float32(math.Inf(-1))
-	for i := range row {
-		row[i] *= scale
-		mx = max(mx, row[i])
+	mx := row[0]
+	for _, v := range row[1:] {
+		mx = max(mx, v)
 	}
-	for i := range row {
-		row[i] -= mx
-	}
-	done := expVec(row)
+	// e^(v·scale − max·scale): the maximum of the scaled row is the scaled
+	// maximum since scale > 0.
+	shift := -mx * scale
+	done, sum := expScaledSumVec(row, scale, shift)
 	for i := done; i < len(row); i++ {
-		row[i] = Exp32(row[i])
-	}
-	var sum float32
-	for _, e := range row {
+		e := Exp32(row[i]*scale + shift)
+		row[i] = e
 		sum += e
 	}
 	inv := 1 / sum

@@ -10,7 +10,7 @@ var vectorOps = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func geluErfAVX2(x *float32, n int)
 
 //go:noescape
-func expAVX2(x *float32, n int)
+func expScaledSumAVX2(x *float32, n int, scale, shift float32) float32
 
 // geluErfVec applies the erf GELU to the longest prefix of v that is a
 // multiple of 8 and returns its length.
@@ -23,13 +23,13 @@ func geluErfVec(v []float32) int {
 	return n
 }
 
-// expVec sets v[i] = e^v[i] (v[i] ≤ 88) on the longest prefix of v that
-// is a multiple of 8 and returns its length.
-func expVec(v []float32) int {
+// expScaledSumVec sets v[i] = e^(v[i]·scale + shift) (arguments ≤ 88) on
+// the longest prefix of v that is a multiple of 8 and returns its length
+// and the sum of the results.
+func expScaledSumVec(v []float32, scale, shift float32) (int, float32) {
 	n := len(v) &^ 7
 	if !vectorOps || n == 0 {
-		return 0
+		return 0, 0
 	}
-	expAVX2(&v[0], n)
-	return n
+	return n, expScaledSumAVX2(&v[0], n, scale, shift)
 }

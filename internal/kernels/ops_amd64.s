@@ -271,13 +271,17 @@ gdone:
 	VZEROUPPER
 	RET
 
-// func expAVX2(x *float32, n int)
+// func expScaledSumAVX2(x *float32, n int, scale, shift float32) float32
 //
-// x[i] = e^x[i] for i < n, n a multiple of 8, for x ≤ 88 (softmax feeds
-// x − max ≤ 0): the algorithm of Exp32, flushing below −87.3 to 0.
-TEXT ·expAVX2(SB), NOSPLIT, $0-16
+// x[i] = e^(x[i]·scale + shift) for i < n, n a multiple of 8, for
+// arguments ≤ 88 (softmax feeds x·scale − max ≤ 0), returning the sum of
+// the results: the algorithm of Exp32, flushing below −87.3 to 0.
+TEXT ·expScaledSumAVX2(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
+	VBROADCASTSS scale+16(FP), Y6
+	VBROADCASTSS shift+20(FP), Y7
+	VXORPS  Y8, Y8, Y8
 	VMOVUPS ·expsConst+0(SB), Y10
 	VMOVUPS ·expsConst+32(SB), Y11
 	VMOVUPS ·expsConst+64(SB), Y12
@@ -289,6 +293,7 @@ eloop:
 	CMPQ CX, $8
 	JL   edone
 	VMOVUPS (SI), Y0
+	VFMADD213PS Y7, Y6, Y0
 	VCMPPS  $1, Y10, Y0, Y9
 	VMAXPS  Y10, Y0, Y0
 	VMOVAPS Y0, Y1
@@ -312,9 +317,15 @@ eloop:
 	VMULPS  Y5, Y3, Y3
 	VANDNPS Y3, Y9, Y3
 	VMOVUPS Y3, (SI)
+	VADDPS  Y3, Y8, Y8
 	ADDQ $32, SI
 	SUBQ $8, CX
 	JMP  eloop
 edone:
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS  X9, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
 	VZEROUPPER
+	MOVSS   X8, ret+24(FP)
 	RET
