@@ -27,7 +27,9 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "configurations to train and evaluate")
 	assert.Contains(t, stderr, "[1/")
-	for _, name := range []string{"table1.csv", "table3.md", "tableA1.csv", "fig6.png", "fig7_k.png", "fig7_n.csv", "EXPERIMENTS.md"} {
+	assert.Contains(t, stdout, report)
+	assert.NoFileExists(t, filepath.Join(out, "EXPERIMENTS.md"), "--markdown replaces the default report")
+	for _, name := range []string{"table1.csv", "table3.md", "tableA1.csv", "fig6.png", "fig7_k.png", "fig7_n.csv"} {
 		assert.Contains(t, stdout, filepath.Join(out, name))
 		fi, err := os.Stat(filepath.Join(out, name))
 		require.NoError(t, err)

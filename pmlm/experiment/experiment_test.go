@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,11 +70,21 @@ func TestRunWritesEveryTableAndFigure(t *testing.T) {
 	}
 
 	t1 := readCSV(t, filepath.Join(dir, "table1.csv"))
-	require.Len(t, t1, 3, "header, before and after of the case responder")
+	require.Len(t, t1, 4, "header, before, after and their difference for the case responder")
 	assert.Equal(t, []string{"responder", "prompt", "BLEU-4_mean", "BLEU-4_std"}, t1[0][:4])
 	assert.Len(t, t1[0], 2+2*7+1)
 	assert.Equal(t, []string{experiment.CaseResponderName, "before"}, t1[1][:2])
 	assert.Equal(t, "2", t1[1][len(t1[1])-1], "two seeds")
+	assert.Equal(t, "after − before", t1[3][1])
+	for c := 2; c < len(t1[0])-1; c += 2 { // mean columns
+		b, err := strconv.ParseFloat(t1[1][c], 64)
+		require.NoError(t, err)
+		a, err := strconv.ParseFloat(t1[2][c], 64)
+		require.NoError(t, err)
+		d, err := strconv.ParseFloat(t1[3][c], 64)
+		require.NoError(t, err)
+		assert.InDelta(t, a-b, d, 2e-4, "the mean gain is the gain of the means (%s)", t1[0][c])
+	}
 
 	t3 := readCSV(t, filepath.Join(dir, "table3.csv"))
 	require.Len(t, t3, 5)

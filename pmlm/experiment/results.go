@@ -181,8 +181,8 @@ func (res *Results) WriteReport(w io.Writer, o ReportOptions) error {
 	if h := res.Heatmap; h != nil {
 		b.WriteString("## Figure 6: deleted word positions per step\n\n")
 		fmt.Fprintf(&b, "![Figure 6](%s)\n\n", fig("fig6.png"))
-		fmt.Fprintf(&b, "Counts per seed over %d test patients: %.1f deletions in all, %.1f of them past position %d (not drawn). Data: `fig6.csv`.\n\n",
-			h.Patients, h.Deletions, h.Beyond, len(h.Counts[0])-1)
+		fmt.Fprintf(&b, "Counts per seed over %d test patients: %.1f deletions in all, %.1f of them past position %d (not drawn). Data: [fig6.csv](%s).\n\n",
+			h.Patients, h.Deletions, h.Beyond, len(h.Counts[0])-1, fig("fig6.csv"))
 	}
 	if len(res.Sweeps) > 0 {
 		b.WriteString("## Figure 7: sweeps of k and n\n\n")

@@ -303,6 +303,15 @@ func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*
 func before(ev *pmlm.Evaluation) pmlm.Metrics { return ev.Before }
 func after(ev *pmlm.Evaluation) pmlm.Metrics  { return ev.After }
 
+// gain is after minus before, metric by metric.
+func gain(ev *pmlm.Evaluation) pmlm.Metrics {
+	a, b := ev.After, ev.Before
+	return pmlm.Metrics{
+		BLEU4: a.BLEU4 - b.BLEU4, ROUGE1: a.ROUGE1 - b.ROUGE1, ROUGE2: a.ROUGE2 - b.ROUGE2, ROUGEL: a.ROUGEL - b.ROUGEL,
+		BERTScoreP: a.BERTScoreP - b.BERTScoreP, BERTScoreR: a.BERTScoreR - b.BERTScoreR, BERTScoreF: a.BERTScoreF - b.BERTScoreF,
+	}
+}
+
 func (r *Runner) note() string {
 	return fmt.Sprintf("Mean ± sample standard deviation over %d seed(s) (%v); %d test patients; metrics on a 0–100 scale.",
 		len(r.cfg.Seeds), r.cfg.Seeds, len(r.test))
@@ -321,7 +330,7 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 		for _, row := range []struct {
 			label string
 			pick  func(*pmlm.Evaluation) pmlm.Metrics
-		}{{"before", before}, {"after", after}} {
+		}{{"before", before}, {"after", after}, {"after − before", gain}} {
 			runs, err := r.perSeed(ctx, func(v *variant) { v.responder = name }, row.pick)
 			if err != nil {
 				return nil, err
@@ -329,7 +338,7 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 			t.Rows = append(t.Rows, Row{Labels: []string{name, row.label}, Values: metricStats(runs)})
 		}
 	}
-	t.Notes = []string{r.note()}
+	t.Notes = []string{r.note(), "after − before is the gain of each seed (paired), then its mean ± std over seeds."}
 	return t, nil
 }
 
