@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,11 +23,13 @@ import (
 // cohort.
 const syntheticData = "synthetic"
 
-// quickDefaults are the flag values --quick changes, unless the flag is
-// given: a smaller cohort, fewer seeds, episodes and sweep points.
-var quickDefaults = map[string]string{
-	"patients": "600", "seeds": "3", "epochs": "1", "episodes": "128", "validation": "40",
-	"ks": "1,5,10,20", "ns": "0,5,10,20", "predictor-epochs": "10",
+// quickDefaults returns the flag values --quick changes, unless the flag
+// is given: a smaller cohort, fewer seeds, episodes and sweep points.
+func quickDefaults() map[string]string {
+	return map[string]string{
+		"patients": "600", "seeds": "3", "epochs": "1", "episodes": "128", "validation": "40",
+		"ks": "1,5,10,20", "ns": "0,5,10,20", "predictor-epochs": "10",
+	}
 }
 
 func experimentCommand() command {
@@ -88,7 +91,7 @@ func experimentCommand() command {
 					}
 				})
 				if *quick {
-					for name, v := range quickDefaults {
+					for name, v := range quickDefaults() {
 						if !given[name] {
 							if err := fs.Set(name, v); err != nil {
 								return err
@@ -99,6 +102,8 @@ func experimentCommand() command {
 				names := []string{args[0]}
 				if args[0] == "all" {
 					names = experiment.Names()
+				} else if !slices.Contains(experiment.Names(), args[0]) {
+					return fmt.Errorf("%w: unknown experiment %q (want all or one of %s)", errUsage, args[0], strings.Join(experiment.Names(), ", "))
 				}
 				start := time.Now()
 				c, source, err := experimentCohort(args[1], *patients, *cohortSeed)
@@ -158,11 +163,11 @@ func experimentCommand() command {
 				for _, s := range settings {
 					fmt.Fprintln(e.stderr, s)
 				}
-				if planned, err := runner.Plan(names...); err != nil {
+				planned, err := runner.Plan(names...)
+				if err != nil {
 					return fmt.Errorf("%w: %v", errUsage, err)
-				} else {
-					fmt.Fprintf(e.stderr, "%d configurations to train and evaluate\n", planned)
 				}
+				fmt.Fprintf(e.stderr, "%d configurations to train and evaluate\n", planned)
 				res, err := runner.Run(ctx, names...)
 				if err != nil {
 					return err
@@ -203,8 +208,9 @@ func experimentCommand() command {
 
 func quickSummary() string {
 	var parts []string
+	quick := quickDefaults()
 	for _, name := range []string{"patients", "seeds", "epochs", "episodes", "validation", "ks", "ns", "predictor-epochs"} {
-		parts = append(parts, "--"+name+" "+quickDefaults[name])
+		parts = append(parts, "--"+name+" "+quick[name])
 	}
 	return strings.Join(parts, " ")
 }

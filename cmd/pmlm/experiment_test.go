@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,4 +70,68 @@ func TestExperimentUsageErrors(t *testing.T) {
 		assert.NotEqual(t, 0, code, strings.Join(tc.args, " "))
 		assert.Contains(t, stderr, tc.want, strings.Join(tc.args, " "))
 	}
+}
+
+// adviceServer speaks the OpenAI chat-completions protocol on loopback and
+// answers with advice that depends on the prompt's diagnosis words.
+func adviceServer(t *testing.T, calls *atomic.Int64) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			http.NotFound(w, r)
+			return
+		}
+		var req struct {
+			Model    string `json:"model"`
+			Messages []struct {
+				Content string `json:"content"`
+			} `json:"messages"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		calls.Add(1)
+		prompt := req.Messages[len(req.Messages)-1].Content
+		advice := "Rest well, eat a balanced diet and attend your postnatal check in six weeks."
+		if strings.Contains(prompt, "diabetes") {
+			advice += " Check your blood glucose and keep a low-sugar diet."
+		}
+		if strings.Contains(prompt, "anemia") || strings.Contains(prompt, "thalassemia") {
+			advice += " Take iron supplements and recheck your blood count."
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"id": "chatcmpl-test", "object": "chat.completion", "created": 1700000000, "model": req.Model,
+			"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": advice}}},
+			"usage": map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	code, _, stderr := runCmd(t, "synth", "--out", data, "--patients", "120", "--seed", "5")
+	require.Equal(t, 0, code, stderr)
+	var calls atomic.Int64
+	srv := adviceServer(t, &calls)
+	out := filepath.Join(dir, "out")
+	code, _, stderr = runCmd(t, "experiment", "table1", data, "--out", out, "--seeds", "1", "--epochs", "1",
+		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2",
+		"--responder", "openai-compatible", "--model", "test-model", "--base-url", srv.URL+"/v1")
+	require.Equal(t, 0, code, stderr)
+	assert.Positive(t, calls.Load())
+
+	f, err := os.Open(filepath.Join(out, "table1.csv"))
+	require.NoError(t, err)
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	require.NoError(t, err)
+	require.Len(t, recs, 7, "header and before, after, gain for each of two responders")
+	assert.Equal(t, []string{"openai-compatible test-model", "before"}, recs[4][:2])
+	assert.Equal(t, []string{"openai-compatible test-model", "after"}, recs[5][:2])
+	assert.NotEqual(t, recs[1][2:], recs[4][2:], "the LLM's answers score differently from the case responder's")
 }
