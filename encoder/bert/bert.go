@@ -9,7 +9,7 @@
 // internal/kernels (AVX-512 or AVX2/FMA where the processor has them),
 // several sentences per call if asked (HiddenStatesBatch, EncodeBatch); it
 // equals cybertron's own forward on the same weights within 1e-5 and is
-// 6–10× faster on a bert-base (BENCHMARKS.md). WithForward(ForwardCybertron)
+// 6–14× faster on a bert-base (BENCHMARKS.md). WithForward(ForwardCybertron)
 // selects cybertron's forward.
 //
 // Nothing here touches the network: there is no download path.
