@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
 // ErrInput marks visit matrices the patient encoder cannot use: a visit
@@ -42,35 +44,17 @@ func FitStandardizer(patients [][][]float64) (*Standardizer, error) {
 	if metrics <= 0 {
 		return nil, fmt.Errorf("%w: no visits to fit the standardizer on", ErrInput)
 	}
-	// Welford's algorithm: one pass, numerically stable.
-	n := make([]float64, metrics)
-	mean := make([]float64, metrics)
-	m2 := make([]float64, metrics)
 	for i, visits := range patients {
 		for v, row := range visits {
 			for m, x := range row {
-				if math.IsNaN(x) {
-					continue
-				}
 				if math.IsInf(x, 0) {
 					return nil, fmt.Errorf("%w: patient %d visit %d metric %d is infinite", ErrInput, i, v, m)
 				}
-				n[m]++
-				d := x - mean[m]
-				mean[m] += d / n[m]
-				m2[m] += d * (x - mean[m])
 			}
 		}
 	}
-	s := &Standardizer{Mean: mean, Std: make([]float64, metrics)}
-	for m := range s.Std {
-		s.Std[m] = 1
-		if n[m] > 0 {
-			if sd := math.Sqrt(m2[m] / n[m]); sd > 1e-12 {
-				s.Std[m] = sd
-			}
-		}
-	}
+	mean, std := stats.ObservedMoments(patients, metrics)
+	s := &Standardizer{Mean: mean, Std: std}
 	return s, nil
 }
 

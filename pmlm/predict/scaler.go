@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
 // Scaler standardizes each channel of a series with the mean and standard
@@ -31,44 +33,8 @@ func FitScaler(series [][][]float64) (*Scaler, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := make([]float64, nc)
-	sq := make([]float64, nc)
-	cnt := make([]float64, nc)
-	for _, s := range series {
-		for _, row := range s {
-			for c, v := range row {
-				if math.IsNaN(v) {
-					continue
-				}
-				sum[c] += v
-				cnt[c]++
-			}
-		}
-	}
-	sc := &Scaler{Mean: make([]float64, nc), Scale: make([]float64, nc)}
-	for c := range sc.Mean {
-		if cnt[c] > 0 {
-			sc.Mean[c] = sum[c] / cnt[c]
-		}
-	}
-	for _, s := range series {
-		for _, row := range s {
-			for c, v := range row {
-				if !math.IsNaN(v) {
-					d := v - sc.Mean[c]
-					sq[c] += d * d
-				}
-			}
-		}
-	}
-	for c := range sc.Scale {
-		sc.Scale[c] = 1
-		if cnt[c] > 0 {
-			if sd := math.Sqrt(sq[c] / cnt[c]); sd > 1e-12 {
-				sc.Scale[c] = sd
-			}
-		}
-	}
+	mean, scale := stats.ObservedMoments(series, nc)
+	sc := &Scaler{Mean: mean, Scale: scale}
 	return sc, nil
 }
 
