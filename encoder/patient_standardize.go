@@ -39,13 +39,6 @@ func FitStandardizer(patients [][][]float64) (*Standardizer, error) {
 			if len(row) != metrics {
 				return nil, fmt.Errorf("%w: patient %d visit %d has %d metrics, want %d", ErrInput, i, v, len(row), metrics)
 			}
-		}
-	}
-	if metrics <= 0 {
-		return nil, fmt.Errorf("%w: no visits to fit the standardizer on", ErrInput)
-	}
-	for i, visits := range patients {
-		for v, row := range visits {
 			for m, x := range row {
 				if math.IsInf(x, 0) {
 					return nil, fmt.Errorf("%w: patient %d visit %d metric %d is infinite", ErrInput, i, v, m)
@@ -53,9 +46,11 @@ func FitStandardizer(patients [][][]float64) (*Standardizer, error) {
 			}
 		}
 	}
+	if metrics <= 0 {
+		return nil, fmt.Errorf("%w: no visits to fit the standardizer on", ErrInput)
+	}
 	mean, std := stats.ObservedMoments(patients, metrics)
-	s := &Standardizer{Mean: mean, Std: std}
-	return s, nil
+	return &Standardizer{Mean: mean, Std: std}, nil
 }
 
 // NumMetrics is the number of metrics the standardizer was fitted on.
