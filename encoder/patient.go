@@ -14,6 +14,8 @@ import (
 	"github.com/nlpodyssey/spago/mat/rand"
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/linear"
+
+	"github.com/pmlm-go/pmlm/internal/dropout"
 )
 
 // elem is the element type of every patient-encoder graph value. spago
@@ -43,7 +45,7 @@ type DifferentiableEncoder interface {
 	Encoder
 	nn.Model
 	// Forward returns x̂ as a [Dim 1] node. With train set, dropout is
-	// applied (spago's global, seeded generator: see ag.ManualSeed).
+	// applied (MLP draws the masks from a seeded generator of its own).
 	Forward(visits [][]float64, train bool) (mat.Tensor, error)
 }
 
@@ -88,7 +90,16 @@ type MLP struct {
 	Standardizer *Standardizer
 	Hidden       *linear.Model // W [Hidden Inputs], B [Hidden 1]
 	Output       *linear.Model // W [Out Hidden], B [Out 1]
+
+	// drop is the encoder's own dropout generator (see SetDropoutSeed).
+	drop *dropout.Source
 }
+
+// SetDropoutSeed reseeds the generator of the dropout masks that Forward
+// draws while training: NewMLP seeds it with its seed, LoadMLP with 0. Call
+// it before training a loaded or cloned encoder to choose the stream. It
+// must not run concurrently with Forward.
+func (m *MLP) SetDropoutSeed(seed uint64) { m.drop = dropout.New(seed) }
 
 var _ DifferentiableEncoder = (*MLP)(nil)
 
@@ -110,6 +121,7 @@ func NewMLP(cfg MLPConfig, std *Standardizer, seed uint64) (*MLP, error) {
 		Standardizer: std,
 		Hidden:       newLinear(cfg.Inputs(), cfg.Hidden, gen),
 		Output:       newLinear(cfg.Hidden, cfg.Out, gen),
+		drop:         dropout.New(seed),
 	}, nil
 }
 
@@ -178,7 +190,10 @@ func (m *MLP) ForwardBatch(patients [][][]float64, train bool) (mat.Tensor, erro
 	}
 	h := ag.ReLU(affine(m.Hidden, x, n))
 	if train {
-		h = ag.Dropout(h, m.Config.Dropout)
+		if m.drop == nil {
+			return nil, fmt.Errorf("encoder: training forward pass of an MLP without a dropout generator (build it with NewMLP or LoadMLP, or call SetDropoutSeed)")
+		}
+		h = m.drop.Apply(h, m.Config.Dropout)
 	}
 	return affine(m.Output, h, n), nil
 }
@@ -280,7 +295,7 @@ func LoadMLP(r io.Reader) (*MLP, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &MLP{Config: c, Standardizer: &Standardizer{Mean: s.Mean, Std: s.Std}, Hidden: hidden, Output: output}
+	m := &MLP{Config: c, Standardizer: &Standardizer{Mean: s.Mean, Std: s.Std}, Hidden: hidden, Output: output, drop: dropout.New(0)}
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}

@@ -48,8 +48,8 @@ type WarmStartReport struct {
 // labels[i] in [0, numClasses) is the label of patients[i]. The update is
 // a synchronous Adam loop (spago's Optimizer.Optimize is racy); the
 // encoder must not be used concurrently while it runs. Dropout draws from
-// spago's global generator, so two runs differ slightly even with the same
-// seed. The Adam state is cleared at the end so that Save stays small.
+// the encoder's own generator (SetDropoutSeed); runs still differ in the
+// last bits because spago sums gradients in no fixed order. The Adam state is cleared at the end so that Save stays small.
 func (m *MLP) WarmStart(ctx context.Context, patients [][][]float64, labels []int, numClasses int, opt WarmStartOptions) (WarmStartReport, error) {
 	var rep WarmStartReport
 	if len(patients) == 0 || len(patients) != len(labels) {

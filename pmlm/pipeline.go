@@ -426,6 +426,7 @@ func (p *Pipeline) fitEncoder(ctx context.Context, opts TrainOptions, c *Cohort,
 	if p.patient, err = cloneMLP(enc); err != nil {
 		return err
 	}
+	p.patient.SetDropoutSeed(opts.Seed + 7)
 	vectors := make([][]float32, len(series))
 	names := make([]string, len(series))
 	for i, s := range series {

@@ -25,8 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/initializers"
@@ -36,6 +34,8 @@ import (
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/nn/activation"
 	"github.com/nlpodyssey/spago/nn/linear"
+
+	"github.com/pmlm-go/pmlm/internal/dropout"
 )
 
 // T is the element type of every graph value. Mixing float32 and float64
@@ -121,7 +121,7 @@ type MLP struct {
 	// Layers are the linear layers after the first, the last one with output 1.
 	Layers []*linear.Model
 	cfg    Config
-	drop   *maskSource
+	drop   *dropout.Source
 }
 
 // InputLayer is the first layer of f, Linear(2d_w+d_p → width), with its
@@ -136,36 +136,10 @@ type InputLayer struct {
 	B        *nn.Param // [width 1]
 }
 
-// maskSource draws dropout masks. spago's ag.Dropout draws every element
-// under the lock of its process-wide generator (40% of a forward pass at
-// width 256 × 100 words, and a point of contention between concurrent
-// episodes); this draws a whole mask per lock from the network's own
-// seeded generator.
-type maskSource struct {
-	mu  sync.Mutex
-	rng *rand.Rand
-}
-
-// mask returns an [r c] matrix whose entries are 0 with probability p and
-// 1/(1−p) otherwise (inverted dropout, as spago's).
-func (s *maskSource) mask(r, c int, p float64) *mat.Dense[T] {
-	data := make([]T, r*c)
-	keep := T(1 / (1 - p))
-	s.mu.Lock()
-	for i := range data {
-		if s.rng.Float64() >= p {
-			data[i] = keep
-		}
-	}
-	s.mu.Unlock()
-	return mat.NewDense[T](mat.WithShape(r, c), mat.WithBacking(data))
-}
-
 // dropout applies inverted dropout to h with a fresh mask: h ⊙ mask, whose
 // gradient is gy ⊙ mask.
 func (m *MLP) dropout(h mat.Tensor) mat.Tensor {
-	s := h.Value().Shape()
-	return ag.Prod(h, m.drop.mask(s[0], s[1], m.cfg.Dropout))
+	return m.drop.Apply(h, m.cfg.Dropout)
 }
 
 // New returns an MLP with weights drawn by Xavier-uniform initialisation
@@ -178,7 +152,7 @@ func New(cfg Config, seed uint64) (*MLP, error) {
 		return nil, err
 	}
 	gen := sprand.NewLockedRand(seed)
-	m := &MLP{cfg: cfg, drop: &maskSource{rng: rand.New(rand.NewPCG(seed, 0x64726f70))}} // "drop"
+	m := &MLP{cfg: cfg, drop: dropout.New(seed)}
 	gain := initializers.Gain(activation.ReLU)
 	width := func(i int) int {
 		if i == cfg.Layers-1 {

@@ -10,12 +10,12 @@
 // also renders them as Markdown, CSV and PNG.
 //
 // Reproducibility: seeds fix the cohort split, the predictor, the
-// initial weights and the policy's sampling, but not everything: the
-// patient encoder's dropout draws from spago's process-wide generator
-// (encoder.MLP uses ag.Dropout), so a configuration's numbers can depend on
-// what ran before it in the process and, with several training workers, on
-// scheduling. With one training worker, two runs of the quick study agreed
-// in 22 of 24 configurations.
+// initial weights, the dropout masks and the policy's sampling. What is left
+// is spago summing gradients in no fixed order and, with several training
+// workers, the order in which concurrent episodes draw their masks; use one
+// training worker (the default) for repeatable numbers. (Before the patient
+// encoder got a dropout generator of its own, two runs of the quick study
+// agreed in 22 of 24 configurations.)
 package experiment
 
 import (
