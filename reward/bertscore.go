@@ -438,18 +438,21 @@ func batchedBest(mul cuda.Multiplier, pairs []pairMatch) error {
 		sim := c[e*m*n : (e+1)*m*n]
 		p.bestC = make([]float64, len(p.c.unit))
 		p.bestR = make([]float64, len(p.r.unit))
-		for j := range p.bestR {
-			p.bestR[j] = math.Inf(-1)
+		bestR := make([]float32, len(p.r.unit))
+		for j := range bestR {
+			bestR[j] = float32(math.Inf(-1))
 		}
 		for ci := range p.bestC {
 			row := sim[ci*n : ci*n+len(p.r.unit)]
-			best := math.Inf(-1)
+			best := float32(math.Inf(-1))
 			for j, x := range row {
-				v := float64(x)
-				best = max(best, v)
-				p.bestR[j] = max(p.bestR[j], v)
+				best = max(best, x)
+				bestR[j] = max(bestR[j], x)
 			}
-			p.bestC[ci] = best
+			p.bestC[ci] = float64(best)
+		}
+		for j, x := range bestR {
+			p.bestR[j] = float64(x)
 		}
 	}
 	return nil
