@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/pmlm-go/pmlm/encoder"
@@ -403,24 +404,45 @@ func exactBest(c, r *tokenVectors) (bestC, bestR []float64) {
 	return bestC, bestR
 }
 
-// batchedBest fills bestC and bestR of every pair from one batched float32
-// product: each pair's candidate and reference matrices are zero-padded to
-// the largest candidate (M) and reference (N) of the batch, and the maxima
-// are taken over the pair's own rows and columns only, so padding never
-// wins. Pairs with an empty side are skipped (weightedMatch scores them 0).
+// shapeBuckets is how many batched products a Score call's pairs are split
+// into, by size, so that a short pair is not padded to the longest text of
+// the call. On 64 pairs of 10 to 150 words each, four buckets made the
+// batched path about 1.4× faster than one product (BenchmarkBERTScoreBatched).
+const shapeBuckets = 4
+
+// batchedBest fills bestC and bestR of every pair from a few batched float32
+// products. The pairs with tokens on both sides (the others weightedMatch
+// scores 0) are sorted by size and cut into shapeBuckets groups; within a
+// group each pair's candidate and reference matrices are zero-padded to the
+// group's largest candidate (M) and reference (N), and the maxima are taken
+// over the pair's own rows and columns only, so padding never wins.
 func batchedBest(mul cuda.Multiplier, pairs []pairMatch) error {
 	var idx []int
-	m, n, dim := 0, 0, 0
 	for i, p := range pairs {
-		if p.c.content == 0 || p.r.content == 0 {
-			continue
+		if p.c.content > 0 && p.r.content > 0 {
+			idx = append(idx, i)
 		}
-		idx = append(idx, i)
+	}
+	size := func(i int) int { return len(pairs[i].c.unit) * len(pairs[i].r.unit) }
+	slices.SortStableFunc(idx, func(x, y int) int { return size(x) - size(y) })
+	per := (len(idx) + shapeBuckets - 1) / shapeBuckets
+	for len(idx) > 0 {
+		k := min(per, len(idx))
+		if err := bestOfBucket(mul, pairs, idx[:k]); err != nil {
+			return err
+		}
+		idx = idx[k:]
+	}
+	return nil
+}
+
+// bestOfBucket runs one batched product over the pairs pairs[idx...].
+func bestOfBucket(mul cuda.Multiplier, pairs []pairMatch, idx []int) error {
+	m, n, dim := 0, 0, 0
+	for _, i := range idx {
+		p := pairs[i]
 		m, n = max(m, len(p.c.unit)), max(n, len(p.r.unit))
 		dim = max(dim, len(p.c.unit[0]))
-	}
-	if len(idx) == 0 {
-		return nil
 	}
 	b := cuda.Batch{Count: len(idx), M: m, N: n, K: dim, TransB: true}
 	a := make([]float32, b.Count*m*dim)
