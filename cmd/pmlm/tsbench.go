@@ -76,7 +76,7 @@ func tsBench(ctx context.Context, e *env, trainPath, testPath string, p predict.
 	}
 	fitTime := time.Since(start)
 	start = time.Now()
-	pred, err := predictAll(ctx, p, test.Series)
+	pred, err := predict.PredictAll(ctx, p, test.Series)
 	if err != nil {
 		return err
 	}
@@ -88,22 +88,4 @@ func tsBench(ctx context.Context, e *env, trainPath, testPath string, p predict.
 	fmt.Fprintf(e.stdout, "macro-F1: %.4f\n", sc.MacroF1)
 	fmt.Fprintf(e.stdout, "accuracy: %.4f\n", sc.Accuracy)
 	return nil
-}
-
-// predictAll predicts in one parallel batch when the predictor supports it.
-func predictAll(ctx context.Context, p predict.Predictor, series [][][]float64) ([]int, error) {
-	if b, ok := p.(interface {
-		PredictBatch(context.Context, [][][]float64) ([]predict.Prediction, error)
-	}); ok {
-		preds, err := b.PredictBatch(ctx, series)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]int, len(preds))
-		for i, pr := range preds {
-			out[i] = pr.Label
-		}
-		return out, nil
-	}
-	return predict.PredictAll(ctx, p, series)
 }

@@ -61,7 +61,7 @@ func StudyPredictors(ctx context.Context, c *pmlm.Cohort, split pmlm.SplitBounda
 			return nil, fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		fit := time.Since(start)
-		pred, err := predictBatch(ctx, p, testX)
+		pred, err := predict.PredictAll(ctx, p, testX)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name(), err)
 		}
@@ -87,26 +87,6 @@ func seriesOf(c *pmlm.Cohort, patients []*pmlm.Patient) ([][][]float64, []int, e
 		}
 	}
 	return series, labels, nil
-}
-
-// predictBatch predicts in one parallel batch when the predictor supports
-// it.
-func predictBatch(ctx context.Context, p predict.Predictor, series [][][]float64) ([]int, error) {
-	b, ok := p.(interface {
-		PredictBatch(context.Context, [][][]float64) ([]predict.Prediction, error)
-	})
-	if !ok {
-		return predict.PredictAll(ctx, p, series)
-	}
-	preds, err := b.PredictBatch(ctx, series)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int, len(preds))
-	for i, pr := range preds {
-		out[i] = pr.Label
-	}
-	return out, nil
 }
 
 // TableA1 runs StudyPredictors for every seed and averages micro-F1 and
