@@ -13,6 +13,7 @@ import (
 	"github.com/nlpodyssey/spago/mat"
 
 	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
 // DefaultSteps is the paper's number of prompt modifications n (section 5.1).
@@ -133,7 +134,7 @@ func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, pat
 		}
 		var a int
 		if opts.Greedy {
-			a = argmax(probs)
+			a = stats.Argmax(probs)
 		} else {
 			a = sample(probs, rng.Float64())
 		}
@@ -189,34 +190,7 @@ func probabilities(logits mat.Tensor) ([]float64, error) {
 			return nil, fmt.Errorf("%w: word %d scored %v", ErrNotFinite, j, v)
 		}
 	}
-	return softmax(z), nil
-}
-
-func softmax(z []float64) []float64 {
-	m := math.Inf(-1)
-	for _, v := range z {
-		m = max(m, v)
-	}
-	out := make([]float64, len(z))
-	var sum float64
-	for i, v := range z {
-		out[i] = math.Exp(v - m)
-		sum += out[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-	return out
-}
-
-func argmax(p []float64) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
+	return stats.Softmax(z), nil
 }
 
 // sample returns the index i with cumulative probability first exceeding u.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
 func testPolicy(t *testing.T, dw, dp int, seed uint64) *MLP {
@@ -122,8 +123,8 @@ func TestGreedyIsDeterministicArgmax(t *testing.T) {
 	// The first deletion is the argmax of π(e|s0).
 	p, err := Probabilities(context.Background(), m, text, s0, x)
 	require.NoError(t, err)
-	assert.Equal(t, argmax(p), a.Deletions[0].StateIndex)
-	assert.InDelta(t, p[argmax(p)], a.Deletions[0].Prob, 1e-9)
+	assert.Equal(t, stats.Argmax(p), a.Deletions[0].StateIndex)
+	assert.InDelta(t, p[stats.Argmax(p)], a.Deletions[0].Prob, 1e-9)
 }
 
 func TestSampledFollowsSeed(t *testing.T) {
@@ -145,7 +146,7 @@ func TestSampledFollowsSeed(t *testing.T) {
 }
 
 func TestSampleAndSoftmax(t *testing.T) {
-	p := softmax([]float64{1000, 1000, -1000})
+	p := stats.Softmax([]float64{1000, 1000, -1000})
 	assert.InDeltaSlice(t, []float64{0.5, 0.5, 0}, p, 1e-12)
 	assert.Equal(t, 0, sample(p, 0.2))
 	assert.Equal(t, 1, sample(p, 0.7))

@@ -38,3 +38,34 @@ func ObservedMoments(series [][][]float64, channels int) (mean, std []float64) {
 	}
 	return mean, std
 }
+
+// Softmax returns exp(z)/Σexp(z), computed stably (the maximum is subtracted
+// first).
+func Softmax(z []float64) []float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		m = max(m, v)
+	}
+	out := make([]float64, len(z))
+	var sum float64
+	for i, v := range z {
+		out[i] = math.Exp(v - m)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+// Argmax returns the index of the largest value (the first on ties), or 0
+// for an empty slice.
+func Argmax(s []float64) int {
+	best := 0
+	for i, v := range s {
+		if v > s[best] {
+			best = i
+		}
+	}
+	return best
+}

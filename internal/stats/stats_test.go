@@ -19,3 +19,10 @@ func TestObservedMoments(t *testing.T) {
 	// never observed and channel 2 has no spread: both get 1.
 	assert.InDeltaSlice(t, []float64{math.Sqrt(8.0 / 3), 1, 1}, std, 1e-12)
 }
+
+func TestSoftmaxAndArgmax(t *testing.T) {
+	p := Softmax([]float64{1000, 1000 + math.Log(3)}) // stable for large inputs
+	assert.InDeltaSlice(t, []float64{0.25, 0.75}, p, 1e-12)
+	assert.Equal(t, 1, Argmax(p))
+	assert.Equal(t, 0, Argmax([]float64{2, 2, 1}), "first on ties")
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/optimizers/adam"
+
+	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
 // Arch names a neural baseline architecture.
@@ -299,7 +301,7 @@ func (m *NeuralClassifier) Predict(ctx context.Context, s [][]float64) (Predicti
 		return Prediction{}, fmt.Errorf("predict: %s: %w", m.Config.Arch, err)
 	}
 	logits := m.net.logits([]padded{p})[0].Value().Data().F64()
-	return Prediction{Label: argmax(logits), Probs: softmax(logits)}, nil
+	return Prediction{Label: stats.Argmax(logits), Probs: stats.Softmax(logits)}, nil
 }
 
 // dense returns a constant (no gradient) matrix.

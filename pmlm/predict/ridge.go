@@ -224,32 +224,3 @@ func (r *Ridge) Decision(x []float64) []float64 {
 	}
 	return out
 }
-
-// softmax returns exp(s)/sum(exp(s)), computed stably.
-func softmax(s []float64) []float64 {
-	m := math.Inf(-1)
-	for _, v := range s {
-		m = max(m, v)
-	}
-	out := make([]float64, len(s))
-	sum := 0.0
-	for i, v := range s {
-		out[i] = math.Exp(v - m)
-		sum += out[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-	return out
-}
-
-// argmax returns the index of the largest value (the first on ties).
-func argmax(s []float64) int {
-	best := 0
-	for i, v := range s {
-		if v > s[best] {
-			best = i
-		}
-	}
-	return best
-}

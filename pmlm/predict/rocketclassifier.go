@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
 // MiniRocketClassifier is the default Predictor: channels standardized and
@@ -69,7 +71,7 @@ func (m *MiniRocketClassifier) Predict(ctx context.Context, s [][]float64) (Pred
 	if err != nil {
 		return Prediction{}, err
 	}
-	return Prediction{Label: argmax(scores[0]), Probs: softmax(scores[0])}, nil
+	return Prediction{Label: stats.Argmax(scores[0]), Probs: stats.Softmax(scores[0])}, nil
 }
 
 // Decision returns the ridge decision scores ([series][class]) of many
@@ -102,7 +104,7 @@ func (m *MiniRocketClassifier) PredictBatch(ctx context.Context, series [][][]fl
 	}
 	out := make([]Prediction, len(scores))
 	for i, s := range scores {
-		out[i] = Prediction{Label: argmax(s), Probs: softmax(s)}
+		out[i] = Prediction{Label: stats.Argmax(s), Probs: stats.Softmax(s)}
 	}
 	return out, nil
 }
