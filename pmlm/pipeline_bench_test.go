@@ -142,7 +142,7 @@ func BenchmarkPipelineTrainStep(b *testing.B) {
 		tr, err := policy.NewTrainer(policy.TrainerConfig{
 			Policy: p.policy, Text: p.text, Cases: cases, Reward: rewardFn,
 			EncoderParams: policy.ParamsOf(p.patient), BatchSize: 8, Workers: 2, Steps: p.steps,
-			OnBatch: func(pr policy.Progress) { total = addTiming(total, pr.Timing) },
+			OnBatch: func(pr policy.Progress) { total.Add(pr.Timing) },
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -158,16 +158,6 @@ func BenchmarkPipelineTrainStep(b *testing.B) {
 	reportMS(b, score, "reward-ms")
 	reportMS(b, total.Backward, "backward-ms")
 	reportMS(b, total.Update, "adam-ms")
-}
-
-func addTiming(a, b policy.Timing) policy.Timing {
-	a.Patient += b.Patient
-	a.Encode += b.Encode
-	a.Policy += b.Policy
-	a.Reward += b.Reward
-	a.Backward += b.Backward
-	a.Update += b.Update
-	return a
 }
 
 // BenchmarkPipelineRespond is one inference (Pipeline.Respond without the

@@ -123,7 +123,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		tm.add(st)
+		tm.Add(st)
 	}
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 / float64(b.N) }
 	b.ReportMetric(per(tm.Encode), "encode-ms/op")

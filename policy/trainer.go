@@ -109,7 +109,8 @@ type Timing struct {
 	Update   time.Duration // the synchronous Adam step (wall time)
 }
 
-func (a *Timing) add(b Timing) {
+// Add accumulates b into a, part by part.
+func (a *Timing) Add(b Timing) {
 	a.Patient += b.Patient
 	a.Encode += b.Encode
 	a.Policy += b.Policy
@@ -342,7 +343,7 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, Timing, err
 			defer func() { <-sem; wg.Done() }()
 			r, tm, err := t.episode(ctx, ci, seeds[k], baseline, scale)
 			mu.Lock()
-			timing.add(tm)
+			timing.Add(tm)
 			mu.Unlock()
 			if err != nil {
 				errs[k] = fmt.Errorf("case %d: %w", ci, err)
