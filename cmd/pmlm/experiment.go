@@ -61,6 +61,9 @@ func experimentCommand() command {
 			predictors := fs.String("predictors", strings.Join(predict.PredictorNames(), ","), "table A1: predictors")
 			predictorEpochs := fs.Int("predictor-epochs", 0, "table A1: epochs of the neural predictors (0: their default)")
 			workers := fs.Int("workers", runtime.GOMAXPROCS(0), "test patients evaluated at once")
+			jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "configurations trained at once (results do not depend on it with --train-workers 1; each holds about 1 GB on the default cohort)")
+			runsDir := fs.String("runs", "", "folder of the saved runs, one JSON file per finished configuration (default DIR/runs); a rerun with the same cohort and settings reuses them")
+			fresh := fs.Bool("fresh", false, "train every configuration again instead of reusing saved runs (after changing the library)")
 			trainWorkers := fs.Int("train-workers", 1, "concurrent REINFORCE episodes; more is faster, but the trained policy then depends on scheduling (with 1, reruns of --quick matched in 22 of 24 configurations)")
 			markdown := fs.String("markdown", "", "also write the report to this file (figures linked relative to it)")
 			reading := fs.String("reading", "", "Markdown file inserted as the report's reading")
@@ -114,8 +117,12 @@ func experimentCommand() command {
 					Train: pmlm.TrainOptions{Epochs: *epochs, MaxEpisodes: *episodes, MaxValidation: *validation,
 						Workers: *trainWorkers, K: *k, Steps: *n},
 					Predictors: splitList(*predictors), PredictorEpochs: *predictorEpochs,
-					Workers: *workers, Progress: e.stderr,
+					Workers: *workers, Jobs: *jobs, Progress: e.stderr,
 				}
+				if *runsDir == "" {
+					*runsDir = filepath.Join(*out, "runs")
+				}
+				cfg.RunsDir, cfg.Fresh = *runsDir, *fresh
 				for s := 1; s <= *seeds; s++ {
 					cfg.Seeds = append(cfg.Seeds, uint64(s))
 				}
@@ -155,7 +162,7 @@ func experimentCommand() command {
 					fmt.Sprintf("seeds: %v; full method k = %d, n = %d; REINFORCE %d epoch(s), %s per epoch, %s for epoch selection",
 						cfg.Seeds, *k, *n, *epochs, countOrAll(*episodes, "training patients"), countOrAll(*validation, "validation patients")),
 					fmt.Sprintf("figure 7: k ∈ {%s}, n ∈ {%s}; table A1: %s (neural epochs: %s)", *ks, *ns, *predictors, countOrAll(*predictorEpochs, "")),
-					fmt.Sprintf("machine: %d CPU cores (GOMAXPROCS); %d training worker(s), %d evaluation workers", runtime.GOMAXPROCS(0), *trainWorkers, *workers),
+					fmt.Sprintf("machine: %d CPU cores (GOMAXPROCS); %d configuration(s) at once, %d training worker(s) each, %d evaluation workers", runtime.GOMAXPROCS(0), *jobs, *trainWorkers, *workers),
 				}
 				if *quick {
 					settings = append([]string{"variant: --quick (smaller cohort, fewer seeds, episodes and sweep points than the paper's study)"}, settings...)
@@ -167,7 +174,7 @@ func experimentCommand() command {
 				if err != nil {
 					return fmt.Errorf("%w: %v", errUsage, err)
 				}
-				fmt.Fprintf(e.stderr, "%d configurations to train and evaluate\n", planned)
+				fmt.Fprintf(e.stderr, "%d runs to make (configurations to train and evaluate, predictor-study seeds); %d reused from %s\n", planned, runner.Reused(), *runsDir)
 				res, err := runner.Run(ctx, names...)
 				if err != nil {
 					return err
@@ -177,7 +184,7 @@ func experimentCommand() command {
 					return err
 				}
 				wall := time.Since(start)
-				rep := experiment.ReportOptions{Title: "PMLM experiments", Command: command, Settings: settings, WallTime: wall, Figures: "."}
+				rep := experiment.ReportOptions{Title: "PMLM experiments", Command: command, Settings: settings, WallTime: wall, Reused: runner.Reused(), Figures: "."}
 				if *reading != "" {
 					b, err := os.ReadFile(*reading)
 					if err != nil {

@@ -54,6 +54,28 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	assert.Contains(t, text, "A person's reading.")
 	assert.Contains(t, text, "![Figure 6](../out/fig6.png)", "figures are linked relative to the report")
 	assert.Contains(t, text, "Paper, table 3")
+	assert.NotContains(t, text, "earlier invocation")
+
+	// The same command again reuses the runs saved in out/runs; --fresh
+	// makes them all again.
+	table1, err := os.ReadFile(filepath.Join(out, "table1.csv"))
+	require.NoError(t, err)
+	args := []string{"experiment", "all", data, "--out", out, "--seeds", "1", "--epochs", "1",
+		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--ks", "2,3", "--ns", "0,2",
+		"--predictors", "minirocket", "--markdown", report}
+	code, _, stderr = runCmd(t, args...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "0 runs to make")
+	assert.NotContains(t, stderr, "[1/")
+	again, err := os.ReadFile(filepath.Join(out, "table1.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, string(table1), string(again))
+	md, err = os.ReadFile(report)
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "5 configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation")
+	code, _, stderr = runCmd(t, append(args, "--fresh")...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "5 runs to make")
 }
 
 func TestExperimentUsageErrors(t *testing.T) {

@@ -38,18 +38,16 @@ func (r *Runner) Fig6(ctx context.Context) (*Heatmap, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range ev.Answers {
-			for _, d := range a.Deletions {
-				if d.Step < 0 || d.Step >= r.n {
-					return nil, fmt.Errorf("experiment: deletion at step %d of %d", d.Step, r.n)
-				}
-				if d.Index < r.cfg.Positions {
-					h.Counts[d.Step][d.Index]++
-				} else {
-					h.Beyond++
-				}
-				h.Deletions++
+		for _, d := range ev.Deletions {
+			if d.Step < 0 || d.Step >= r.n {
+				return nil, fmt.Errorf("experiment: deletion at step %d of %d", d.Step, r.n)
 			}
+			if d.Index < r.cfg.Positions {
+				h.Counts[d.Step][d.Index]++
+			} else {
+				h.Beyond++
+			}
+			h.Deletions++
 		}
 	}
 	seeds := float64(len(r.cfg.Seeds))
@@ -116,7 +114,7 @@ func (s *Sweep) Table() *Table {
 // prompt of the full method, unrefined.
 func (r *Runner) Fig7(ctx context.Context) ([]*Sweep, error) {
 	var out []*Sweep
-	sweep := func(param, label string, values []int, at func(int) (func(*variant), func(*pmlm.Evaluation) pmlm.Metrics)) error {
+	sweep := func(param, label string, values []int, at func(int) (func(*variant), func(*outcome) pmlm.Metrics)) error {
 		if len(values) == 0 {
 			return nil
 		}
@@ -133,12 +131,12 @@ func (r *Runner) Fig7(ctx context.Context) ([]*Sweep, error) {
 		out = append(out, s)
 		return nil
 	}
-	if err := sweep("k", "the number of similar patients k", r.cfg.Ks, func(k int) (func(*variant), func(*pmlm.Evaluation) pmlm.Metrics) {
+	if err := sweep("k", "the number of similar patients k", r.cfg.Ks, func(k int) (func(*variant), func(*outcome) pmlm.Metrics) {
 		return func(v *variant) { v.k = k }, after
 	}); err != nil {
 		return nil, err
 	}
-	if err := sweep("n", "the number of deletion steps n", r.cfg.Ns, func(n int) (func(*variant), func(*pmlm.Evaluation) pmlm.Metrics) {
+	if err := sweep("n", "the number of deletion steps n", r.cfg.Ns, func(n int) (func(*variant), func(*outcome) pmlm.Metrics) {
 		if n == 0 {
 			return func(*variant) {}, before
 		}

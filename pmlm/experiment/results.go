@@ -22,12 +22,16 @@ type Results struct {
 
 // Run runs the named experiments (Names; "all" for every one) and returns
 // their results. Configurations shared between experiments are trained
-// once.
+// once, Config.Jobs at a time, and those saved in Config.RunsDir not at
+// all.
 func (r *Runner) Run(ctx context.Context, names ...string) (*Results, error) {
 	if slices.Contains(names, "all") {
 		names = Names()
 	}
 	if _, err := r.Plan(names...); err != nil {
+		return nil, err
+	}
+	if err := r.prepare(ctx, names); err != nil {
 		return nil, err
 	}
 	res := &Results{}
@@ -123,6 +127,9 @@ type ReportOptions struct {
 	Settings []string
 	// WallTime is the run's wall-clock time.
 	WallTime time.Duration
+	// Reused is the number of runs read from the runs folder of an earlier
+	// invocation (Runner.Reused); the wall time does not include them.
+	Reused int
 	// Figures is the folder of the PNG files as linked from the report
 	// (relative to the report's own folder).
 	Figures string
@@ -146,7 +153,11 @@ func (res *Results) WriteReport(w io.Writer, o ReportOptions) error {
 		b.WriteString("\n")
 	}
 	if o.WallTime > 0 {
-		fmt.Fprintf(&b, "Wall time of the run: %s.\n\n", o.WallTime.Round(time.Second))
+		fmt.Fprintf(&b, "Wall time of the run: %s.", o.WallTime.Round(time.Second))
+		if o.Reused > 0 {
+			fmt.Fprintf(&b, " %d configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation; their time is not included.", o.Reused)
+		}
+		b.WriteString("\n\n")
 	}
 	b.WriteString("Measured numbers come from this repository's synthetic cohort and offline case responder unless a row names another responder. " +
 		"Tables marked **Paper** are copied from the PMLM paper (private hospital data, proprietary LLMs such as GPT-4) for orientation only: " +

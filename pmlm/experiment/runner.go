@@ -1,12 +1,16 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
@@ -45,6 +49,23 @@ type Config struct {
 	Positions int
 	// Workers is the number of patients evaluated at once.
 	Workers int
+	// Jobs is the number of configurations (and predictor-study seeds)
+	// trained at once; 0 means 1. Each configuration is seeded on its own,
+	// so the results do not depend on Jobs as long as Train.Workers is 1.
+	// Every job holds its own pipeline in memory (about 1 GB on the
+	// default synthetic cohort).
+	Jobs int
+	// RunsDir, if set, receives every finished configuration and
+	// predictor-study seed as a small JSON file (metrics and deletion
+	// positions, no patient data); a later Runner with the same cohort and
+	// settings reuses them instead of training again, so that an
+	// interrupted run resumes where it stopped. Results of changed code
+	// are not detected: empty the folder, or set Fresh, after changing the
+	// library.
+	RunsDir string
+	// Fresh runs everything again, reusing nothing from RunsDir (but
+	// saving there).
+	Fresh bool
 	// Progress, if set, receives a line per training and evaluation.
 	Progress io.Writer
 }
@@ -72,18 +93,36 @@ func (v variant) String() string {
 }
 
 // Runner runs experiments on one cohort, caching what runs share: the
-// fitted predictor of each seed and the evaluation of each configuration.
-// A Runner is not safe for concurrent use.
+// fitted predictor of each seed and the outcome of each configuration.
+// A Runner is not safe for concurrent use; it runs Config.Jobs
+// configurations at once itself.
 type Runner struct {
 	cohort *pmlm.Cohort
 	cfg    Config
 	test   []*pmlm.Patient
 	k, n   int
 
-	fits  map[uint64]*pmlm.PredictorFit
-	evals map[variant]*pmlm.Evaluation
-	// done and planned count evaluations for the progress lines.
-	done, planned int
+	store                       runStore
+	trainSettings, studySetting string
+	logMu                       sync.Mutex // serializes Progress lines of concurrent jobs
+
+	mu       sync.Mutex // guards the fields below
+	fits     map[uint64]*fitCell
+	outcomes map[variant]*outcome
+	studies  map[uint64][]PredictorScore
+	// planned counts the runs (trainings and study seeds) to do, done those
+	// started and finished those ended, for the progress lines; reused
+	// counts the runs read from RunsDir; busy sums the wall time of the
+	// finished ones, for the estimate of the time left.
+	done, planned, finished, reused int
+	busy                            time.Duration
+}
+
+// fitCell fits a seed's predictor once, however many jobs need it.
+type fitCell struct {
+	once sync.Once
+	fit  *pmlm.PredictorFit
+	err  error
 }
 
 // NewRunner checks cfg against the cohort and returns a Runner.
@@ -100,8 +139,14 @@ func NewRunner(c *pmlm.Cohort, cfg Config) (*Runner, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
-	r := &Runner{cohort: c, cfg: cfg, k: cfg.Train.K, n: cfg.Train.Steps,
-		fits: map[uint64]*pmlm.PredictorFit{}, evals: map[variant]*pmlm.Evaluation{}}
+	if cfg.Jobs <= 0 {
+		cfg.Jobs = 1
+	}
+	if cfg.Train.CheckpointPath != "" {
+		return nil, fmt.Errorf("%w: Train.CheckpointPath would be shared by every configuration; use RunsDir", ErrConfig)
+	}
+	r := &Runner{cohort: c, cfg: cfg, k: cfg.Train.K, n: cfg.Train.Steps, store: runStore{dir: cfg.RunsDir, fresh: cfg.Fresh},
+		fits: map[uint64]*fitCell{}, outcomes: map[variant]*outcome{}, studies: map[uint64][]PredictorScore{}}
 	if r.k == 0 {
 		r.k = 10
 	}
@@ -129,6 +174,10 @@ func NewRunner(c *pmlm.Cohort, cfg Config) (*Runner, error) {
 			ErrConfig, len(train), len(test))
 	}
 	r.test = test
+	var err error
+	if r.trainSettings, r.studySetting, err = settingsOf(c, len(test), cfg); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -140,23 +189,109 @@ func (r *Runner) full(seed uint64) variant {
 }
 
 // Plan announces the experiments about to run, so that progress lines
-// count the evaluations they need (cached ones excluded); it returns that
-// count.
+// count the trainings they need, and reads what Config.RunsDir already
+// holds of them. It returns the number of configurations and
+// predictor-study seeds left to run.
 func (r *Runner) Plan(names ...string) (int, error) {
-	need := map[variant]bool{}
+	vs, seeds, err := r.needed(names)
+	if err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done, r.planned = 0, len(vs)+len(seeds)
+	return r.planned, nil
+}
+
+// needed lists the configurations and predictor-study seeds the named
+// experiments need that are not known yet, after reading Config.RunsDir;
+// configurations come grouped by seed, so that jobs share a seed's
+// predictor fit soon after it is made.
+func (r *Runner) needed(names []string) ([]variant, []uint64, error) {
+	var vs []variant
+	seen := map[variant]bool{}
+	var seeds []uint64
 	for _, name := range names {
-		vs, err := r.variants(name)
-		if err != nil {
-			return 0, err
+		if name == "tableA1" {
+			seeds = r.cfg.Seeds
 		}
-		for _, v := range vs {
-			if r.evals[v] == nil {
-				need[v] = true
+		all, err := r.variants(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, v := range all {
+			if !seen[v] {
+				seen[v] = true
+				vs = append(vs, v)
 			}
 		}
 	}
-	r.done, r.planned = 0, len(need)
-	return len(need), nil
+	slices.SortStableFunc(vs, func(a, b variant) int { return cmp.Compare(a.seed, b.seed) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	vs = slices.DeleteFunc(vs, func(v variant) bool {
+		if r.outcomes[v] != nil {
+			return true
+		}
+		sr, err := r.store.load(r.trainSettings, v.String())
+		if err != nil {
+			r.logf("not reusing a saved run: %v", err)
+		}
+		if sr == nil || sr.Outcome == nil {
+			return false
+		}
+		r.outcomes[v] = sr.Outcome
+		r.reused++
+		return true
+	})
+	seeds = slices.DeleteFunc(slices.Clone(seeds), func(s uint64) bool {
+		if r.studies[s] != nil {
+			return true
+		}
+		sr, err := r.store.load(r.studySetting, studyRun(s))
+		if err != nil {
+			r.logf("not reusing a saved run: %v", err)
+		}
+		if sr == nil || sr.Study == nil {
+			return false
+		}
+		r.studies[s] = sr.Study
+		r.reused++
+		return true
+	})
+	return vs, seeds, nil
+}
+
+// Reused returns the number of configurations and predictor-study seeds
+// read from Config.RunsDir instead of run.
+func (r *Runner) Reused() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reused
+}
+
+// prepare runs every configuration and predictor-study seed the named
+// experiments need, Config.Jobs at a time.
+func (r *Runner) prepare(ctx context.Context, names []string) error {
+	vs, seeds, err := r.needed(names)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Jobs)
+	for _, v := range vs {
+		g.Go(func() error {
+			_, err := r.evaluate(gctx, v)
+			return err
+		})
+	}
+	for _, s := range seeds {
+		g.Go(func() error {
+			_, err := r.study(gctx, s)
+			return err
+		})
+	}
+	return g.Wait()
 }
 
 // Names lists the experiments in the order "all" runs them.
@@ -205,39 +340,55 @@ func (r *Runner) variants(name string) ([]variant, error) {
 
 func (r *Runner) logf(format string, args ...any) {
 	if r.cfg.Progress != nil {
+		r.logMu.Lock()
+		defer r.logMu.Unlock()
 		fmt.Fprintf(r.cfg.Progress, format+"\n", args...)
 	}
 }
 
-// fit returns the seed's fitted predictor, fitting it on first use.
+// fit returns the seed's fitted predictor, fitting it on first use; jobs
+// that need it meanwhile wait for that fit.
 func (r *Runner) fit(ctx context.Context, seed uint64) (*pmlm.PredictorFit, error) {
-	if f := r.fits[seed]; f != nil {
-		return f, nil
+	r.mu.Lock()
+	cell := r.fits[seed]
+	if cell == nil {
+		cell = &fitCell{}
+		r.fits[seed] = cell
 	}
-	start := time.Now()
-	opts := r.cfg.Train
-	opts.Seed = seed
-	f, err := pmlm.FitPredictor(ctx, r.cohort, opts)
-	if err != nil {
-		return nil, err
-	}
-	r.logf("  predictor %s fitted for seed %d in %s", f.Predictor().Name(), seed, time.Since(start).Round(time.Second))
-	r.fits[seed] = f
-	return f, nil
+	r.mu.Unlock()
+	cell.once.Do(func() {
+		start := time.Now()
+		opts := r.cfg.Train
+		opts.Seed = seed
+		cell.fit, cell.err = pmlm.FitPredictor(ctx, r.cohort, opts)
+		if cell.err == nil {
+			r.logf("  predictor %s fitted for seed %d in %s", cell.fit.Predictor().Name(), seed, time.Since(start).Round(time.Second))
+		}
+	})
+	return cell.fit, cell.err
 }
 
-// evaluate trains and evaluates a configuration on the test split, once.
-func (r *Runner) evaluate(ctx context.Context, v variant) (*pmlm.Evaluation, error) {
-	if ev := r.evals[v]; ev != nil {
-		return ev, nil
+// evaluate trains and evaluates a configuration on the test split, once,
+// and saves its outcome in Config.RunsDir.
+func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
+	r.mu.Lock()
+	if o := r.outcomes[v]; o != nil {
+		r.mu.Unlock()
+		return o, nil
 	}
 	r.done++
-	r.logf("[%d/%d] training and evaluating: %s", r.done, max(r.planned, r.done), v)
+	nth, planned := r.done, max(r.planned, r.done)
+	r.mu.Unlock()
+	r.logf("[%d/%d] training and evaluating: %s", nth, planned, v)
 	start := time.Now()
 	opts := r.cfg.Train
 	opts.Seed, opts.K, opts.Steps = v.seed, v.k, v.n
 	opts.NoSelfPersonalization, opts.NoPeerPersonalization = v.noSelf, v.noPeer
-	opts.Progress = r.cfg.Progress
+	if r.cfg.Jobs == 1 {
+		// The trainer's own progress bar; with several jobs their bars
+		// would interleave, and the runner's lines suffice.
+		opts.Progress = r.cfg.Progress
+	}
 	if v.responder != CaseResponderName {
 		i := slices.IndexFunc(r.cfg.Responders, func(rs Responder) bool { return rs.Name == v.responder })
 		opts.Responder = r.cfg.Responders[i].Responder
@@ -257,10 +408,41 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*pmlm.Evaluation, err
 	if err != nil {
 		return nil, fmt.Errorf("experiment: %s: %w", v, err)
 	}
-	r.logf("[%d/%d] done in %s: BERTScore-F1 %.2f before, %.2f after refinement (%d test patients)",
-		r.done, max(r.planned, r.done), time.Since(start).Round(time.Second), ev.Before.BERTScoreF, ev.After.BERTScoreF, ev.Patients)
-	r.evals[v] = ev
-	return ev, nil
+	took := time.Since(start)
+	o := newOutcome(ev, took.Seconds())
+	if err := r.store.save(&savedRun{Settings: r.trainSettings, Run: v.String(), Outcome: o}); err != nil {
+		return nil, fmt.Errorf("experiment: saving %s: %w", v, err)
+	}
+	r.mu.Lock()
+	r.outcomes[v] = o
+	r.finished++
+	r.busy += took
+	left := r.timeLeft()
+	r.mu.Unlock()
+	r.logf("[%d/%d] done in %s: BERTScore-F1 %.2f before, %.2f after refinement (%d test patients)%s",
+		nth, planned, took.Round(time.Second), o.Before.BERTScoreF, o.After.BERTScoreF, o.Patients, left)
+	return o, nil
+}
+
+// timeLeft estimates the time the planned trainings still need from the
+// mean of those done, shared among the jobs; r.mu must be held.
+func (r *Runner) timeLeft() string {
+	// Runs not started yet, plus those running, counted as half done.
+	rest := float64(r.planned-r.done) + float64(r.done-r.finished)/2
+	if r.finished == 0 || rest <= 0 {
+		return ""
+	}
+	mean := r.busy.Seconds() / float64(r.finished)
+	left := time.Duration(mean * rest / float64(r.cfg.Jobs) * float64(time.Second))
+	switch {
+	case left < time.Second:
+		return ""
+	case left < 10*time.Minute:
+		left = left.Round(time.Second)
+	default:
+		left = left.Round(time.Minute)
+	}
+	return fmt.Sprintf("; about %s left", left)
 }
 
 // metricColumns are the value columns of tables 1 and 3, in the paper's
@@ -286,7 +468,7 @@ func metricStats(runs []pmlm.Metrics) []Stat {
 
 // perSeed evaluates the variant derived from each seed's full method by
 // change and returns pick of each evaluation.
-func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*pmlm.Evaluation) pmlm.Metrics) ([]pmlm.Metrics, error) {
+func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*outcome) pmlm.Metrics) ([]pmlm.Metrics, error) {
 	var out []pmlm.Metrics
 	for _, s := range r.cfg.Seeds {
 		v := r.full(s)
@@ -300,11 +482,11 @@ func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*
 	return out, nil
 }
 
-func before(ev *pmlm.Evaluation) pmlm.Metrics { return ev.Before }
-func after(ev *pmlm.Evaluation) pmlm.Metrics  { return ev.After }
+func before(o *outcome) pmlm.Metrics { return o.Before }
+func after(o *outcome) pmlm.Metrics  { return o.After }
 
 // gain is after minus before, metric by metric.
-func gain(ev *pmlm.Evaluation) pmlm.Metrics {
+func gain(ev *outcome) pmlm.Metrics {
 	a, b := ev.After, ev.Before
 	return pmlm.Metrics{
 		BLEU4: a.BLEU4 - b.BLEU4, ROUGE1: a.ROUGE1 - b.ROUGE1, ROUGE2: a.ROUGE2 - b.ROUGE2, ROUGEL: a.ROUGEL - b.ROUGEL,
@@ -329,7 +511,7 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 	for _, name := range names {
 		for _, row := range []struct {
 			label string
-			pick  func(*pmlm.Evaluation) pmlm.Metrics
+			pick  func(*outcome) pmlm.Metrics
 		}{{"before", before}, {"after", after}, {"after − before", gain}} {
 			runs, err := r.perSeed(ctx, func(v *variant) { v.responder = name }, row.pick)
 			if err != nil {
@@ -352,7 +534,7 @@ func (r *Runner) Table3(ctx context.Context) (*Table, error) {
 	rows := []struct {
 		labels []string
 		change func(*variant)
-		pick   func(*pmlm.Evaluation) pmlm.Metrics
+		pick   func(*outcome) pmlm.Metrics
 	}{
 		{[]string{"w/o SP", "✗", "✓", "✓"}, func(v *variant) { v.noSelf = true }, after},
 		{[]string{"w/o PP", "✓", "✗", "✓"}, func(v *variant) { v.noPeer = true }, after},

@@ -89,6 +89,50 @@ func seriesOf(c *pmlm.Cohort, patients []*pmlm.Patient) ([][][]float64, []int, e
 	return series, labels, nil
 }
 
+func studyRun(seed uint64) string { return fmt.Sprintf("predictor study, seed %d", seed) }
+
+// study runs the predictor study of one seed, once, and saves it in
+// Config.RunsDir.
+func (r *Runner) study(ctx context.Context, seed uint64) ([]PredictorScore, error) {
+	r.mu.Lock()
+	if res := r.studies[seed]; res != nil {
+		r.mu.Unlock()
+		return res, nil
+	}
+	r.done++
+	nth, planned := r.done, max(r.planned, r.done)
+	r.mu.Unlock()
+	var ps []predict.Predictor
+	for _, name := range r.cfg.Predictors {
+		p, err := predict.New(name, seed)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		if nc, ok := p.(*predict.NeuralClassifier); ok && r.cfg.PredictorEpochs > 0 {
+			nc.Config.Epochs = r.cfg.PredictorEpochs
+		}
+		ps = append(ps, p)
+	}
+	r.logf("[%d/%d] %s: %v", nth, planned, studyRun(seed), r.cfg.Predictors)
+	start := time.Now()
+	res, err := StudyPredictors(ctx, r.cohort, r.cfg.Train.Split, ps)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.store.save(&savedRun{Settings: r.studySetting, Run: studyRun(seed), Study: res}); err != nil {
+		return nil, fmt.Errorf("experiment: saving %s: %w", studyRun(seed), err)
+	}
+	took := time.Since(start)
+	r.mu.Lock()
+	r.studies[seed] = res
+	r.finished++
+	r.busy += took
+	left := r.timeLeft()
+	r.mu.Unlock()
+	r.logf("[%d/%d] done in %s%s", nth, planned, took.Round(time.Second), left)
+	return res, nil
+}
+
 // TableA1 runs StudyPredictors for every seed and averages micro-F1 and
 // macro-F1.
 func (r *Runner) TableA1(ctx context.Context) (*Table, error) {
@@ -96,19 +140,7 @@ func (r *Runner) TableA1(ctx context.Context) (*Table, error) {
 		LabelColumns: []string{"predictor"}, ValueColumns: []string{"micro-F1", "macro-F1", "fit time (s)"}}
 	var runs [][]PredictorScore
 	for _, s := range r.cfg.Seeds {
-		var ps []predict.Predictor
-		for _, name := range r.cfg.Predictors {
-			p, err := predict.New(name, s)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-			}
-			if nc, ok := p.(*predict.NeuralClassifier); ok && r.cfg.PredictorEpochs > 0 {
-				nc.Config.Epochs = r.cfg.PredictorEpochs
-			}
-			ps = append(ps, p)
-		}
-		r.logf("predictor study, seed %d: %v", s, r.cfg.Predictors)
-		res, err := StudyPredictors(ctx, r.cohort, r.cfg.Train.Split, ps)
+		res, err := r.study(ctx, s)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,73 @@
+package pmlm
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"math"
+)
+
+// Digest returns the hex SHA-256 of the cohort's content: its metric
+// catalogue, label set and every patient's identifier, index date, label,
+// response and visits, in order. Two cohorts with equal digests hold the
+// same data, so results computed on one may be reused for the other (the
+// experiment runner keys its saved runs by it). Missing values hash alike
+// whatever NaN payload they carry.
+func (c *Cohort) Digest() string {
+	h := sha256.New()
+	w := digestWriter{h: h}
+	w.int(len(c.Metrics))
+	for _, m := range c.Metrics {
+		w.str(m.Name)
+		w.str(m.Description)
+		w.str(m.Unit)
+		w.float(m.Min)
+		w.float(m.Max)
+	}
+	w.int(len(c.Labels))
+	for _, l := range c.Labels {
+		w.str(l)
+	}
+	w.int(len(c.Patients))
+	for _, p := range c.Patients {
+		w.str(p.ID)
+		w.int(int(p.IndexDate.Unix()))
+		w.str(p.Label)
+		w.str(p.Response)
+		w.int(len(p.Visits))
+		for _, v := range p.Visits {
+			w.int(int(v.Date.Unix()))
+			w.int(len(v.Values))
+			for _, x := range v.Values {
+				w.float(x)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// digestWriter writes length-prefixed fields, so that no two different
+// field sequences hash the same bytes.
+type digestWriter struct {
+	h   hash.Hash
+	buf [8]byte
+}
+
+func (w *digestWriter) int(v int) {
+	binary.LittleEndian.PutUint64(w.buf[:], uint64(v))
+	w.h.Write(w.buf[:])
+}
+
+func (w *digestWriter) float(x float64) {
+	if math.IsNaN(x) {
+		x = math.NaN() // one bit pattern for every missing value
+	}
+	binary.LittleEndian.PutUint64(w.buf[:], math.Float64bits(x))
+	w.h.Write(w.buf[:])
+}
+
+func (w *digestWriter) str(s string) {
+	w.int(len(s))
+	w.h.Write([]byte(s))
+}

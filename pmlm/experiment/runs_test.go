@@ -1,0 +1,132 @@
+package experiment_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/pmlm/experiment"
+)
+
+// tableCSVs writes the results and returns every table's CSV by name; the
+// predictor study's fit times, which are measured, are dropped.
+func tableCSVs(t *testing.T, res *experiment.Results) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := res.WriteFiles(dir)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, name := range []string{"table1.csv", "table3.csv", "fig6.csv", "fig7_k.csv", "fig7_n.csv", "tableA1.csv"} {
+		if name == "tableA1.csv" {
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				continue
+			}
+			var kept bytes.Buffer
+			for _, rec := range readCSV(t, filepath.Join(dir, name)) {
+				kept.WriteString(rec[0] + "," + rec[1] + "," + rec[2] + "," + rec[3] + "," + rec[4] + "\n")
+			}
+			out[name] = kept.String()
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			out[name] = string(b)
+		}
+	}
+	return out
+}
+
+func TestJobsDoNotChangeResults(t *testing.T) {
+	want, err := results() // one job
+	require.NoError(t, err)
+	c, err := cohort()
+	require.NoError(t, err)
+	cfg := tinyConfig()
+	cfg.Jobs = 3
+	r, err := experiment.NewRunner(c, cfg)
+	require.NoError(t, err)
+	got, err := r.Run(context.Background(), "all")
+	require.NoError(t, err)
+	wantCSV, gotCSV := tableCSVs(t, want), tableCSVs(t, got)
+	require.Len(t, wantCSV, 6)
+	assert.Equal(t, wantCSV, gotCSV)
+}
+
+func TestRunsDirResumesAndNeverHoldsPatientData(t *testing.T) {
+	c, err := cohort()
+	require.NoError(t, err)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := tinyConfig()
+	cfg.Seeds = []uint64{1}
+	cfg.RunsDir = dir
+	cfg.Jobs = 2
+	names := []string{"table3", "tableA1"}
+
+	first, err := experiment.NewRunner(c, cfg)
+	require.NoError(t, err)
+	planned, err := first.Plan(names...)
+	require.NoError(t, err)
+	assert.Equal(t, 4, planned, "w/o SP, w/o PP and full, and one study seed")
+	want, err := first.Run(ctx, names...)
+	require.NoError(t, err)
+	assert.Zero(t, first.Reused())
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 4)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, p := range c.Patients {
+			require.NotContains(t, string(b), `"`+p.ID+`"`, "%s holds a patient ID", f)
+			require.NotContains(t, string(b), p.Response, "%s holds a doctor's response", f)
+		}
+	}
+
+	var log bytes.Buffer
+	cfg.Progress = &log
+	second, err := experiment.NewRunner(c, cfg)
+	require.NoError(t, err)
+	planned, err = second.Plan(names...)
+	require.NoError(t, err)
+	assert.Zero(t, planned, "everything is saved")
+	got, err := second.Run(ctx, names...)
+	require.NoError(t, err)
+	assert.Equal(t, 4, second.Reused())
+	assert.Equal(t, tableCSVs(t, want), tableCSVs(t, got))
+	assert.NotContains(t, log.String(), "training", "nothing is trained again")
+
+	// Other settings never read these runs; Fresh reads none.
+	other := cfg
+	other.Train.Epochs = 2
+	r, err := experiment.NewRunner(c, other)
+	require.NoError(t, err)
+	planned, err = r.Plan("table3")
+	require.NoError(t, err)
+	assert.Equal(t, 3, planned)
+	fresh := cfg
+	fresh.Fresh = true
+	r, err = experiment.NewRunner(c, fresh)
+	require.NoError(t, err)
+	planned, err = r.Plan(names...)
+	require.NoError(t, err)
+	assert.Equal(t, 4, planned)
+
+	// A damaged file is reported and its run made again.
+	require.NoError(t, os.WriteFile(files[0], []byte(`{"Format":1,"Outco`), 0o644))
+	log.Reset()
+	r, err = experiment.NewRunner(c, cfg)
+	require.NoError(t, err)
+	planned, err = r.Plan(names...)
+	require.NoError(t, err)
+	assert.Equal(t, 1, planned)
+	assert.Contains(t, log.String(), filepath.Base(files[0]))
+	got, err = r.Run(ctx, names...)
+	require.NoError(t, err)
+	assert.Equal(t, tableCSVs(t, want), tableCSVs(t, got), "the run made again matches the saved one")
+}

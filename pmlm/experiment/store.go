@@ -1,0 +1,171 @@
+package experiment
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+)
+
+// outcome is what the tables and figures take from one trained and
+// evaluated configuration, and all a saved run holds: no prompt, response
+// or patient identifier is kept.
+type outcome struct {
+	Patients      int
+	Before, After pmlm.Metrics
+	// Deletions are the step and the coarse-prompt position of every word
+	// the policy deleted on the test split, for figure 6.
+	Deletions []deletion
+	// Seconds is the wall time of training and evaluation.
+	Seconds float64
+}
+
+type deletion struct{ Step, Index int }
+
+func newOutcome(ev *pmlm.Evaluation, seconds float64) *outcome {
+	o := &outcome{Patients: ev.Patients, Before: ev.Before, After: ev.After, Seconds: seconds}
+	for _, a := range ev.Answers {
+		for _, d := range a.Deletions {
+			o.Deletions = append(o.Deletions, deletion{Step: d.Step, Index: d.Index})
+		}
+	}
+	return o
+}
+
+// savedRunFormat is the version of the saved-run files; a file of another
+// version is not reused.
+const savedRunFormat = 1
+
+// savedRun is the JSON file of one finished run in Config.RunsDir.
+type savedRun struct {
+	Format int
+	// Settings describe everything the result depends on besides Run: the
+	// cohort's digest, the split, the training or study options.
+	Settings string
+	// Run names the configuration (a variant, or a seed of the predictor
+	// study).
+	Run     string
+	Outcome *outcome         `json:",omitempty"`
+	Study   []PredictorScore `json:",omitempty"`
+}
+
+// runStore saves finished runs as files named after their run and a hash
+// of run and settings, so that a rerun with other settings never reads
+// them.
+type runStore struct {
+	dir   string
+	fresh bool // save, but do not load
+}
+
+func (s runStore) path(settings, run string) string {
+	sum := sha256.Sum256([]byte(settings + "\x00" + run))
+	slug := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, run)
+	return filepath.Join(s.dir, slug+"-"+hex.EncodeToString(sum[:6])+".json")
+}
+
+// load returns the saved run of these settings, or nil if there is none.
+// A file that exists but does not hold this run is an error, which the
+// runner reports and then trains the run again.
+func (s runStore) load(settings, run string) (*savedRun, error) {
+	if s.dir == "" || s.fresh {
+		return nil, nil
+	}
+	path := s.path(settings, run)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sr savedRun
+	if err := json.Unmarshal(b, &sr); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if sr.Format != savedRunFormat || sr.Settings != settings || sr.Run != run {
+		return nil, fmt.Errorf("%s: saved by another version or for other settings", path)
+	}
+	if sr.Outcome == nil && sr.Study == nil {
+		return nil, fmt.Errorf("%s: holds no result", path)
+	}
+	return &sr, nil
+}
+
+// save writes the run atomically: a crash leaves the old file or none.
+func (s runStore) save(sr *savedRun) error {
+	if s.dir == "" {
+		return nil
+	}
+	sr.Format = savedRunFormat
+	b, err := json.MarshalIndent(sr, "", "\t")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	path := s.path(sr.Settings, sr.Run)
+	tmp, err := os.CreateTemp(s.dir, ".run-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// settingsOf describes what every result of a Runner depends on besides
+// the run itself: for trainings the cohort, test split and training
+// options; for the predictor study the cohort, split and predictors.
+// Custom parts (text encoder, predictor) are known by their type only.
+func settingsOf(c *pmlm.Cohort, testPatients int, cfg Config) (train, study string, err error) {
+	opts := cfg.Train
+	text, pred := "default", "default"
+	if opts.Text != nil {
+		text = fmt.Sprintf("%T", opts.Text)
+	}
+	if opts.Predictor != nil {
+		pred = fmt.Sprintf("%T", opts.Predictor)
+	}
+	opts.Text, opts.Predictor, opts.Responder, opts.Fitted, opts.Progress = nil, nil, nil, nil, nil
+	digest := c.Digest()
+	tb, err := json.Marshal(struct {
+		Cohort       string
+		TestPatients int
+		Train        pmlm.TrainOptions
+		Text, Pred   string
+	}{digest, testPatients, opts, text, pred})
+	if err != nil {
+		return "", "", err
+	}
+	sb, err := json.Marshal(struct {
+		Cohort     string
+		Split      pmlm.SplitBoundaries
+		Predictors []string
+		Epochs     int
+	}{digest, opts.Split, cfg.Predictors, cfg.PredictorEpochs})
+	return string(tb), string(sb), err
+}
