@@ -23,10 +23,11 @@ func validateCommand() command {
 			"the patients per label and per part of the time-based split, and the share of\n" +
 			"missing values per metric. Invalid data makes the exit status 1 and every error\n" +
 			"is printed as FILE:LINE:COLUMN (NAME): MESSAGE. With --lenient, invalid rows are\n" +
-			"skipped instead, each one listed with the reason.",
+			"skipped instead, each one listed with the reason (the first --max-listed of each kind).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			maxVisits := fs.Int("max-visits", pmlm.DefaultMaxVisits, "largest number of visits a patient may have")
 			lenient := fs.Bool("lenient", false, "skip invalid rows (each one is listed) instead of failing")
+			maxListed := fs.Int("max-listed", 100, "list at most this many warnings and skipped rows each, then their count (0: all)")
 			split := pmlm.DefaultSplit()
 			fs.Func("split-train-end", "last index date of the training part (default "+
 				split.TrainEnd.Format(pmlm.DateLayout)+")", dateFlag(&split.TrainEnd))
@@ -46,8 +47,8 @@ func validateCommand() command {
 					return err
 				}
 				c, rep, err := pmlm.ReadDir(args[0], pmlm.ReadOptions{MaxVisits: *maxVisits, Lenient: *lenient})
-				printIssues(e.stdout, fmt.Sprintf("warnings: %d", len(rep.Warnings)), rep.Warnings)
-				printIssues(e.stdout, fmt.Sprintf("skipped (--lenient): %d rows, for these reasons", rep.SkippedRows()), rep.Skipped)
+				printIssues(e.stdout, fmt.Sprintf("warnings: %d", len(rep.Warnings)), rep.Warnings, *maxListed)
+				printIssues(e.stdout, fmt.Sprintf("skipped (--lenient): %d rows, for these reasons", rep.SkippedRows()), rep.Skipped, *maxListed)
 				if err != nil {
 					return err
 				}
@@ -69,14 +70,23 @@ func dateFlag(t *time.Time) func(string) error {
 	}
 }
 
-// printIssues lists issues under a heading, nothing when there are none.
-func printIssues(w io.Writer, heading string, issues []pmlm.Issue) {
+// printIssues lists the first limit issues (all if limit ≤ 0) under a
+// heading and counts the rest, so that a badly broken file of a million
+// rows does not bury the summary; nothing when there are none.
+func printIssues(w io.Writer, heading string, issues []pmlm.Issue, limit int) {
 	if len(issues) == 0 {
 		return
 	}
 	fmt.Fprintln(w, heading)
-	for _, is := range issues {
+	shown := issues
+	if limit > 0 && len(issues) > limit {
+		shown = issues[:limit]
+	}
+	for _, is := range shown {
 		fmt.Fprintf(w, "  %s\n", is.Error())
+	}
+	if rest := len(issues) - len(shown); rest > 0 {
+		fmt.Fprintf(w, "  … and %d more (--max-listed 0 lists all)\n", rest)
 	}
 	fmt.Fprintln(w)
 }

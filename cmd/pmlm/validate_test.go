@@ -319,6 +319,22 @@ func TestValidateLenientSkipsAndReports(t *testing.T) {
 	assert.Regexp(t, `(?m)^visits +5$`, out)
 }
 
+func TestValidateListsAtMostMaxListedIssues(t *testing.T) {
+	dir := validCohortDir(t)
+	setVisitCell(3, "HGB", "12O")(t, dir)
+	setPatientCell(t, dir, 5, "label", "flu") // p4, with visits on lines 8 and 9
+	code, out, errOut := runValidate(t, dir, "--lenient", "--max-listed", "2")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "skipped (--lenient): 4 rows, for these reasons\n")
+	assert.Equal(t, 2, strings.Count(out, "\n  visits.csv:")+strings.Count(out, "\n  patients.csv:"), out)
+	assert.Contains(t, out, "  … and 2 more (--max-listed 0 lists all)\n")
+	assert.Regexp(t, `(?m)^patients +3$`, out, "the summary follows")
+
+	_, out, _ = runValidate(t, dir, "--lenient", "--max-listed", "0")
+	assert.NotContains(t, out, "more (--max-listed")
+	assert.Equal(t, 4, strings.Count(out, "\n  visits.csv:")+strings.Count(out, "\n  patients.csv:"), out)
+}
+
 func TestValidateWarnings(t *testing.T) {
 	dir := validCohortDir(t)
 	editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
