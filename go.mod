@@ -3,6 +3,7 @@ module github.com/pmlm-go/pmlm
 go 1.25.0
 
 require (
+	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/nlpodyssey/cybertron v0.2.1
 	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/nlpodyssey/spago v1.1.0

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/internal/cuda"
 )
@@ -42,7 +44,18 @@ type BERTScoreOptions struct {
 	// about 1e-6 rather than bit for bit. Call Close when done with the
 	// scorer to release the device.
 	Batched bool
+	// CachedReferences is the number of references whose token vectors the
+	// scorer keeps, dropping the least recently used beyond it; 0 means
+	// DefaultCachedReferences.
+	CachedReferences int
 }
+
+// DefaultCachedReferences bounds the reference cache unless
+// BERTScoreOptions.CachedReferences says otherwise: more than the paper's
+// 1,694 training replies, so that training never encodes a reference
+// twice, and at most a few hundred MB for word vectors (about Dim×8 bytes
+// per token).
+const DefaultCachedReferences = 4096
 
 // BERTScores is the result of BERTScorer.Score.
 type BERTScores struct {
@@ -68,20 +81,20 @@ type BERTScores struct {
 // (0 for special tokens such as [CLS] and [SEP], which still take part in
 // the matching as in bert_score; 1 or idf for the others); F is their
 // harmonic mean. With several references per candidate, P, R and F are each
-// the maximum over the references. The embeddings of references are cached
-// for the scorer's lifetime, keyed by text, since training scores against
-// the same references many times: memory grows with the number of distinct
-// references (about Dim×8 bytes per token).
+// the maximum over the references. The embeddings of references are cached,
+// keyed by text, since training scores against the same references many
+// times; the cache holds BERTScoreOptions.CachedReferences of them.
 //
 // A BERTScorer is safe for concurrent use if its TextEncoder is.
 type BERTScorer struct {
 	enc  encoder.TextEncoder
 	opts BERTScoreOptions
 
-	mu       sync.Mutex
-	refCache map[string]*tokenVectors
-	docIDF   map[tokenKey]float64 // idf over opts.IDFDocs, once computed
-	mul      cuda.Multiplier      // for opts.Batched, created on first use
+	refCache *lru.Cache[string, *tokenVectors] // safe for concurrent use
+
+	mu     sync.Mutex
+	docIDF map[tokenKey]float64 // idf over opts.IDFDocs, once computed
+	mul    cuda.Multiplier      // for opts.Batched, created on first use
 }
 
 // NewBERTScorer returns a scorer over enc.
@@ -91,7 +104,14 @@ func NewBERTScorer(enc encoder.TextEncoder, opts BERTScoreOptions) *BERTScorer {
 		b := *opts.Baseline
 		opts.Baseline = &b
 	}
-	return &BERTScorer{enc: enc, opts: opts, refCache: map[string]*tokenVectors{}}
+	if opts.CachedReferences <= 0 {
+		opts.CachedReferences = DefaultCachedReferences
+	}
+	cache, err := lru.New[string, *tokenVectors](opts.CachedReferences)
+	if err != nil {
+		panic(err) // unreachable: the size is positive
+	}
+	return &BERTScorer{enc: enc, opts: opts, refCache: cache}
 }
 
 // Embedder returns the name of the TextEncoder the scores come from.
@@ -196,19 +216,14 @@ func (s *BERTScorer) encode(ctx context.Context, text string) (*tokenVectors, er
 
 // reference returns the cached encoding of a reference text.
 func (s *BERTScorer) reference(ctx context.Context, text string) (*tokenVectors, error) {
-	s.mu.Lock()
-	tv, ok := s.refCache[text]
-	s.mu.Unlock()
-	if ok {
+	if tv, ok := s.refCache.Get(text); ok {
 		return tv, nil
 	}
 	tv, err := s.encode(ctx, text)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.refCache[text] = tv
-	s.mu.Unlock()
+	s.refCache.Add(text, tv)
 	return tv, nil
 }
 

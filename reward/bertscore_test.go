@@ -344,6 +344,51 @@ func TestBERTScoreConcurrentCache(t *testing.T) {
 	wg.Wait()
 }
 
+// countingEncoder counts the texts it encodes.
+type countingEncoder struct {
+	encoder.TextEncoder
+	mu    sync.Mutex
+	texts map[string]int
+}
+
+func (c *countingEncoder) Encode(ctx context.Context, text string) (*encoder.Encoded, error) {
+	c.mu.Lock()
+	c.texts[text]++
+	c.mu.Unlock()
+	return c.TextEncoder.Encode(ctx, text)
+}
+
+func TestBERTScoreReferenceCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	enc := &countingEncoder{TextEncoder: newToy(), texts: map[string]int{}}
+	s := NewBERTScorer(enc, BERTScoreOptions{CachedReferences: 2})
+	exact := NewBERTScorer(newToy(), BERTScoreOptions{})
+	refs := [][]string{{"a b"}, {"b c"}, {"c d"}}
+	cands := []string{"a c", "d d", "b"}
+	for range 3 {
+		got, err := s.Score(ctx, cands, refs)
+		require.NoError(t, err)
+		want, err := exact.Score(ctx, cands, refs)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "an evicted reference is encoded again, to the same vectors")
+	}
+	// Three references cycled through a cache of two: each is evicted before
+	// its next use, so every use encodes it again.
+	for _, ref := range refs {
+		assert.Equal(t, 3, enc.texts[ref[0]], ref[0])
+	}
+
+	// Two references fit: encoded once each, however often they are used.
+	enc.texts = map[string]int{}
+	s = NewBERTScorer(enc, BERTScoreOptions{CachedReferences: 2})
+	for range 3 {
+		_, err := s.Score(ctx, cands[:2], refs[:2])
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, enc.texts["a b"])
+	assert.Equal(t, 1, enc.texts["b c"])
+}
+
 func TestBaseline(t *testing.T) {
 	b, err := LoadBaseline(metricsDir+"/bertscore_baselines/en_roberta-large.tsv", 17)
 	if err != nil && strings.Contains(err.Error(), "no such file") {
