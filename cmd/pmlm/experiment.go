@@ -174,7 +174,8 @@ func experimentCommand() command {
 				if err != nil {
 					return fmt.Errorf("%w: %v", errUsage, err)
 				}
-				fmt.Fprintf(e.stderr, "%d runs to make (configurations to train and evaluate, predictor-study seeds); %d reused from %s\n", planned, runner.Reused(), *runsDir)
+				reused, _ := runner.Reused()
+				fmt.Fprintf(e.stderr, "%d runs to make (configurations to train and evaluate, predictor-study seeds); %d reused from %s\n", planned, reused, *runsDir)
 				res, err := runner.Run(ctx, names...)
 				if err != nil {
 					return err
@@ -184,7 +185,8 @@ func experimentCommand() command {
 					return err
 				}
 				wall := time.Since(start)
-				rep := experiment.ReportOptions{Title: "PMLM experiments", Command: command, Settings: settings, WallTime: wall, Reused: runner.Reused(), Figures: "."}
+				rep := experiment.ReportOptions{Title: "PMLM experiments", Command: command, Settings: settings, WallTime: wall, Figures: "."}
+				rep.Reused, rep.ReusedTime = runner.Reused()
 				if *reading != "" {
 					b, err := os.ReadFile(*reading)
 					if err != nil {

@@ -72,7 +72,7 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	assert.Equal(t, string(table1), string(again))
 	md, err = os.ReadFile(report)
 	require.NoError(t, err)
-	assert.Contains(t, string(md), "5 configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation")
+	assert.Contains(t, string(md), "5 configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation; their time is not included (they took ")
 	code, _, stderr = runCmd(t, append(args, "--fresh")...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "5 runs to make")

@@ -128,8 +128,10 @@ type ReportOptions struct {
 	// WallTime is the run's wall-clock time.
 	WallTime time.Duration
 	// Reused is the number of runs read from the runs folder of an earlier
-	// invocation (Runner.Reused); the wall time does not include them.
-	Reused int
+	// invocation and ReusedTime what they took then, summed over them
+	// (Runner.Reused); WallTime does not include them.
+	Reused     int
+	ReusedTime time.Duration
 	// Figures is the folder of the PNG files as linked from the report
 	// (relative to the report's own folder).
 	Figures string
@@ -155,7 +157,8 @@ func (res *Results) WriteReport(w io.Writer, o ReportOptions) error {
 	if o.WallTime > 0 {
 		fmt.Fprintf(&b, "Wall time of the run: %s.", o.WallTime.Round(time.Second))
 		if o.Reused > 0 {
-			fmt.Fprintf(&b, " %d configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation; their time is not included.", o.Reused)
+			fmt.Fprintf(&b, " %d configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation; "+
+				"their time is not included (they took %s when made, summed over runs that may have run concurrently).", o.Reused, o.ReusedTime.Round(time.Second))
 		}
 		b.WriteString("\n\n")
 	}

@@ -116,6 +116,9 @@ type Runner struct {
 	// finished ones, for the estimate of the time left.
 	done, planned, finished, reused int
 	busy                            time.Duration
+	// reusedTime sums the time the reused runs took when they were made
+	// (for the predictor study, its fitting times).
+	reusedTime time.Duration
 }
 
 // fitCell fits a seed's predictor once, however many jobs need it.
@@ -242,6 +245,7 @@ func (r *Runner) needed(names []string) ([]variant, []uint64, error) {
 		}
 		r.outcomes[v] = sr.Outcome
 		r.reused++
+		r.reusedTime += time.Duration(sr.Outcome.Seconds * float64(time.Second))
 		return true
 	})
 	seeds = slices.DeleteFunc(slices.Clone(seeds), func(s uint64) bool {
@@ -257,17 +261,22 @@ func (r *Runner) needed(names []string) ([]variant, []uint64, error) {
 		}
 		r.studies[s] = sr.Study
 		r.reused++
+		for _, p := range sr.Study {
+			r.reusedTime += p.Fit
+		}
 		return true
 	})
 	return vs, seeds, nil
 }
 
 // Reused returns the number of configurations and predictor-study seeds
-// read from Config.RunsDir instead of run.
-func (r *Runner) Reused() int {
+// read from Config.RunsDir instead of run, and the time they took when
+// they were made, summed over them (for a predictor-study seed, the
+// predictors' fitting time).
+func (r *Runner) Reused() (int, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.reused
+	return r.reused, r.reusedTime
 }
 
 // prepare runs every configuration and predictor-study seed the named
