@@ -374,6 +374,15 @@ func (r *Runner) fit(ctx context.Context, seed uint64) (*pmlm.PredictorFit, erro
 			r.logf("  predictor %s fitted for seed %d in %s", cell.fit.Predictor().Name(), seed, time.Since(start).Round(time.Second))
 		}
 	})
+	if cell.err != nil {
+		// Forget a failed fit (a cancelled context, say), so that a later
+		// Run of this Runner tries again.
+		r.mu.Lock()
+		if r.fits[seed] == cell {
+			delete(r.fits, seed)
+		}
+		r.mu.Unlock()
+	}
 	return cell.fit, cell.err
 }
 

@@ -133,3 +133,19 @@ func TestRunsDirResumesAndNeverHoldsPatientData(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tableCSVs(t, want), tableCSVs(t, got), "the run made again matches the saved one")
 }
+
+func TestRunAfterACancelledRunStartsAfresh(t *testing.T) {
+	c, err := cohort()
+	require.NoError(t, err)
+	cfg := tinyConfig()
+	cfg.Seeds = []uint64{1}
+	r, err := experiment.NewRunner(c, cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = r.Run(ctx, "table1")
+	require.ErrorIs(t, err, context.Canceled)
+	res, err := r.Run(context.Background(), "table1")
+	require.NoError(t, err, "the failed predictor fit is not remembered")
+	assert.NotNil(t, res.Table1)
+}
