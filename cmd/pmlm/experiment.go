@@ -61,7 +61,7 @@ func experimentCommand() command {
 			predictors := fs.String("predictors", strings.Join(predict.PredictorNames(), ","), "table A1: predictors")
 			predictorEpochs := fs.Int("predictor-epochs", 0, "table A1: epochs of the neural predictors (0: their default)")
 			workers := fs.Int("workers", runtime.GOMAXPROCS(0), "test patients evaluated at once")
-			jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "configurations trained at once (results do not depend on it with --train-workers 1; each holds about 1 GB on the default cohort)")
+			jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "configurations trained at once; each is seeded on its own, so this changes only the speed (each holds about 1 GB on the default cohort)")
 			runsDir := fs.String("runs", "", "folder of the saved runs, one JSON file per finished configuration (default DIR/runs); a rerun with the same cohort and settings reuses them")
 			fresh := fs.Bool("fresh", false, "train every configuration again instead of reusing saved runs (after changing the library)")
 			trainWorkers := fs.Int("train-workers", 1, "concurrent REINFORCE episodes; more is faster, but the trained policy then depends on scheduling (with 1, reruns of --quick matched in 22 of 24 configurations)")
