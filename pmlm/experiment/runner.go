@@ -435,15 +435,21 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
 	if err := r.store.save(&savedRun{Settings: r.trainSettings, Run: v.String(), Outcome: o}); err != nil {
 		return nil, fmt.Errorf("experiment: saving %s: %w", v, err)
 	}
-	r.mu.Lock()
-	r.outcomes[v] = o
-	r.finished++
-	r.busy += took
-	left := r.timeLeft()
-	r.mu.Unlock()
+	left := r.finish(took, func() { r.outcomes[v] = o })
 	r.logf("[%d/%d] done in %s: BERTScore-F1 %.2f before, %.2f after refinement (%d test patients)%s",
 		nth, planned, took.Round(time.Second), o.Before.BERTScoreF, o.After.BERTScoreF, o.Patients, left)
 	return o, nil
+}
+
+// finish records a run that took took (record stores its result under
+// r.mu) and returns the estimate of the time left for the progress line.
+func (r *Runner) finish(took time.Duration, record func()) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	record()
+	r.finished++
+	r.busy += took
+	return r.timeLeft()
 }
 
 // timeLeft estimates the time the planned trainings still need from the

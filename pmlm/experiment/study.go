@@ -123,12 +123,7 @@ func (r *Runner) study(ctx context.Context, seed uint64) ([]PredictorScore, erro
 		return nil, fmt.Errorf("experiment: saving %s: %w", studyRun(seed), err)
 	}
 	took := time.Since(start)
-	r.mu.Lock()
-	r.studies[seed] = res
-	r.finished++
-	r.busy += took
-	left := r.timeLeft()
-	r.mu.Unlock()
+	left := r.finish(took, func() { r.studies[seed] = res })
 	r.logf("[%d/%d] done in %s%s", nth, planned, took.Round(time.Second), left)
 	return res, nil
 }
