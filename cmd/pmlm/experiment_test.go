@@ -31,6 +31,8 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "configurations to train and evaluate")
 	assert.Contains(t, stderr, "[1/")
+	assert.Contains(t, stderr, "  [####----------------] 1 of 5 finished", "a progress bar")
+	assert.Contains(t, stderr, "  [####################] 5 of 5 finished")
 	assert.Contains(t, stdout, report)
 	assert.NoFileExists(t, filepath.Join(out, "EXPERIMENTS.md"), "--markdown replaces the default report")
 	for _, name := range []string{"table1.csv", "table3.md", "tableA1.csv", "fig6.png", "fig7_k.png", "fig7_n.csv"} {

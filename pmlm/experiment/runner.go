@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -442,35 +443,42 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
 }
 
 // finish records a run that took took (record stores its result under
-// r.mu) and returns the estimate of the time left for the progress line.
+// r.mu) and returns the progress bar and estimate of the time left.
 func (r *Runner) finish(took time.Duration, record func()) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	record()
 	r.finished++
 	r.busy += took
-	return r.timeLeft()
+	return r.progress()
 }
 
-// timeLeft estimates the time the planned trainings still need from the
-// mean of those done, shared among the jobs; r.mu must be held.
-func (r *Runner) timeLeft() string {
+// progress returns the progress bar of the planned runs and the estimate
+// of the time they still need, from the mean of those finished shared
+// among the jobs; r.mu must be held.
+func (r *Runner) progress() string {
+	const width = 20
+	filled := 0
+	if r.planned > 0 {
+		filled = min(width, width*r.finished/r.planned)
+	}
+	out := fmt.Sprintf("\n  [%s%s] %d of %d finished", strings.Repeat("#", filled), strings.Repeat("-", width-filled), r.finished, max(r.planned, r.finished))
 	// Runs not started yet, plus those running, counted as half done.
 	rest := float64(r.planned-r.done) + float64(r.done-r.finished)/2
 	if r.finished == 0 || rest <= 0 {
-		return ""
+		return out
 	}
 	mean := r.busy.Seconds() / float64(r.finished)
 	left := time.Duration(mean * rest / float64(r.cfg.Jobs) * float64(time.Second))
 	switch {
 	case left < time.Second:
-		return ""
+		return out
 	case left < 10*time.Minute:
 		left = left.Round(time.Second)
 	default:
 		left = left.Round(time.Minute)
 	}
-	return fmt.Sprintf("; about %s left", left)
+	return out + fmt.Sprintf(", about %s left", left)
 }
 
 // metricColumns are the value columns of tables 1 and 3, in the paper's
