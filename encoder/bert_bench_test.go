@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pmlm-go/pmlm/encoder/bert"
+	"github.com/pmlm-go/pmlm/internal/cputime"
 )
 
 // BenchmarkBERTForward runs a bert-base-sized random model (12 layers,
@@ -52,7 +53,7 @@ func BenchmarkBERTForward(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			cpu0, cpuOK := processCPUTime()
+			cpu0, cpuOK := cputime.Process()
 			for b.Loop() {
 				if _, err := m.HiddenStatesBatch(ctx, batch, layer); err != nil {
 					b.Fatal(err)
@@ -60,7 +61,7 @@ func BenchmarkBERTForward(b *testing.B) {
 			}
 			sentences := float64(b.N * len(batch))
 			b.ReportMetric(b.Elapsed().Seconds()*1e3/sentences, "ms/sentence")
-			if cpu1, _ := processCPUTime(); cpuOK {
+			if cpu1, _ := cputime.Process(); cpuOK {
 				// CPU time of all threads: about twice the wall time when
 				// both cores work, and steadier than it on a shared machine.
 				b.ReportMetric((cpu1-cpu0).Seconds()*1e3/sentences, "cpu-ms/sentence")

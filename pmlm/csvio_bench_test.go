@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/internal/cputime"
 )
 
 // defaultSizeCohort builds a cohort of the paper's shape (2,373 patients,
@@ -68,9 +70,9 @@ func BenchmarkReadCohortDefaultSize(b *testing.B) {
 // reportCPUTime starts measuring the process CPU time; the function it
 // returns reports it per operation as "cpu-ms/op".
 func reportCPUTime(b *testing.B) func() {
-	start, ok := processCPUTime()
+	start, ok := cputime.Process()
 	return func() {
-		end, _ := processCPUTime()
+		end, _ := cputime.Process()
 		if ok && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N)/1e6, "cpu-ms/op")
 		}
