@@ -124,6 +124,8 @@ type Runner struct {
 	// reusedTime sums the time the reused runs took when they were made
 	// (for the predictor study, its fitting times).
 	reusedTime time.Duration
+	// looked holds the runs already looked for in RunsDir.
+	looked map[string]bool
 }
 
 // fitCell fits a seed's predictor once, however many jobs need it.
@@ -154,7 +156,7 @@ func NewRunner(c *pmlm.Cohort, cfg Config) (*Runner, error) {
 		return nil, fmt.Errorf("%w: Train.CheckpointPath would be shared by every configuration; use RunsDir", ErrConfig)
 	}
 	r := &Runner{cohort: c, cfg: cfg, k: cfg.Train.K, n: cfg.Train.Steps, store: runStore{dir: cfg.RunsDir, fresh: cfg.Fresh},
-		fits: map[uint64]*fitCell{}, outcomes: map[variant]*outcome{}, studies: map[uint64][]PredictorScore{}}
+		fits: map[uint64]*fitCell{}, outcomes: map[variant]*outcome{}, studies: map[uint64][]PredictorScore{}, looked: map[string]bool{}}
 	if r.k == 0 {
 		r.k = 10
 	}
@@ -238,40 +240,41 @@ func (r *Runner) needed(names []string) ([]variant, []uint64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	vs = slices.DeleteFunc(vs, func(v variant) bool {
-		if r.outcomes[v] != nil {
-			return true
+		if r.outcomes[v] == nil {
+			if sr := r.loadSaved(r.trainSettings, v.String()); sr != nil && sr.Outcome != nil {
+				r.outcomes[v] = sr.Outcome
+			}
 		}
-		sr, err := r.store.load(r.trainSettings, v.String())
-		if err != nil {
-			r.logf("not reusing a saved run: %v", err)
-		}
-		if sr == nil || sr.Outcome == nil {
-			return false
-		}
-		r.outcomes[v] = sr.Outcome
-		r.reused++
-		r.reusedTime += time.Duration(sr.Outcome.Seconds * float64(time.Second))
-		return true
+		return r.outcomes[v] != nil
 	})
 	seeds = slices.DeleteFunc(slices.Clone(seeds), func(s uint64) bool {
-		if r.studies[s] != nil {
-			return true
+		if r.studies[s] == nil {
+			if sr := r.loadSaved(r.studySetting, studyRun(s)); sr != nil && sr.Study != nil {
+				r.studies[s] = sr.Study
+			}
 		}
-		sr, err := r.store.load(r.studySetting, studyRun(s))
-		if err != nil {
-			r.logf("not reusing a saved run: %v", err)
-		}
-		if sr == nil || sr.Study == nil {
-			return false
-		}
-		r.studies[s] = sr.Study
-		r.reused++
-		for _, p := range sr.Study {
-			r.reusedTime += p.Fit
-		}
-		return true
+		return r.studies[s] != nil
 	})
 	return vs, seeds, nil
+}
+
+// loadSaved reads a run from Config.RunsDir the first time it is asked
+// for (Plan and Run both ask), counts it as reused, and reports a file
+// that cannot be reused; r.mu must be held.
+func (r *Runner) loadSaved(settings, run string) *savedRun {
+	if r.looked[run] {
+		return nil
+	}
+	r.looked[run] = true
+	sr, err := r.store.load(settings, run)
+	if err != nil {
+		r.logf("not reusing a saved run: %v", err)
+	}
+	if sr != nil {
+		r.reused++
+		r.reusedTime += sr.took()
+	}
+	return sr
 }
 
 // Reused returns the number of configurations and predictor-study seeds

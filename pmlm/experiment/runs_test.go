@@ -151,6 +151,7 @@ func TestRunsDirResumesAndNeverHoldsPatientData(t *testing.T) {
 	got, err = r.Run(ctx, names...)
 	require.NoError(t, err)
 	assert.Equal(t, exactParts(t, want), exactParts(t, got), "the run made again matches the saved one where training does not enter")
+	assert.Equal(t, 1, strings.Count(log.String(), filepath.Base(files[0])), "reported once, though Plan and Run both look:\n%s", log.String())
 }
 
 func TestRunAfterACancelledRunStartsAfresh(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm"
 )
@@ -54,6 +55,19 @@ type savedRun struct {
 	Run     string
 	Outcome *outcome         `json:",omitempty"`
 	Study   []PredictorScore `json:",omitempty"`
+}
+
+// took is the time the run took when it was made: training and
+// evaluation, or the predictor study's fitting times.
+func (sr *savedRun) took() time.Duration {
+	if sr.Outcome != nil {
+		return time.Duration(sr.Outcome.Seconds * float64(time.Second))
+	}
+	var d time.Duration
+	for _, p := range sr.Study {
+		d += p.Fit
+	}
+	return d
 }
 
 // runStore saves finished runs as files named after their run and a hash
