@@ -1,0 +1,109 @@
+package pmlm_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/experiment"
+	"github.com/pmlm-go/pmlm/pmlm/predict"
+)
+
+// updateGolden rewrites the golden files instead of comparing with them:
+// go test ./pmlm -run Golden -update-golden. The goldens pin the seeded,
+// bitwise-reproducible parts of the pipeline (everything before REINFORCE),
+// so that a refactor can prove it moved no number.
+var updateGolden = flag.Bool("update-golden", false, "rewrite the golden files of testdata/golden")
+
+// checkGolden compares got with testdata/golden/name byte for byte.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *updateGolden {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got, "golden file %s changed", path)
+}
+
+// TestGoldenCoarsePrompts pins the coarse prompt (predicted label, similar
+// patients, text) Respond builds for every test patient of the small
+// synthetic cohort and for the first training patients (self excluded).
+func TestGoldenCoarsePrompts(t *testing.T) {
+	p, c := trainedOrFail(t)
+	train, _, test := c.Split(pmlm.DefaultSplit())
+	var sb strings.Builder
+	write := func(part string, pts []*pmlm.Patient) {
+		for _, pt := range pts {
+			a, err := p.Respond(context.Background(), pt, pmlm.RespondOptions{SkipFinal: true})
+			require.NoError(t, err)
+			fmt.Fprintf(&sb, "## %s (%s)\npredicted: %s\nsimilar:", pt.ID, part, a.PredictedLabel)
+			for _, s := range a.Similar {
+				fmt.Fprintf(&sb, " %s×%d;", s.Label, s.Count)
+			}
+			fmt.Fprintf(&sb, "\n%s\n\n", a.Coarse)
+		}
+	}
+	write("test", test)
+	write("train", train[:10])
+	checkGolden(t, "coarse_prompts.txt", sb.String())
+}
+
+// TestGoldenPredictions pins the default predictor's labels and class
+// probabilities on the test split.
+func TestGoldenPredictions(t *testing.T) {
+	_, c := trainedOrFail(t)
+	train, _, test := c.Split(pmlm.DefaultSplit())
+	series := func(ps []*pmlm.Patient) [][][]float64 {
+		out := make([][][]float64, len(ps))
+		for i, p := range ps {
+			out[i] = p.Matrix()
+		}
+		return out
+	}
+	labels := make([]int, len(train))
+	for i, p := range train {
+		labels[i] = c.LabelIndex(p.Label)
+	}
+	pred, err := predict.New("minirocket", 1)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, pred.Fit(ctx, series(train), labels, len(c.Labels)))
+	var sb strings.Builder
+	for i, s := range series(test) {
+		pr, err := pred.Predict(ctx, s)
+		require.NoError(t, err)
+		fmt.Fprintf(&sb, "%s %d", test[i].ID, pr.Label)
+		for _, q := range pr.Probs {
+			sb.WriteString(" " + strconv.FormatFloat(q, 'g', -1, 64))
+		}
+		sb.WriteByte('\n')
+	}
+	checkGolden(t, "predictions.txt", sb.String())
+}
+
+// TestGoldenTableA1 pins the predictor study (paper table A1) for the
+// bitwise-reproducible predictors; the neural baselines are not.
+func TestGoldenTableA1(t *testing.T) {
+	_, c := trainedOrFail(t)
+	pred, err := predict.New("minirocket", 1)
+	require.NoError(t, err)
+	scores, err := experiment.StudyPredictors(context.Background(), c, pmlm.DefaultSplit(), []predict.Predictor{pred})
+	require.NoError(t, err)
+	var sb strings.Builder
+	for _, s := range scores {
+		fmt.Fprintf(&sb, "%s\t%s\t%s\n", s.Name,
+			strconv.FormatFloat(s.MicroF1, 'g', -1, 64), strconv.FormatFloat(s.MacroF1, 'g', -1, 64))
+	}
+	checkGolden(t, "table_a1.txt", sb.String())
+}
