@@ -1,7 +1,9 @@
-// Package encoder turns inputs into vectors: the patient Encoder of the
-// paper's peer-informed personalization, and the text side — BERT-family
-// models loaded through cybertron and the embedded static word vectors —
-// behind the TextEncoder interface.
+// Package encoder turns inputs into vectors. It holds the two interfaces
+// and nothing heavy: the patient Encoder of the paper's peer-informed
+// personalization (visit matrix → x̂; the paper's MLP on spago is in
+// encoder/mlp) and the TextEncoder with word splitting (implemented by
+// encoder/bert, BERT-family models through cybertron, and encoder/wordvec,
+// the embedded static word vectors).
 package encoder
 
 import (

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/reward"
 )
 
@@ -32,7 +33,7 @@ type Evaluation struct {
 
 // Evaluate answers every patient with and without refinement and scores
 // both against the doctors' replies, running up to workers patients at once.
-func (p *Pipeline) Evaluate(ctx context.Context, patients []*Patient, workers int) (*Evaluation, error) {
+func (p *Pipeline) Evaluate(ctx context.Context, patients []*cohort.Patient, workers int) (*Evaluation, error) {
 	if len(patients) == 0 {
 		return nil, fmt.Errorf("pmlm: evaluate: no patients")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
@@ -41,9 +42,9 @@ func checkGolden(t *testing.T, name, got string) {
 // synthetic cohort and for the first training patients (self excluded).
 func TestGoldenCoarsePrompts(t *testing.T) {
 	p, c := trainedOrFail(t)
-	train, _, test := c.Split(pmlm.DefaultSplit())
+	train, _, test := c.Split(cohort.DefaultSplit())
 	var sb strings.Builder
-	write := func(part string, pts []*pmlm.Patient) {
+	write := func(part string, pts []*cohort.Patient) {
 		for _, pt := range pts {
 			a, err := p.Respond(context.Background(), pt, pmlm.RespondOptions{SkipFinal: true})
 			require.NoError(t, err)
@@ -63,8 +64,8 @@ func TestGoldenCoarsePrompts(t *testing.T) {
 // probabilities on the test split.
 func TestGoldenPredictions(t *testing.T) {
 	_, c := trainedOrFail(t)
-	train, _, test := c.Split(pmlm.DefaultSplit())
-	series := func(ps []*pmlm.Patient) [][][]float64 {
+	train, _, test := c.Split(cohort.DefaultSplit())
+	series := func(ps []*cohort.Patient) [][][]float64 {
 		out := make([][][]float64, len(ps))
 		for i, p := range ps {
 			out[i] = p.Matrix()
@@ -98,7 +99,7 @@ func TestGoldenTableA1(t *testing.T) {
 	_, c := trainedOrFail(t)
 	pred, err := predict.New("minirocket", 1)
 	require.NoError(t, err)
-	scores, err := experiment.StudyPredictors(context.Background(), c, pmlm.DefaultSplit(), []predict.Predictor{pred})
+	scores, err := experiment.StudyPredictors(context.Background(), c, cohort.DefaultSplit(), []predict.Predictor{pred})
 	require.NoError(t, err)
 	var sb strings.Builder
 	for _, s := range scores {

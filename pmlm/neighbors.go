@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/encoder/mlp"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/similarity"
 )
 
@@ -25,7 +26,7 @@ type NeighborReport struct {
 
 // NeighborAgreement computes a NeighborReport on the cohort's split with the
 // encoder seeded by seed.
-func NeighborAgreement(ctx context.Context, c *Cohort, b SplitBoundaries, k int, seed uint64) (NeighborReport, error) {
+func NeighborAgreement(ctx context.Context, c *cohort.Cohort, b cohort.SplitBoundaries, k int, seed uint64) (NeighborReport, error) {
 	train, validation, _ := c.Split(b)
 	r := NeighborReport{K: k, Train: len(train), Validation: len(validation)}
 	if len(train) == 0 || len(validation) == 0 {
@@ -36,13 +37,13 @@ func NeighborAgreement(ctx context.Context, c *Cohort, b SplitBoundaries, k int,
 	if err != nil {
 		return r, err
 	}
-	std, err := encoder.FitStandardizer(trainSeries)
+	std, err := mlp.FitStandardizer(trainSeries)
 	if err != nil {
 		return r, err
 	}
-	cfg := encoder.DefaultMLPConfig(len(c.Metrics))
+	cfg := mlp.DefaultConfig(len(c.Metrics))
 	cfg.MaxVisits = max(cfg.MaxVisits, c.MaxVisits())
-	enc, err := encoder.NewMLP(cfg, std, seed)
+	enc, err := mlp.New(cfg, std, seed)
 	if err != nil {
 		return r, err
 	}
@@ -74,7 +75,7 @@ func NeighborAgreement(ctx context.Context, c *Cohort, b SplitBoundaries, k int,
 	if r.Untrained, err = precision(); err != nil {
 		return r, err
 	}
-	ws := encoder.DefaultWarmStartOptions()
+	ws := mlp.DefaultWarmStartOptions()
 	ws.Seed = seed + 1
 	if _, err := enc.WarmStart(ctx, trainSeries, labels, len(c.Labels), ws); err != nil {
 		return r, err
@@ -82,7 +83,7 @@ func NeighborAgreement(ctx context.Context, c *Cohort, b SplitBoundaries, k int,
 	if r.WarmStarted, err = precision(); err != nil {
 		return r, err
 	}
-	share := func(ps []*Patient) map[string]float64 {
+	share := func(ps []*cohort.Patient) map[string]float64 {
 		m := map[string]float64{}
 		for _, p := range ps {
 			m[p.Label] += 1 / float64(len(ps))

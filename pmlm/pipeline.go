@@ -13,8 +13,10 @@ import (
 	"github.com/nlpodyssey/spago/mat"
 
 	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/encoder/mlp"
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
 	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/policy"
@@ -28,7 +30,7 @@ import (
 type TrainOptions struct {
 	// Split selects the training and validation patients; the zero value
 	// means DefaultSplit.
-	Split SplitBoundaries
+	Split cohort.SplitBoundaries
 	// Predictor is the label predictor, unfitted; nil means MiniRocket with
 	// ridge, seeded with Seed. Save needs a MiniRocket predictor.
 	Predictor predict.Predictor
@@ -64,7 +66,7 @@ type TrainOptions struct {
 	// deleted words n (paper: 10).
 	K, Steps int
 	// WarmStart trains the patient encoder to place same-label patients
-	// close before it is used (beyond the paper; see encoder.MLP.WarmStart).
+	// close before it is used (beyond the paper; see mlp.MLP.WarmStart).
 	WarmStart bool
 	// Epochs, BatchSize, Workers and LearningRate configure the REINFORCE
 	// trainer (defaults 1, 8, GOMAXPROCS, 0.005).
@@ -91,8 +93,8 @@ type TrainOptions struct {
 }
 
 func (o *TrainOptions) setDefaults() error {
-	if o.Split == (SplitBoundaries{}) {
-		o.Split = DefaultSplit()
+	if o.Split == (cohort.SplitBoundaries{}) {
+		o.Split = cohort.DefaultSplit()
 	}
 	if err := o.Split.Validate(); err != nil {
 		return err
@@ -148,7 +150,7 @@ var withoutSelfSentence = strings.Replace(prompt.DefaultText, selfSentence, "", 
 // coarse prompt → policy → responder. It is safe for concurrent Respond
 // calls.
 type Pipeline struct {
-	metrics []Metric
+	metrics []cohort.Metric
 	labels  []string
 	k       int
 	steps   int
@@ -159,11 +161,11 @@ type Pipeline struct {
 	predictor predict.Predictor
 	// retrieval is the patient encoder the recommender's index was built
 	// with; it is frozen so that queries and index share one space.
-	retrieval *encoder.MLP
+	retrieval *mlp.MLP
 	// patient is the copy of the encoder that REINFORCE fine-tunes together
 	// with the policy (paper: gradients flow into the encoder); it feeds x̂
 	// to the policy only.
-	patient *encoder.MLP
+	patient *mlp.MLP
 	index   *similarity.Exact
 	// refVectors and refLabels are what index was built from: the training
 	// patients' retrieval encodings and true labels (kept for Save).
@@ -186,17 +188,7 @@ type Pipeline struct {
 // ErrNoTraining is returned when the split leaves no training patient.
 var ErrNoTraining = errors.New("pmlm: no training patients in the split")
 
-// Matrix returns the patient's visits as a [visits][metrics] matrix, NaN for
-// missing values. The rows alias the visits' Values.
-func (p *Patient) Matrix() [][]float64 {
-	m := make([][]float64, len(p.Visits))
-	for i := range p.Visits {
-		m[i] = p.Visits[i].Values
-	}
-	return m
-}
-
-func matrices(ps []*Patient) [][][]float64 {
+func matrices(ps []*cohort.Patient) [][][]float64 {
 	out := make([][][]float64, len(ps))
 	for i, p := range ps {
 		out[i] = p.Matrix()
@@ -206,7 +198,7 @@ func matrices(ps []*Patient) [][][]float64 {
 
 // Train fits every learned part of the pipeline on the cohort's training
 // split and selects the policy's best epoch on the validation split.
-func Train(ctx context.Context, c *Cohort, opts TrainOptions) (*Pipeline, error) {
+func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -299,7 +291,7 @@ func Train(ctx context.Context, c *Cohort, opts TrainOptions) (*Pipeline, error)
 	return p, nil
 }
 
-func labelIndices(c *Cohort, ps []*Patient) ([]int, error) {
+func labelIndices(c *cohort.Cohort, ps []*cohort.Patient) ([]int, error) {
 	out := make([]int, len(ps))
 	for i, p := range ps {
 		out[i] = c.LabelIndex(p.Label)
@@ -329,7 +321,7 @@ func (f *PredictorFit) Predictor() predict.Predictor { return f.predictor }
 
 // FitPredictor fits the label predictor as Train would with opts (its
 // Split, Predictor, CrossFitFolds and Seed), for TrainOptions.Fitted.
-func FitPredictor(ctx context.Context, c *Cohort, opts TrainOptions) (*PredictorFit, error) {
+func FitPredictor(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*PredictorFit, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -404,19 +396,19 @@ func fitPredictor(ctx context.Context, opts TrainOptions, series [][][]float64, 
 	return pred, out, nil
 }
 
-func (p *Pipeline) fitEncoder(ctx context.Context, opts TrainOptions, c *Cohort, series [][][]float64, labels []int) error {
-	std, err := encoder.FitStandardizer(series)
+func (p *Pipeline) fitEncoder(ctx context.Context, opts TrainOptions, c *cohort.Cohort, series [][][]float64, labels []int) error {
+	std, err := mlp.FitStandardizer(series)
 	if err != nil {
 		return fmt.Errorf("pmlm: standardizer: %w", err)
 	}
-	cfg := encoder.DefaultMLPConfig(len(c.Metrics))
+	cfg := mlp.DefaultConfig(len(c.Metrics))
 	cfg.MaxVisits = max(cfg.MaxVisits, c.MaxVisits())
-	enc, err := encoder.NewMLP(cfg, std, opts.Seed+1)
+	enc, err := mlp.New(cfg, std, opts.Seed+1)
 	if err != nil {
 		return err
 	}
 	if opts.WarmStart {
-		ws := encoder.DefaultWarmStartOptions()
+		ws := mlp.DefaultWarmStartOptions()
 		ws.Seed = opts.Seed + 2
 		if _, err := enc.WarmStart(ctx, series, labels, len(c.Labels), ws); err != nil {
 			return fmt.Errorf("pmlm: warm start: %w", err)
@@ -442,12 +434,12 @@ func (p *Pipeline) fitEncoder(ctx context.Context, opts TrainOptions, c *Cohort,
 	return nil
 }
 
-func cloneMLP(m *encoder.MLP) (*encoder.MLP, error) {
+func cloneMLP(m *mlp.MLP) (*mlp.MLP, error) {
 	var buf bytes.Buffer
 	if err := m.Save(&buf); err != nil {
 		return nil, err
 	}
-	return encoder.LoadMLP(&buf)
+	return mlp.Load(&buf)
 }
 
 // coarsePrompt renders s0 for a patient: self is the patient's row in the

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // tinyTraining is the cheapest training that still runs every stage.
@@ -17,7 +18,7 @@ func tinyTraining(seed uint64) pmlm.TrainOptions {
 
 func TestTrainAblations(t *testing.T) {
 	_, c := trainedOrFail(t)
-	_, _, test := c.Split(pmlm.DefaultSplit())
+	_, _, test := c.Split(cohort.DefaultSplit())
 	require.NotEmpty(t, test)
 	ctx := context.Background()
 
@@ -65,7 +66,7 @@ func TestTrainReusesAFittedPredictor(t *testing.T) {
 	require.NoError(t, err)
 	fresh, err := pmlm.Train(ctx, c, tinyTraining(3))
 	require.NoError(t, err)
-	_, _, test := c.Split(pmlm.DefaultSplit())
+	_, _, test := c.Split(cohort.DefaultSplit())
 	for _, pt := range test[:min(5, len(test))] {
 		a, err := reused.Respond(ctx, pt, pmlm.RespondOptions{SkipFinal: true})
 		require.NoError(t, err)
@@ -76,7 +77,7 @@ func TestTrainReusesAFittedPredictor(t *testing.T) {
 
 	// A fit on another split does not match.
 	other := tinyTraining(3)
-	other.Split = pmlm.DefaultSplit()
+	other.Split = cohort.DefaultSplit()
 	other.Split.TrainEnd = other.Split.TrainEnd.AddDate(0, -3, 0)
 	otherFit, err := pmlm.FitPredictor(ctx, c, other)
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/policy"
 )
@@ -16,9 +17,9 @@ import (
 // cannot be imported here: it imports pmlm). Values are uniform inside each
 // metric's range, replies are a few sentences that name the label: enough
 // for timing, not for quality.
-func benchCohort(n int, seed uint64) *Cohort {
+func benchCohort(n int, seed uint64) *cohort.Cohort {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	c := NewObstetricCohort()
+	c := cohort.NewObstetricCohort()
 	advice := []string{
 		"Rest well, eat a balanced diet and keep the perineum clean.",
 		"Come back at once for fever, heavy bleeding or severe abdominal pain.",
@@ -29,7 +30,7 @@ func benchCohort(n int, seed uint64) *Cohort {
 	for i := range n {
 		label := c.Labels[rng.IntN(len(c.Labels))]
 		idx := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(360))
-		p := Patient{ID: fmt.Sprintf("b%04d", i), IndexDate: idx, Label: label,
+		p := cohort.Patient{ID: fmt.Sprintf("b%04d", i), IndexDate: idx, Label: label,
 			Response: "Discharge diagnosis: " + label + "."}
 		for range 4 {
 			p.Response += " " + advice[rng.IntN(len(advice))]
@@ -39,7 +40,7 @@ func benchCohort(n int, seed uint64) *Cohort {
 			for m, mt := range c.Metrics {
 				vals[m] = mt.Min + rng.Float64()*(mt.Max-mt.Min)
 			}
-			p.Visits = append(p.Visits, Visit{Date: idx.AddDate(0, 0, -7*(30-v)), Values: vals})
+			p.Visits = append(p.Visits, cohort.Visit{Date: idx.AddDate(0, 0, -7*(30-v)), Values: vals})
 		}
 		c.Patients = append(c.Patients, p)
 	}
@@ -52,7 +53,7 @@ var benchPipeline = sync.OnceValues(func() (*Pipeline, error) {
 	})
 })
 
-func pipelineOrSkip(b *testing.B) (*Pipeline, *Cohort) {
+func pipelineOrSkip(b *testing.B) (*Pipeline, *cohort.Cohort) {
 	b.Helper()
 	p, err := benchPipeline()
 	if err != nil {
@@ -113,7 +114,7 @@ func BenchmarkPipelineEpisode(b *testing.B) {
 func BenchmarkPipelineTrainStep(b *testing.B) {
 	p, c := pipelineOrSkip(b)
 	ctx := context.Background()
-	train, _, _ := c.Split(DefaultSplit())
+	train, _, _ := c.Split(cohort.DefaultSplit())
 	cases := &trainingCases{p: p, rows: subset(len(train), 8, 1), series: matrices(train)}
 	var mu sync.Mutex
 	var resp, score time.Duration

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/policy"
 )
@@ -43,7 +44,7 @@ type Refined struct {
 // similar patients, coarse prompt, greedy refinement by the policy — and asks
 // the responder. A training patient is never its own neighbour, and the case
 // responder never answers with its own reply.
-func (p *Pipeline) Respond(ctx context.Context, patient *Patient, opts RespondOptions) (*Refined, error) {
+func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts RespondOptions) (*Refined, error) {
 	if len(patient.Visits) == 0 {
 		return nil, fmt.Errorf("pmlm: patient has no visits")
 	}

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/encoder/mlp"
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
 	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/policy"
@@ -57,7 +59,7 @@ type manifest struct {
 	K              int               `json:"k"`
 	Steps          int               `json:"steps"`
 	PromptTemplate string            `json:"prompt_template"`
-	Metrics        []Metric          `json:"metrics"`
+	Metrics        []cohort.Metric   `json:"metrics"`
 	Labels         []string          `json:"labels"`
 	Files          map[string]string `json:"files"` // name → hex SHA-256
 }
@@ -241,10 +243,10 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	if p.predictor, err = predict.LoadMiniRocket(bytes.NewReader(files[filePredictor])); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrModel, filePredictor, err)
 	}
-	if p.retrieval, err = encoder.LoadMLP(bytes.NewReader(files[fileRetrieval])); err != nil {
+	if p.retrieval, err = mlp.Load(bytes.NewReader(files[fileRetrieval])); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrModel, fileRetrieval, err)
 	}
-	if p.patient, err = encoder.LoadMLP(bytes.NewReader(files[filePatient])); err != nil {
+	if p.patient, err = mlp.Load(bytes.NewReader(files[filePatient])); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrModel, filePatient, err)
 	}
 	if p.policy, err = policy.Load(bytes.NewReader(files[filePolicy])); err != nil {

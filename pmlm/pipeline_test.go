@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
@@ -29,13 +30,13 @@ var trained = sync.OnceValues(func() (*pmlm.Pipeline, error) {
 	})
 })
 
-var smallCohort = sync.OnceValues(func() (*pmlm.Cohort, error) {
+var smallCohort = sync.OnceValues(func() (*cohort.Cohort, error) {
 	opts := synth.DefaultOptions()
 	opts.Patients, opts.Visits, opts.Seed = 150, 0, 11
 	return synth.Generate(opts)
 })
 
-func trainedOrFail(t *testing.T) (*pmlm.Pipeline, *pmlm.Cohort) {
+func trainedOrFail(t *testing.T) (*pmlm.Pipeline, *cohort.Cohort) {
 	t.Helper()
 	p, err := trained()
 	require.NoError(t, err)
@@ -49,7 +50,7 @@ var numbers = regexp.MustCompile(`\d+(\.\d+)?`)
 
 func TestPipelinePromptsCarryNoIdentifiersOrLabValues(t *testing.T) {
 	p, c := trainedOrFail(t)
-	_, _, test := c.Split(pmlm.DefaultSplit())
+	_, _, test := c.Split(cohort.DefaultSplit())
 	require.NotEmpty(t, test)
 	for _, pt := range test[:min(10, len(test))] {
 		a, err := p.Respond(context.Background(), pt, pmlm.RespondOptions{SkipFinal: true})
@@ -70,7 +71,7 @@ func TestPipelinePromptsCarryNoIdentifiersOrLabValues(t *testing.T) {
 
 func TestPipelineNeverAnswersATrainingPatientWithItsOwnReply(t *testing.T) {
 	p, c := trainedOrFail(t)
-	train, _, _ := c.Split(pmlm.DefaultSplit())
+	train, _, _ := c.Split(cohort.DefaultSplit())
 	for _, pt := range train[:20] {
 		a, err := p.Respond(context.Background(), pt, pmlm.RespondOptions{Coarse: true})
 		require.NoError(t, err)
@@ -86,7 +87,7 @@ func TestPipelineSaveLoadRoundTrip(t *testing.T) {
 	require.NoError(t, p.Save(dir), "saving over an existing model replaces it")
 	q, err := pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
 	require.NoError(t, err)
-	_, _, test := c.Split(pmlm.DefaultSplit())
+	_, _, test := c.Split(cohort.DefaultSplit())
 	for _, pt := range test[:5] {
 		a, err := p.Respond(context.Background(), pt, pmlm.RespondOptions{})
 		require.NoError(t, err)
@@ -137,7 +138,7 @@ func TestLoadRejectsCorruptedAndForeignModels(t *testing.T) {
 
 func TestEvaluateReportsBothRows(t *testing.T) {
 	p, c := trainedOrFail(t)
-	_, _, test := c.Split(pmlm.DefaultSplit())
+	_, _, test := c.Split(cohort.DefaultSplit())
 	ev, err := p.Evaluate(context.Background(), test[:min(12, len(test))], 2)
 	require.NoError(t, err)
 	for _, m := range []pmlm.Metrics{ev.Before, ev.After} {
@@ -154,9 +155,9 @@ func TestEvaluateReportsBothRows(t *testing.T) {
 
 func TestNeighborAgreement(t *testing.T) {
 	_, c := trainedOrFail(t)
-	r, err := pmlm.NeighborAgreement(context.Background(), c, pmlm.DefaultSplit(), 5, 3)
+	r, err := pmlm.NeighborAgreement(context.Background(), c, cohort.DefaultSplit(), 5, 3)
 	require.NoError(t, err)
-	train, val, _ := c.Split(pmlm.DefaultSplit())
+	train, val, _ := c.Split(cohort.DefaultSplit())
 	assert.Equal(t, len(train), r.Train)
 	assert.Equal(t, len(val), r.Validation)
 	for _, p := range []float64{r.Untrained, r.WarmStarted, r.Chance} {

@@ -11,6 +11,7 @@ import (
 	"github.com/nlpodyssey/spago/mat"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/policy"
 )
 
@@ -80,7 +81,7 @@ func (p *Pipeline) scoreAll(ctx context.Context, prompts, refs, excludeIDs []str
 	return out, nil
 }
 
-func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, validation []*Patient, series [][][]float64) error {
+func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, validation []*cohort.Patient, series [][][]float64) error {
 	cases := &trainingCases{p: p, rows: subset(len(train), opts.MaxEpisodes, opts.Seed+4), series: series}
 
 	// r̂0 and its score never change across epochs: computed once.
@@ -148,7 +149,7 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 // validator returns the trainer's validation hook: the mean gain in the
 // reward component of greedy refinement over the coarse prompt, on (a seeded
 // subset of) the validation patients. Nil when there are none.
-func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation []*Patient) (policy.ValidateFunc, error) {
+func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation []*cohort.Patient) (policy.ValidateFunc, error) {
 	rows := subset(len(validation), opts.MaxValidation, opts.Seed+6)
 	if len(rows) == 0 {
 		return nil, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
@@ -54,14 +55,14 @@ func demoCommand() command {
 				if err != nil {
 					return err
 				}
-				if err := pmlm.WriteDir(dir, c); err != nil {
+				if err := cohort.WriteDir(dir, c); err != nil {
 					return err
 				}
-				c, report, err := pmlm.ReadDir(dir, pmlm.ReadOptions{})
+				c, report, err := cohort.ReadDir(dir, cohort.ReadOptions{})
 				if err != nil {
 					return err
 				}
-				train, val, test := c.Split(pmlm.DefaultSplit())
+				train, val, test := c.Split(cohort.DefaultSplit())
 				fmt.Fprintf(e.stdout, "synthetic cohort: %d patients, %d visits, %d metrics, %d labels (%d warnings); split %d / %d / %d\n",
 					len(c.Patients), c.NumVisits(), len(c.Metrics), len(c.Labels), len(report.Warnings), len(train), len(val), len(test))
 				p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{

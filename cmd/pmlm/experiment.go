@@ -14,6 +14,7 @@ import (
 
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
@@ -156,7 +157,7 @@ func experimentCommand() command {
 				if err != nil {
 					return err
 				}
-				train, val, test := c.Split(pmlm.DefaultSplit())
+				train, val, test := c.Split(cohort.DefaultSplit())
 				settings := []string{
 					fmt.Sprintf("cohort: %s; %d patients (%d train / %d validation / %d test), %d labels", source, len(c.Patients), len(train), len(val), len(test), len(c.Labels)),
 					fmt.Sprintf("seeds: %v; full method k = %d, n = %d; REINFORCE %d epoch(s), %s per epoch, %s for epoch selection",
@@ -241,9 +242,9 @@ func writeReport(path string, res *experiment.Results, o experiment.ReportOption
 
 // experimentCohort reads the cohort directory, or generates the synthetic
 // cohort for "synthetic".
-func experimentCohort(data string, patients int, seed uint64) (*pmlm.Cohort, string, error) {
+func experimentCohort(data string, patients int, seed uint64) (*cohort.Cohort, string, error) {
 	if data != syntheticData {
-		c, _, err := pmlm.ReadDir(data, pmlm.ReadOptions{})
+		c, _, err := cohort.ReadDir(data, cohort.ReadOptions{})
 		return c, data, err
 	}
 	opts := synth.DefaultOptions()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // updateGolden rewrites the golden files instead of comparing with them:
@@ -34,14 +34,14 @@ func checkGolden(t *testing.T, name, got string) {
 // problem of each kind the lenient reader works around or skips.
 func TestGoldenValidateReport(t *testing.T) {
 	dir := validCohortDir(t)
-	editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+	editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 		rows[1][column(t, rows[0], "HGB")-1] = "abc"         // not a number
 		rows[2][column(t, rows[0], "MCV")-1] = "-5"          // out of range
 		rows[3][column(t, rows[0], "date")-1] = "2021-13-01" // bad date
 		rows = append(rows, []string{"p9", "2021-01-01", "1", "2", "3"})
 		return rows
 	})
-	editCSV(t, dir, pmlm.PatientsFile, func(rows [][]string) [][]string {
+	editCSV(t, dir, cohort.PatientsFile, func(rows [][]string) [][]string {
 		rows[2][column(t, rows[0], "label")-1] = "Normal"
 		return append(rows, slices.Clone(rows[1]))
 	})

@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // neighborsCommand reports how well the encoder's neighbourhoods agree with
@@ -23,11 +24,11 @@ func neighborsCommand() command {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
-				c, _, err := pmlm.ReadDir(args[0], pmlm.ReadOptions{})
+				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
 				if err != nil {
 					return err
 				}
-				r, err := pmlm.NeighborAgreement(ctx, c, pmlm.DefaultSplit(), *k, *seed)
+				r, err := pmlm.NeighborAgreement(ctx, c, cohort.DefaultSplit(), *k, *seed)
 				if err != nil {
 					return err
 				}

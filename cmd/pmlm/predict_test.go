@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
@@ -77,7 +77,7 @@ func TestPredictStudy(t *testing.T) {
 	c, err := synth.Generate(opts)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	require.NoError(t, pmlm.WriteDir(dir, c))
+	require.NoError(t, cohort.WriteDir(dir, c))
 
 	code, out, stderr := runCmd(t, "predict-study", dir, "--predictors", "minirocket,cnn", "--epochs", "2")
 	require.Equal(t, 0, code, "stderr: %s", stderr)

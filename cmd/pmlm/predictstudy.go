@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
@@ -46,12 +46,12 @@ func predictStudyCommand() command {
 }
 
 func predictStudy(ctx context.Context, e *env, dir string, ps []predict.Predictor) error {
-	c, _, err := pmlm.ReadDir(dir, pmlm.ReadOptions{})
+	c, _, err := cohort.ReadDir(dir, cohort.ReadOptions{})
 	if err != nil {
 		return err
 	}
-	train, val, test := c.Split(pmlm.DefaultSplit())
-	scores, err := experiment.StudyPredictors(ctx, c, pmlm.DefaultSplit(), ps)
+	train, val, test := c.Split(cohort.DefaultSplit())
+	scores, err := experiment.StudyPredictors(ctx, c, cohort.DefaultSplit(), ps)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/pmlm-go/pmlm/encoder"
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/encoder/mlp"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/similarity"
@@ -81,7 +81,7 @@ var errNoPatient = errors.New("no patient with the given --patient ID")
 // coarsePrompt wires predictor, encoder, recommender and template for one
 // patient of the cohort in dir.
 func coarsePrompt(ctx context.Context, dir, id string, o promptOptions) (string, error) {
-	c, _, err := pmlm.ReadDir(dir, pmlm.ReadOptions{})
+	c, _, err := cohort.ReadDir(dir, cohort.ReadOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -89,10 +89,10 @@ func coarsePrompt(ctx context.Context, dir, id string, o promptOptions) (string,
 	if target == nil {
 		return "", fmt.Errorf("%s: %w", dir, errNoPatient)
 	}
-	train, _, _ := c.Split(pmlm.DefaultSplit())
+	train, _, _ := c.Split(cohort.DefaultSplit())
 	if len(train) < 2 {
 		return "", fmt.Errorf("%s: the training split (index date ≤ %s) has %d patients, need at least 2",
-			dir, pmlm.DefaultSplit().TrainEnd.Format(pmlm.DateLayout), len(train))
+			dir, cohort.DefaultSplit().TrainEnd.Format(cohort.DateLayout), len(train))
 	}
 	series := make([][][]float64, len(train))
 	labels := make([]int, len(train))
@@ -122,18 +122,18 @@ func coarsePrompt(ctx context.Context, dir, id string, o promptOptions) (string,
 	}
 
 	// Peer-informed personalization: the encoder and the recommender.
-	std, err := encoder.FitStandardizer(series)
+	std, err := mlp.FitStandardizer(series)
 	if err != nil {
 		return "", err
 	}
-	cfg := encoder.DefaultMLPConfig(len(c.Metrics))
-	cfg.MaxVisits = pmlm.DefaultMaxVisits
-	enc, err := encoder.NewMLP(cfg, std, o.seed)
+	cfg := mlp.DefaultConfig(len(c.Metrics))
+	cfg.MaxVisits = cohort.DefaultMaxVisits
+	enc, err := mlp.New(cfg, std, o.seed)
 	if err != nil {
 		return "", err
 	}
 	if o.warmStart {
-		opt := encoder.DefaultWarmStartOptions()
+		opt := mlp.DefaultWarmStartOptions()
 		opt.Seed = o.seed
 		if _, err := enc.WarmStart(ctx, series, labels, len(c.Labels), opt); err != nil {
 			return "", err
@@ -164,7 +164,7 @@ func coarsePrompt(ctx context.Context, dir, id string, o promptOptions) (string,
 }
 
 // visitMatrix returns the patient's visits as [visits][metrics].
-func visitMatrix(p *pmlm.Patient) [][]float64 {
+func visitMatrix(p *cohort.Patient) [][]float64 {
 	m := make([][]float64, len(p.Visits))
 	for i, v := range p.Visits {
 		m[i] = v.Values

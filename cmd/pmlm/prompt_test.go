@@ -13,29 +13,29 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
 // promptCohort writes a small synthetic cohort and returns its folder.
-func promptCohort(t *testing.T) (string, *pmlm.Cohort) {
+func promptCohort(t *testing.T) (string, *cohort.Cohort) {
 	t.Helper()
 	opts := synth.DefaultOptions()
 	opts.Seed, opts.Patients, opts.Visits = 5, 120, 0
 	c, err := synth.Generate(opts)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	require.NoError(t, pmlm.WriteDir(dir, c))
+	require.NoError(t, cohort.WriteDir(dir, c))
 	return dir, c
 }
 
 func TestPromptCommand(t *testing.T) {
 	dir, c := promptCohort(t)
-	train, _, test := c.Split(pmlm.DefaultSplit())
+	train, _, test := c.Split(cohort.DefaultSplit())
 	require.NotEmpty(t, train)
 	require.NotEmpty(t, test)
-	for _, target := range []*pmlm.Patient{train[0], test[0]} {
+	for _, target := range []*cohort.Patient{train[0], test[0]} {
 		for _, extra := range [][]string{nil, {"--warm-start"}} {
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"prompt", dir, "--patient", target.ID, "--k", "5", "--features", "840"}, extra...)

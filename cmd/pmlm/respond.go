@@ -9,6 +9,7 @@ import (
 
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // respondCommand answers one patient with a trained model.
@@ -58,7 +59,7 @@ func respondCommand() command {
 				if err != nil {
 					return err
 				}
-				c, _, err := pmlm.ReadDir(args[1], pmlm.ReadOptions{})
+				c, _, err := cohort.ReadDir(args[1], cohort.ReadOptions{})
 				if err != nil {
 					return err
 				}

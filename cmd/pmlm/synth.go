@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
@@ -38,7 +38,7 @@ func synthCommand() command {
 				if err != nil {
 					return err
 				}
-				if err := pmlm.WriteDir(*out, c); err != nil {
+				if err := cohort.WriteDir(*out, c); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "wrote %d patients, %d visits, %d metrics, %d labels to %s\n",

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 func TestSynthWritesReadableCohort(t *testing.T) {
@@ -21,12 +21,12 @@ func TestSynthWritesReadableCohort(t *testing.T) {
 	require.Equal(t, 0, code, "stderr: %s", stderr.String())
 	assert.Contains(t, stdout.String(), "50 patients")
 
-	for _, name := range []string{pmlm.VisitsFile, pmlm.PatientsFile} {
+	for _, name := range []string{cohort.VisitsFile, cohort.PatientsFile} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err)
 		assert.Positive(t, st.Size())
 	}
-	c, _, err := pmlm.ReadDir(dir, pmlm.ReadOptions{})
+	c, _, err := cohort.ReadDir(dir, cohort.ReadOptions{})
 	require.NoError(t, err)
 	assert.Len(t, c.Patients, 50)
 	assert.Equal(t, 45, c.MaxVisits())
@@ -39,7 +39,7 @@ func TestSynthSameSeedSameFiles(t *testing.T) {
 		var out bytes.Buffer
 		require.Equal(t, 0, run(context.Background(), []string{"synth", "--out", dir, "--patients", "20", "--seed", seed},
 			&env{stdout: &out, stderr: &out}), out.String())
-		b, err := os.ReadFile(filepath.Join(dir, pmlm.VisitsFile))
+		b, err := os.ReadFile(filepath.Join(dir, cohort.VisitsFile))
 		require.NoError(t, err)
 		return b
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // trainCommand trains a pipeline on a cohort directory and saves the model.
@@ -33,7 +34,7 @@ func trainCommand() command {
 			steps := fs.Int("steps", 10, "words deleted per prompt")
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
 			seed := fs.Uint64("seed", 1, "random seed")
-			maxVisits := fs.Int("max-visits", pmlm.DefaultMaxVisits, "largest number of visits per patient")
+			maxVisits := fs.Int("max-visits", cohort.DefaultMaxVisits, "largest number of visits per patient")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -45,7 +46,7 @@ func trainCommand() command {
 					*checkpoint = *out + ".checkpoint"
 				}
 				start := time.Now()
-				c, report, err := pmlm.ReadDir(args[0], pmlm.ReadOptions{MaxVisits: *maxVisits})
+				c, report, err := cohort.ReadDir(args[0], cohort.ReadOptions{MaxVisits: *maxVisits})
 				if err != nil {
 					return err
 				}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // validateCommand checks a cohort directory and prints its summary.
@@ -25,14 +25,14 @@ func validateCommand() command {
 			"is printed as FILE:LINE:COLUMN (NAME): MESSAGE. With --lenient, invalid rows are\n" +
 			"skipped instead, each one listed with the reason (the first --max-listed of each kind).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			maxVisits := fs.Int("max-visits", pmlm.DefaultMaxVisits, "largest number of visits a patient may have")
+			maxVisits := fs.Int("max-visits", cohort.DefaultMaxVisits, "largest number of visits a patient may have")
 			lenient := fs.Bool("lenient", false, "skip invalid rows (each one is listed) instead of failing")
 			maxListed := fs.Int("max-listed", 100, "list at most this many warnings and skipped rows each, then their count (0: all)")
-			split := pmlm.DefaultSplit()
+			split := cohort.DefaultSplit()
 			fs.Func("split-train-end", "last index date of the training part (default "+
-				split.TrainEnd.Format(pmlm.DateLayout)+")", dateFlag(&split.TrainEnd))
+				split.TrainEnd.Format(cohort.DateLayout)+")", dateFlag(&split.TrainEnd))
 			fs.Func("split-validation-end", "last index date of the validation part (default "+
-				split.ValidationEnd.Format(pmlm.DateLayout)+")", dateFlag(&split.ValidationEnd))
+				split.ValidationEnd.Format(cohort.DateLayout)+")", dateFlag(&split.ValidationEnd))
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -46,7 +46,7 @@ func validateCommand() command {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				c, rep, err := pmlm.ReadDir(args[0], pmlm.ReadOptions{MaxVisits: *maxVisits, Lenient: *lenient})
+				c, rep, err := cohort.ReadDir(args[0], cohort.ReadOptions{MaxVisits: *maxVisits, Lenient: *lenient})
 				printIssues(e.stdout, fmt.Sprintf("warnings: %d", len(rep.Warnings)), rep.Warnings, *maxListed)
 				printIssues(e.stdout, fmt.Sprintf("skipped (--lenient): %d rows, for these reasons", rep.SkippedRows()), rep.Skipped, *maxListed)
 				if err != nil {
@@ -61,7 +61,7 @@ func validateCommand() command {
 // dateFlag parses a YYYY-MM-DD flag value into *t.
 func dateFlag(t *time.Time) func(string) error {
 	return func(s string) error {
-		d, err := time.Parse(pmlm.DateLayout, s)
+		d, err := time.Parse(cohort.DateLayout, s)
 		if err != nil {
 			return fmt.Errorf("want a date YYYY-MM-DD, got %q", s)
 		}
@@ -73,7 +73,7 @@ func dateFlag(t *time.Time) func(string) error {
 // printIssues lists the first limit issues (all if limit ≤ 0) under a
 // heading and counts the rest, so that a badly broken file of a million
 // rows does not bury the summary; nothing when there are none.
-func printIssues(w io.Writer, heading string, issues []pmlm.Issue, limit int) {
+func printIssues(w io.Writer, heading string, issues []cohort.Issue, limit int) {
 	if len(issues) == 0 {
 		return
 	}

@@ -15,20 +15,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // validCohortDir writes a small hand-made cohort (four patients, three
-// metrics of the obstetric catalogue) with pmlm.WriteDir.
+// metrics of the obstetric catalogue) with cohort.WriteDir.
 func validCohortDir(t *testing.T) string {
 	t.Helper()
-	obstetric := pmlm.NewObstetricCohort()
-	c := &pmlm.Cohort{Labels: []string{pmlm.LabelNormal, pmlm.LabelThalassemia, pmlm.LabelGestationalDiabetes}}
+	obstetric := cohort.NewObstetricCohort()
+	c := &cohort.Cohort{Labels: []string{cohort.LabelNormal, cohort.LabelThalassemia, cohort.LabelGestationalDiabetes}}
 	for _, name := range []string{"HGB", "MCV", "PLT"} {
 		c.Metrics = append(c.Metrics, obstetric.Metrics[obstetric.MetricIndex(name)])
 	}
 	day := func(s string) time.Time {
-		d, err := time.Parse(pmlm.DateLayout, s)
+		d, err := time.Parse(cohort.DateLayout, s)
 		require.NoError(t, err)
 		return d
 	}
@@ -36,23 +36,23 @@ func validCohortDir(t *testing.T) string {
 		index, label string
 		visits       int
 	}{
-		{"2021-06-30", pmlm.LabelNormal, 2},
-		{"2022-03-15", pmlm.LabelThalassemia, 3},
-		{"2022-09-01", pmlm.LabelGestationalDiabetes, 1},
-		{"2020-12-01", pmlm.LabelNormal, 2},
+		{"2021-06-30", cohort.LabelNormal, 2},
+		{"2022-03-15", cohort.LabelThalassemia, 3},
+		{"2022-09-01", cohort.LabelGestationalDiabetes, 1},
+		{"2020-12-01", cohort.LabelNormal, 2},
 	} {
-		pt := pmlm.Patient{ID: fmt.Sprintf("p%d", i+1), IndexDate: day(p.index), Label: p.label,
+		pt := cohort.Patient{ID: fmt.Sprintf("p%d", i+1), IndexDate: day(p.index), Label: p.label,
 			Response: "Advice, with a comma."}
 		for v := range p.visits {
-			pt.Visits = append(pt.Visits, pmlm.Visit{
+			pt.Visits = append(pt.Visits, cohort.Visit{
 				Date:   pt.IndexDate.AddDate(0, -p.visits+v, 0),
-				Values: []float64{110 + float64(v), 85.5, pmlm.Missing()},
+				Values: []float64{110 + float64(v), 85.5, cohort.Missing()},
 			})
 		}
 		c.Patients = append(c.Patients, pt)
 	}
 	dir := t.TempDir()
-	require.NoError(t, pmlm.WriteDir(dir, c))
+	require.NoError(t, cohort.WriteDir(dir, c))
 	return dir
 }
 
@@ -123,7 +123,7 @@ func TestValidateCorruptedFiles(t *testing.T) {
 	}{{
 		name: "missing column",
 		corrupt: func(t *testing.T, dir string) (string, string) {
-			editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 				c := column(t, rows[0], "MCV") - 1
 				for i := range rows {
 					rows[i] = slices.Delete(rows[i], c, c+1)
@@ -138,7 +138,7 @@ func TestValidateCorruptedFiles(t *testing.T) {
 		name: "unknown column",
 		corrupt: func(t *testing.T, dir string) (string, string) {
 			var place string
-			editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 				for i := range rows {
 					rows[i] = append(rows[i], "5.1")
 				}
@@ -169,7 +169,7 @@ func TestValidateCorruptedFiles(t *testing.T) {
 		name: "duplicate patient ID",
 		corrupt: func(t *testing.T, dir string) (string, string) {
 			var place string
-			editCSV(t, dir, pmlm.PatientsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.PatientsFile, func(rows [][]string) [][]string {
 				rows = append(rows, slices.Clone(rows[1]))
 				place = fmt.Sprintf("patients.csv:%d:%d (patient_id)", len(rows), column(t, rows[0], "patient_id"))
 				return rows
@@ -180,7 +180,7 @@ func TestValidateCorruptedFiles(t *testing.T) {
 		name: "visit of an unknown patient",
 		corrupt: func(t *testing.T, dir string) (string, string) {
 			var place string
-			editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 				row := slices.Clone(rows[1])
 				row[column(t, rows[0], "patient_id")-1] = "nobody"
 				rows = append(rows, row)
@@ -201,11 +201,11 @@ func TestValidateCorruptedFiles(t *testing.T) {
 		name: "patient without visits",
 		corrupt: func(t *testing.T, dir string) (string, string) {
 			var place string
-			editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 				id := column(t, rows[0], "patient_id") - 1
 				return slices.DeleteFunc(rows, func(r []string) bool { return r[id] == "p3" })
 			})
-			editCSV(t, dir, pmlm.PatientsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.PatientsFile, func(rows [][]string) [][]string {
 				id := column(t, rows[0], "patient_id") - 1
 				line := slices.IndexFunc(rows, func(r []string) bool { return r[id] == "p3" }) + 1
 				place = fmt.Sprintf("patients.csv:%d:%d (patient_id)", line, id+1)
@@ -217,15 +217,15 @@ func TestValidateCorruptedFiles(t *testing.T) {
 		name: "more visits than the default maximum of 45",
 		corrupt: func(t *testing.T, dir string) (string, string) {
 			var place string
-			editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 				// p1 has 2 visits; add 44 more, one a day before its first.
 				id, dateCol := column(t, rows[0], "patient_id")-1, column(t, rows[0], "date")-1
-				first, err := time.Parse(pmlm.DateLayout, rows[1][dateCol])
+				first, err := time.Parse(cohort.DateLayout, rows[1][dateCol])
 				require.NoError(t, err)
 				require.Equal(t, "p1", rows[1][id])
 				for i := range 44 {
 					row := slices.Clone(rows[1])
-					row[dateCol] = first.AddDate(0, 0, -1-i).Format(pmlm.DateLayout)
+					row[dateCol] = first.AddDate(0, 0, -1-i).Format(cohort.DateLayout)
 					rows = append(rows, row)
 					if i == 43 { // p1's 46th row in file order
 						place = fmt.Sprintf("visits.csv:%d:%d (patient_id)", len(rows), id+1)
@@ -250,7 +250,7 @@ func TestValidateCorruptedFiles(t *testing.T) {
 	}, {
 		name: "row with too many fields",
 		corrupt: func(t *testing.T, dir string) (string, string) {
-			editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+			editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 				rows[2] = append(rows[2], "1")
 				return rows
 			})
@@ -275,7 +275,7 @@ func TestValidateCorruptedFiles(t *testing.T) {
 func setVisitCell(line int, name, value string) func(t *testing.T, dir string) (string, string) {
 	return func(t *testing.T, dir string) (string, string) {
 		var col int
-		editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+		editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 			col = column(t, rows[0], name)
 			rows[line-1][col-1] = value
 			return rows
@@ -296,7 +296,7 @@ func setVisitCell(line int, name, value string) func(t *testing.T, dir string) (
 // returns its place.
 func setPatientCell(t *testing.T, dir string, line int, name, value string) string {
 	var col int
-	editCSV(t, dir, pmlm.PatientsFile, func(rows [][]string) [][]string {
+	editCSV(t, dir, cohort.PatientsFile, func(rows [][]string) [][]string {
 		col = column(t, rows[0], name)
 		rows[line-1][col-1] = value
 		return rows
@@ -337,7 +337,7 @@ func TestValidateListsAtMostMaxListedIssues(t *testing.T) {
 
 func TestValidateWarnings(t *testing.T) {
 	dir := validCohortDir(t)
-	editCSV(t, dir, pmlm.VisitsFile, func(rows [][]string) [][]string {
+	editCSV(t, dir, cohort.VisitsFile, func(rows [][]string) [][]string {
 		rows[1][column(t, rows[0], "date")-1] = "2021-07-01" // after p1's index date, 2021-06-30
 		return rows
 	})

@@ -8,23 +8,24 @@ import (
 	"log"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
 func main() {
 	ctx := context.Background()
 
-	// 1. Data: a seeded synthetic obstetric cohort (use pmlm.ReadDir for CSV files).
+	// 1. Data: a seeded synthetic obstetric cohort (use cohort.ReadDir for CSV files).
 	opts := synth.DefaultOptions()
 	opts.Patients, opts.Visits = 300, 0
-	cohort, err := synth.Generate(opts)
+	c, err := synth.Generate(opts)
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// 2. Train: predictor, patient encoder, recommender, REINFORCE policy.
 	//    Pass TrainOptions.Responder to use a real LLM (see package llm).
-	p, err := pmlm.Train(ctx, cohort, pmlm.TrainOptions{
+	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{
 		Epochs: 1, MaxEpisodes: 32, MaxValidation: 16, Seed: 1,
 	})
 	if err != nil {
@@ -32,7 +33,7 @@ func main() {
 	}
 
 	// 3. Respond: the personalized prompt of a test patient, and the answer.
-	_, _, test := cohort.Split(pmlm.DefaultSplit())
+	_, _, test := c.Split(cohort.DefaultSplit())
 	answer, err := p.Respond(ctx, test[0], pmlm.RespondOptions{})
 	if err != nil {
 		log.Fatal(err)

@@ -16,11 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
-var cohort = sync.OnceValues(func() (*pmlm.Cohort, error) {
+var smallCohort = sync.OnceValues(func() (*cohort.Cohort, error) {
 	opts := synth.DefaultOptions()
 	opts.Patients, opts.Visits, opts.Seed = 120, 0, 5
 	return synth.Generate(opts)
@@ -37,7 +38,7 @@ func tinyConfig() experiment.Config {
 
 // results runs every experiment once for the tests of this file.
 var results = sync.OnceValues(func() (*experiment.Results, error) {
-	c, err := cohort()
+	c, err := smallCohort()
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +125,7 @@ func TestRunWritesEveryTableAndFigure(t *testing.T) {
 }
 
 func TestFig6CountsEveryDeletionOfTheTestSplit(t *testing.T) {
-	c, err := cohort()
+	c, err := smallCohort()
 	require.NoError(t, err)
 	cfg := tinyConfig()
 	cfg.Seeds = []uint64{3}
@@ -157,7 +158,7 @@ func TestFig6CountsEveryDeletionOfTheTestSplit(t *testing.T) {
 }
 
 func TestNewRunnerRejectsBadConfigs(t *testing.T) {
-	c, err := cohort()
+	c, err := smallCohort()
 	require.NoError(t, err)
 	for name, change := range map[string]func(*experiment.Config){
 		"no seeds": func(c *experiment.Config) { c.Seeds = nil },
@@ -165,11 +166,11 @@ func TestNewRunnerRejectsBadConfigs(t *testing.T) {
 		"n < 0":    func(c *experiment.Config) { c.Ns = []int{-1} },
 		"nameless": func(c *experiment.Config) { c.Responders = []experiment.Responder{{}} },
 		"empty test": func(c *experiment.Config) {
-			c.Train.Split = pmlm.SplitBoundaries{TrainEnd: c.Train.Split.TrainEnd.AddDate(50, 0, 0), ValidationEnd: c.Train.Split.TrainEnd.AddDate(51, 0, 0)}
+			c.Train.Split = cohort.SplitBoundaries{TrainEnd: c.Train.Split.TrainEnd.AddDate(50, 0, 0), ValidationEnd: c.Train.Split.TrainEnd.AddDate(51, 0, 0)}
 		},
 	} {
 		cfg := tinyConfig()
-		cfg.Train.Split = pmlm.DefaultSplit()
+		cfg.Train.Split = cohort.DefaultSplit()
 		change(&cfg)
 		_, err := experiment.NewRunner(c, cfg)
 		assert.ErrorIs(t, err, experiment.ErrConfig, name)

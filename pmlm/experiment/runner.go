@@ -15,6 +15,7 @@ import (
 
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // Responder is an LLM to compare in table 1, with the name its rows carry.
@@ -102,9 +103,9 @@ func (v variant) String() string {
 // A Runner is not safe for concurrent use; it runs Config.Jobs
 // configurations at once itself.
 type Runner struct {
-	cohort *pmlm.Cohort
+	cohort *cohort.Cohort
 	cfg    Config
-	test   []*pmlm.Patient
+	test   []*cohort.Patient
 	k, n   int
 
 	store                       runStore
@@ -136,12 +137,12 @@ type fitCell struct {
 }
 
 // NewRunner checks cfg against the cohort and returns a Runner.
-func NewRunner(c *pmlm.Cohort, cfg Config) (*Runner, error) {
+func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 	if len(cfg.Seeds) == 0 {
 		return nil, fmt.Errorf("%w: no seeds", ErrConfig)
 	}
-	if cfg.Train.Split == (pmlm.SplitBoundaries{}) {
-		cfg.Train.Split = pmlm.DefaultSplit()
+	if cfg.Train.Split == (cohort.SplitBoundaries{}) {
+		cfg.Train.Split = cohort.DefaultSplit()
 	}
 	if cfg.Positions <= 0 {
 		cfg.Positions = 100

@@ -62,7 +62,7 @@ func exactParts(t *testing.T, res *experiment.Results) []string {
 func TestJobsChangeNoSeededPart(t *testing.T) {
 	want, err := results() // one job
 	require.NoError(t, err)
-	c, err := cohort()
+	c, err := smallCohort()
 	require.NoError(t, err)
 	cfg := tinyConfig()
 	cfg.Jobs = 3
@@ -77,7 +77,7 @@ func TestJobsChangeNoSeededPart(t *testing.T) {
 }
 
 func TestRunsDirResumesAndNeverHoldsPatientData(t *testing.T) {
-	c, err := cohort()
+	c, err := smallCohort()
 	require.NoError(t, err)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -155,7 +155,7 @@ func TestRunsDirResumesAndNeverHoldsPatientData(t *testing.T) {
 }
 
 func TestRunAfterACancelledRunStartsAfresh(t *testing.T) {
-	c, err := cohort()
+	c, err := smallCohort()
 	require.NoError(t, err)
 	cfg := tinyConfig()
 	cfg.Seeds = []uint64{1}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // outcome is what the tables and figures take from one trained and
@@ -155,7 +156,7 @@ func (s runStore) save(sr *savedRun) error {
 // the run itself: for trainings the cohort, test split and training
 // options; for the predictor study the cohort, split and predictors.
 // Custom parts (text encoder, predictor) are known by their type only.
-func settingsOf(c *pmlm.Cohort, testPatients int, cfg Config) (train, study string, err error) {
+func settingsOf(c *cohort.Cohort, testPatients int, cfg Config) (train, study string, err error) {
 	opts := cfg.Train
 	text, pred := "default", "default"
 	if opts.Text != nil {
@@ -177,7 +178,7 @@ func settingsOf(c *pmlm.Cohort, testPatients int, cfg Config) (train, study stri
 	}
 	sb, err := json.Marshal(struct {
 		Cohort     string
-		Split      pmlm.SplitBoundaries
+		Split      cohort.SplitBoundaries
 		Predictors []string
 		Epochs     int
 	}{digest, opts.Split, cfg.Predictors, cfg.PredictorEpochs})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
 
@@ -22,7 +22,7 @@ type PredictorScore struct {
 // StudyPredictors fits each predictor on the cohort's training split and
 // scores it on the test split (the paper's table A1). The first result is
 // the majority-label reference.
-func StudyPredictors(ctx context.Context, c *pmlm.Cohort, split pmlm.SplitBoundaries, ps []predict.Predictor) ([]PredictorScore, error) {
+func StudyPredictors(ctx context.Context, c *cohort.Cohort, split cohort.SplitBoundaries, ps []predict.Predictor) ([]PredictorScore, error) {
 	train, _, test := c.Split(split)
 	if len(train) < 2 || len(test) == 0 {
 		return nil, fmt.Errorf("%w: the split leaves %d training and %d test patients; need at least 2 and 1",
@@ -76,7 +76,7 @@ func StudyPredictors(ctx context.Context, c *pmlm.Cohort, split pmlm.SplitBounda
 
 // seriesOf returns the patients' visits as series and their labels as
 // indices into c.Labels.
-func seriesOf(c *pmlm.Cohort, patients []*pmlm.Patient) ([][][]float64, []int, error) {
+func seriesOf(c *cohort.Cohort, patients []*cohort.Patient) ([][][]float64, []int, error) {
 	series := make([][][]float64, len(patients))
 	labels := make([]int, len(patients))
 	for i, p := range patients {

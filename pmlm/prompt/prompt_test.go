@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/encoder/mlp"
 	"github.com/pmlm-go/pmlm/similarity"
 )
 
@@ -144,9 +144,9 @@ func TestNoIdentifiersOrValues(t *testing.T) {
 		}
 		patients[i] = visits
 	}
-	std, err := encoder.FitStandardizer(patients)
+	std, err := mlp.FitStandardizer(patients)
 	require.NoError(t, err)
-	enc, err := encoder.NewMLP(encoder.MLPConfig{MaxVisits: 5, Metrics: metrics, Hidden: 16, Out: 8}, std, 5)
+	enc, err := mlp.New(mlp.Config{MaxVisits: 5, Metrics: metrics, Hidden: 16, Out: 8}, std, 5)
 	require.NoError(t, err)
 	vecs := make([][]float32, n)
 	for i, p := range patients {

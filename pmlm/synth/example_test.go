@@ -3,7 +3,7 @@ package synth_test
 import (
 	"fmt"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
@@ -14,7 +14,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	train, val, test := c.Split(pmlm.DefaultSplit())
+	train, val, test := c.Split(cohort.DefaultSplit())
 	fmt.Println(len(c.Patients), "patients,", c.NumVisits(), "visits, at most", c.MaxVisits(), "per patient")
 	fmt.Println(len(c.Metrics), "metrics,", len(c.Labels), "labels")
 	fmt.Println("train", len(train), "validation+test", len(val)+len(test))

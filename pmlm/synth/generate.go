@@ -5,17 +5,17 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // pcgStream is the fixed second word of the PCG state; the seed is the first.
 const pcgStream = 0x9e3779b97f4a7c15
 
 // Generate returns a synthetic obstetric cohort (COHORT_SPEC.md) with the
-// catalogue of pmlm.ObstetricMetrics and the labels of
-// pmlm.ObstetricLabels. Patients are ordered by index date and named
+// catalogue of cohort.ObstetricMetrics and the labels of
+// cohort.ObstetricLabels. Patients are ordered by index date and named
 // P00001, P00002, …; the same options always give the same cohort.
-func Generate(opts Options) (*pmlm.Cohort, error) {
+func Generate(opts Options) (*cohort.Cohort, error) {
 	c, _, err := GenerateDetailed(opts)
 	return c, err
 }
@@ -24,13 +24,13 @@ func Generate(opts Options) (*pmlm.Cohort, error) {
 // each patient, aligned with the cohort's patients: delivery details,
 // subtypes, background conditions, and each record's gestational age and
 // setting.
-func GenerateDetailed(opts Options) (*pmlm.Cohort, []Facts, error) {
+func GenerateDetailed(opts Options) (*cohort.Cohort, []Facts, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, nil, err
 	}
 	r := rand.New(rand.NewPCG(opts.Seed, pcgStream))
-	c := pmlm.NewObstetricCohort()
+	c := cohort.NewObstetricCohort()
 	if len(c.Metrics) != numMetrics {
 		return nil, nil, fmt.Errorf("synth: catalogue has %d metrics, the generator knows %d", len(c.Metrics), numMetrics)
 	}
@@ -55,7 +55,7 @@ func GenerateDetailed(opts Options) (*pmlm.Cohort, []Facts, error) {
 	}
 	nv := visitCounts(r, plans, opts.Visits, opts.MaxVisits)
 
-	c.Patients = make([]pmlm.Patient, opts.Patients)
+	c.Patients = make([]cohort.Patient, opts.Patients)
 	facts := make([]Facts, opts.Patients)
 	values := make([]float64, opts.Visits*numMetrics) // one allocation for every record
 	var e effects
@@ -64,7 +64,7 @@ func GenerateDetailed(opts Options) (*pmlm.Cohort, []Facts, error) {
 		p.nVisits = nv[i]
 		recs := schedule(r, p)
 		st := newLatentState(r)
-		visits := make([]pmlm.Visit, len(recs))
+		visits := make([]cohort.Visit, len(recs))
 		p.facts.GA = make([]float64, len(recs))
 		p.facts.Setting = make([]Setting, len(recs))
 		for k, rec := range recs {
@@ -72,11 +72,11 @@ func GenerateDetailed(opts Options) (*pmlm.Cohort, []Facts, error) {
 			values = values[numMetrics:]
 			simulateRecord(r, st, p, rec, k == 0, &e, v)
 			applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, v)
-			visits[k] = pmlm.Visit{Date: p.facts.DeliveryDate.AddDate(0, 0, rec.day), Values: v}
+			visits[k] = cohort.Visit{Date: p.facts.DeliveryDate.AddDate(0, 0, rec.day), Values: v}
 			p.facts.GA[k] = math.Round(rec.ga*10) / 10
 			p.facts.Setting[k] = rec.setting
 		}
-		c.Patients[i] = pmlm.Patient{
+		c.Patients[i] = cohort.Patient{
 			ID:        fmt.Sprintf("P%05d", i+1),
 			IndexDate: p.indexDate,
 			Label:     p.label.String(),

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // seedFlag lets the statistical tests run on other seeds:
@@ -19,7 +19,7 @@ var seedFlag = flag.Uint64("synth.seed", 1, "seed of the default-size cohort the
 // The default cohort is generated once per test binary.
 var (
 	defaultOnce   sync.Once
-	defaultCohort *pmlm.Cohort
+	defaultCohort *cohort.Cohort
 	defaultFacts  []Facts
 	defaultErr    error
 )
@@ -29,14 +29,14 @@ var (
 // the default cohort) need more patients for tests that do not flake.
 var (
 	largeOnce   sync.Once
-	largeCohort *pmlm.Cohort
+	largeCohort *cohort.Cohort
 	largeFacts  []Facts
 	largeErr    error
 )
 
 const largePatients = 8000
 
-func largeData(t testing.TB) (*pmlm.Cohort, []Facts) {
+func largeData(t testing.TB) (*cohort.Cohort, []Facts) {
 	t.Helper()
 	largeOnce.Do(func() {
 		opts := DefaultOptions()
@@ -47,7 +47,7 @@ func largeData(t testing.TB) (*pmlm.Cohort, []Facts) {
 	return largeCohort, largeFacts
 }
 
-func defaultData(t testing.TB) (*pmlm.Cohort, []Facts) {
+func defaultData(t testing.TB) (*cohort.Cohort, []Facts) {
 	t.Helper()
 	defaultOnce.Do(func() {
 		opts := DefaultOptions()
@@ -59,7 +59,7 @@ func defaultData(t testing.TB) (*pmlm.Cohort, []Facts) {
 }
 
 // byLabel returns the indices of the patients with the given label.
-func byLabel(c *pmlm.Cohort, label string) []int {
+func byLabel(c *cohort.Cohort, label string) []int {
 	var out []int
 	for i, p := range c.Patients {
 		if p.Label == label {
@@ -71,10 +71,10 @@ func byLabel(c *pmlm.Cohort, label string) []int {
 
 // patientMean is the mean of metric m over the patient's records that keep
 // accepts (nil: all), and whether any was present.
-func patientMean(p *pmlm.Patient, m int, keep func(k int) bool) (float64, bool) {
+func patientMean(p *cohort.Patient, m int, keep func(k int) bool) (float64, bool) {
 	s, n := 0.0, 0
 	for k, v := range p.Visits {
-		if x := v.Values[m]; !pmlm.IsMissing(x) && (keep == nil || keep(k)) {
+		if x := v.Values[m]; !cohort.IsMissing(x) && (keep == nil || keep(k)) {
 			s += x
 			n++
 		}
@@ -86,7 +86,7 @@ func patientMean(p *pmlm.Patient, m int, keep func(k int) bool) (float64, bool) 
 }
 
 // groupMean averages per-patient means over a group of patients.
-func groupMean(c *pmlm.Cohort, idx []int, m int, keep func(i, k int) bool) float64 {
+func groupMean(c *cohort.Cohort, idx []int, m int, keep func(i, k int) bool) float64 {
 	s, n := 0.0, 0
 	for _, i := range idx {
 		var kf func(int) bool
@@ -139,7 +139,7 @@ func auroc(pos, neg []float64) float64 {
 // by nearest centroid (distance to the negative centroid minus distance to
 // the positive one), with two-fold cross-validation by patient so that no
 // patient is scored by a centroid it helped build.
-func centroidAUROC(c *pmlm.Cohort, posIdx, negIdx []int) float64 {
+func centroidAUROC(c *cohort.Cohort, posIdx, negIdx []int) float64 {
 	feat := func(i int) []float64 {
 		x := make([]float64, numMetrics)
 		for m := range x {

@@ -4,10 +4,10 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
-// Positions of the indicators in pmlm.ObstetricMetrics (checked by a test).
+// Positions of the indicators in cohort.ObstetricMetrics (checked by a test).
 const (
 	mPH = iota
 	mALB
@@ -473,7 +473,7 @@ func applyMissingness(r *rand.Rand, p *patientPlan, rec record, first bool, info
 	}
 	blank := func(ms ...int) {
 		for _, m := range ms {
-			v[m] = pmlm.Missing()
+			v[m] = cohort.Missing()
 		}
 	}
 	if !cbc {

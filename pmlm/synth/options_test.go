@@ -7,11 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // sameCohort compares two cohorts value by value (NaN equals NaN).
-func sameCohort(a, b *pmlm.Cohort) bool {
+func sameCohort(a, b *cohort.Cohort) bool {
 	if len(a.Patients) != len(b.Patients) {
 		return false
 	}
@@ -36,7 +36,7 @@ func sameCohort(a, b *pmlm.Cohort) bool {
 }
 
 func TestDeterministic(t *testing.T) {
-	gen := func(seed uint64) *pmlm.Cohort {
+	gen := func(seed uint64) *cohort.Cohort {
 		c, err := Generate(Options{Seed: seed, Patients: 120})
 		require.NoError(t, err)
 		return c
@@ -59,10 +59,10 @@ func TestSmallCohort(t *testing.T) {
 		counts[p.Label]++
 	}
 	// Proportional to the spec's counts: normal 941/2373 of 120 ≈ 47.6.
-	assert.InDelta(t, 48, counts[pmlm.LabelNormal], 1)
-	assert.InDelta(t, 24, counts[pmlm.LabelUterineScar], 1)
-	assert.InDelta(t, 5, counts[pmlm.LabelThalassemia], 1)
-	train, val, test := c.Split(pmlm.DefaultSplit())
+	assert.InDelta(t, 48, counts[cohort.LabelNormal], 1)
+	assert.InDelta(t, 24, counts[cohort.LabelUterineScar], 1)
+	assert.InDelta(t, 5, counts[cohort.LabelThalassemia], 1)
+	train, val, test := c.Split(cohort.DefaultSplit())
 	assert.NotEmpty(t, train)
 	assert.NotEmpty(t, val)
 	assert.NotEmpty(t, test)
@@ -86,10 +86,10 @@ func TestThalassemiaRegionKnob(t *testing.T) {
 	opts.Patients, opts.Visits, opts.ThalassemiaShare = 400, 0, 0.15
 	c, err := Generate(opts)
 	require.NoError(t, err)
-	n := len(byLabel(c, pmlm.LabelThalassemia))
+	n := len(byLabel(c, cohort.LabelThalassemia))
 	assert.Equal(t, 60, n)
 	// The others keep their order: normal is still the largest class.
-	assert.Greater(t, len(byLabel(c, pmlm.LabelNormal)), len(byLabel(c, pmlm.LabelUterineScar)))
+	assert.Greater(t, len(byLabel(c, cohort.LabelNormal)), len(byLabel(c, cohort.LabelUterineScar)))
 }
 
 func TestInformativeMissingnessKnob(t *testing.T) {
@@ -99,13 +99,13 @@ func TestInformativeMissingnessKnob(t *testing.T) {
 		require.NoError(t, err)
 		var n, liver float64
 		for i, p := range c.Patients {
-			if p.Label != pmlm.LabelGestationalHyper && !facts[i].ICP {
+			if p.Label != cohort.LabelGestationalHyper && !facts[i].ICP {
 				continue
 			}
 			for k, v := range p.Visits {
 				if facts[i].Setting[k] == Outpatient {
 					n++
-					if !pmlm.IsMissing(v.Values[mALB]) {
+					if !cohort.IsMissing(v.Values[mALB]) {
 						liver++
 					}
 				}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // labelSpec is what the generator knows about one label: its single-label
@@ -18,20 +18,20 @@ type labelSpec struct {
 	multiplier float64
 }
 
-// labelSpecs lists the labels in pmlm.ObstetricLabels order.
+// labelSpecs lists the labels in cohort.ObstetricLabels order.
 var labelSpecs = [...]labelSpec{
-	{pmlm.LabelNormal, 941, 1.0},
-	{pmlm.LabelUterineScar, 475, 1.05},
-	{pmlm.LabelGestationalDiabetes, 228, 1.35},
-	{pmlm.LabelCordEntanglement, 166, 1.0},
-	{pmlm.LabelPROM, 166, 1.15},
-	{pmlm.LabelThalassemia, 107, 1.15},
-	{pmlm.LabelHypothyroidism, 83, 1.2},
-	{pmlm.LabelFetalDistressHR, 83, 1.1},
-	{pmlm.LabelGestationalHyper, 59, 1.6},
-	{pmlm.LabelFetalDistressAF, 28, 1.05},
-	{pmlm.LabelPlacentalDysfunc, 28, 1.4},
-	{pmlm.LabelUterineRupture, 9, 1.5},
+	{cohort.LabelNormal, 941, 1.0},
+	{cohort.LabelUterineScar, 475, 1.05},
+	{cohort.LabelGestationalDiabetes, 228, 1.35},
+	{cohort.LabelCordEntanglement, 166, 1.0},
+	{cohort.LabelPROM, 166, 1.15},
+	{cohort.LabelThalassemia, 107, 1.15},
+	{cohort.LabelHypothyroidism, 83, 1.2},
+	{cohort.LabelFetalDistressHR, 83, 1.1},
+	{cohort.LabelGestationalHyper, 59, 1.6},
+	{cohort.LabelFetalDistressAF, 28, 1.05},
+	{cohort.LabelPlacentalDysfunc, 28, 1.4},
+	{cohort.LabelUterineRupture, 9, 1.5},
 }
 
 // label indexes into labelSpecs.

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // displayDecimals is the number of decimals each indicator is shown with
@@ -51,10 +51,10 @@ type series struct {
 	idx  []int
 }
 
-func seriesOf(p *pmlm.Patient, m int, keep func(k int) bool) series {
+func seriesOf(p *cohort.Patient, m int, keep func(k int) bool) series {
 	var s series
 	for k, v := range p.Visits {
-		if !pmlm.IsMissing(v.Values[m]) && (keep == nil || keep(k)) {
+		if !cohort.IsMissing(v.Values[m]) && (keep == nil || keep(k)) {
 			s.vals = append(s.vals, v.Values[m])
 			s.idx = append(s.idx, k)
 		}
@@ -105,7 +105,7 @@ func gaText(ga float64) string {
 // trend, the stay, label-specific follow-up, and warning signs. Numbers with
 // laboratory units are taken from the patient's records at display
 // precision; the patient's ID never appears.
-func respond(r *rand.Rand, pt *pmlm.Patient, p *patientPlan) string {
+func respond(r *rand.Rand, pt *cohort.Patient, p *patientPlan) string {
 	f := &p.facts
 	w := &writer{r: r}
 	antenatal := func(k int) bool { return f.Setting[k] != Postpartum }
@@ -176,7 +176,7 @@ func respond(r *rand.Rand, pt *pmlm.Patient, p *patientPlan) string {
 
 // labValues quotes the two most label-relevant notable values (COHORT_SPEC
 // §4.3). Labels without a lab signature get haemoglobin only.
-func labValues(w *writer, pt *pmlm.Patient, p *patientPlan, antenatal func(int) bool) {
+func labValues(w *writer, pt *cohort.Patient, p *patientPlan, antenatal func(int) bool) {
 	type q struct {
 		m int
 		v float64
@@ -189,7 +189,7 @@ func labValues(w *writer, pt *pmlm.Patient, p *patientPlan, antenatal func(int) 
 	}
 	firstCBC := -1
 	for k, v := range pt.Visits {
-		if !pmlm.IsMissing(v.Values[mMCV]) {
+		if !cohort.IsMissing(v.Values[mMCV]) {
 			firstCBC = k
 			break
 		}
@@ -305,7 +305,7 @@ func trendHGB(w *writer, hgb series) {
 
 // hiddenFindings mentions abnormalities that carry no label: anaemia,
 // raised bile acids or ALT, low platelets (COHORT_SPEC §4.1).
-func hiddenFindings(w *writer, pt *pmlm.Patient, p *patientPlan, hgbPre, hgbPost series) {
+func hiddenFindings(w *writer, pt *cohort.Patient, p *patientPlan, hgbPre, hgbPost series) {
 	if tba := seriesOf(pt, mTBA, nil); tba.ok() && tba.max() >= 10 {
 		w.say([]string{
 			"Total bile acid reached %s during pregnancy; please have liver tests and bile acids rechecked after the birth.",

@@ -12,14 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 func TestCatalogueMatchesGeneratorIndices(t *testing.T) {
 	names := []string{"pH", "ALB", "TP", "IBIL", "DBIL", "TBIL", "ALP", "ALT", "PA", "TBA", "P-LCC", "PCT",
 		"P-LCR", "MPV", "PDW", "RDW-CV", "RDW-SD", "BASO#", "EOS#", "MONO#", "LYMPH#", "NEUT#", "BASO%", "EOS%",
 		"MONO%", "LYMPH%", "NEUT%", "MCHC", "MCH", "HCT", "WBC", "PLT", "HGB", "MCV", "RBC"}
-	c := pmlm.NewObstetricCohort()
+	c := cohort.NewObstetricCohort()
 	require.Len(t, c.Metrics, numMetrics)
 	for i, m := range c.Metrics {
 		assert.Equal(t, names[i], m.Name, "metric %d", i)
@@ -70,7 +70,7 @@ func TestDefaultShape(t *testing.T) {
 	assert.Equal(t, want, got)
 	assert.Equal(t, map[int]int{2020: 56, 2021: 1638, 2022: 679}, years)
 
-	train, val, test := c.Split(pmlm.DefaultSplit())
+	train, val, test := c.Split(cohort.DefaultSplit())
 	assert.Len(t, train, 56+1638)
 	assert.InDelta(t, len(val), len(test), 1, "2022 is split evenly between validation and test")
 	for _, p := range c.Patients {
@@ -96,12 +96,12 @@ func TestVisitDistribution(t *testing.T) {
 	assert.Less(t, at45, 25, "redraw, not clip: no pile-up at the cap")
 	// Labels with disease-driven monitoring have more records, the
 	// negative controls about as many as normal patients.
-	norm := meanRecords(c, pmlm.LabelNormal)
-	assert.Greater(t, meanRecords(c, pmlm.LabelGestationalHyper), norm*1.25)
-	assert.InDelta(t, norm, meanRecords(c, pmlm.LabelCordEntanglement), norm*0.1)
+	norm := meanRecords(c, cohort.LabelNormal)
+	assert.Greater(t, meanRecords(c, cohort.LabelGestationalHyper), norm*1.25)
+	assert.InDelta(t, norm, meanRecords(c, cohort.LabelCordEntanglement), norm*0.1)
 }
 
-func meanRecords(c *pmlm.Cohort, label string) float64 {
+func meanRecords(c *cohort.Cohort, label string) float64 {
 	var n []float64
 	for _, i := range byLabel(c, label) {
 		n = append(n, float64(len(c.Patients[i].Visits)))
@@ -127,13 +127,13 @@ func TestValuesInHardRange(t *testing.T) {
 		for _, v := range p.Visits {
 			present := 0
 			for m, x := range v.Values {
-				if pmlm.IsMissing(x) {
+				if cohort.IsMissing(x) {
 					continue
 				}
 				present++
 				require.False(t, math.IsInf(x, 0))
 				require.True(t, c.Metrics[m].InRange(x), "%s %s: %s = %g outside [%g, %g]",
-					p.ID, v.Date.Format(pmlm.DateLayout), c.Metrics[m].Name, x, c.Metrics[m].Min, c.Metrics[m].Max)
+					p.ID, v.Date.Format(cohort.DateLayout), c.Metrics[m].Name, x, c.Metrics[m].Min, c.Metrics[m].Max)
 			}
 			require.Positive(t, present, "%s: a record without any value", p.ID)
 		}
@@ -148,8 +148,8 @@ func TestDerivedRelations(t *testing.T) {
 	for _, p := range c.Patients {
 		for _, visit := range p.Visits {
 			v := visit.Values
-			where := p.ID + " " + visit.Date.Format(pmlm.DateLayout)
-			if !pmlm.IsMissing(v[mHGB]) {
+			where := p.ID + " " + visit.Date.Format(cohort.DateLayout)
+			if !cohort.IsMissing(v[mHGB]) {
 				rows++
 				assert.InDelta(t, v[mRBC]*v[mMCH], v[mHGB], 2+eps, "HGB = RBC×MCH at %s", where)
 				assert.InDelta(t, v[mRBC]*v[mMCV]/10, v[mHCT], 0.5+eps, "HCT = RBC×MCV/10 at %s", where)
@@ -165,7 +165,7 @@ func TestDerivedRelations(t *testing.T) {
 				}
 				assert.InDelta(t, v[mPLT]*v[mMPV]/10000, v[mPCT], 0.01+eps, "PCT at %s", where)
 				assert.Positive(t, v[mPCT])
-				if !pmlm.IsMissing(v[mPLCR]) {
+				if !cohort.IsMissing(v[mPLCR]) {
 					assert.InDelta(t, v[mPLT]*v[mPLCR]/100, v[mPLCC], 2+eps, "P-LCC at %s", where)
 					assert.InDelta(t, 7.5*v[mMPV]-48, v[mPLCR], 3+eps, "P-LCR vs MPV at %s", where)
 				}
@@ -175,7 +175,7 @@ func TestDerivedRelations(t *testing.T) {
 					basoAboveEos++
 				}
 			}
-			if !pmlm.IsMissing(v[mTBIL]) {
+			if !cohort.IsMissing(v[mTBIL]) {
 				assert.InDelta(t, v[mDBIL]+v[mIBIL], v[mTBIL], 0.1+eps, "TBIL at %s", where)
 				assert.LessOrEqual(t, v[mDBIL], v[mTBIL])
 				glob := v[mTP] - v[mALB]
@@ -198,7 +198,7 @@ func TestMissingnessBlocks(t *testing.T) {
 			has := func(ms ...int) (all, any bool) {
 				all = true
 				for _, m := range ms {
-					ok := !pmlm.IsMissing(v[m])
+					ok := !cohort.IsMissing(v[m])
 					all, any = all && ok, any || ok
 				}
 				return all, any
@@ -219,19 +219,19 @@ func TestMissingnessBlocks(t *testing.T) {
 			if all {
 				liver++
 			}
-			if !pmlm.IsMissing(v[mPA]) {
+			if !cohort.IsMissing(v[mPA]) {
 				pa++
 			}
-			if !pmlm.IsMissing(v[mTBA]) {
+			if !cohort.IsMissing(v[mTBA]) {
 				tba++
 			}
-			if !pmlm.IsMissing(v[mPH]) {
+			if !cohort.IsMissing(v[mPH]) {
 				urine++
 				assert.Zero(t, math.Mod(v[mPH]*2, 1), "dipstick steps of 0.5")
 			}
 			if facts[i].Setting[k] != Outpatient {
 				delivery++
-				if !pmlm.IsMissing(v[mHGB]) {
+				if !cohort.IsMissing(v[mHGB]) {
 					deliveryCBC++
 				}
 			}
@@ -247,7 +247,7 @@ func TestMissingnessBlocks(t *testing.T) {
 
 func TestHealthyTrimesterMedians(t *testing.T) {
 	c, facts := defaultData(t)
-	normal := byLabel(c, pmlm.LabelNormal)
+	normal := byLabel(c, cohort.LabelNormal)
 	type ref struct {
 		m         int
 		mean, sd  [3]float64
@@ -270,7 +270,7 @@ func TestHealthyTrimesterMedians(t *testing.T) {
 				continue // hidden conditions move these on purpose
 			}
 			for k, v := range c.Patients[i].Visits {
-				if facts[i].Setting[k] != Outpatient || pmlm.IsMissing(v.Values[r.m]) {
+				if facts[i].Setting[k] != Outpatient || cohort.IsMissing(v.Values[r.m]) {
 					continue
 				}
 				tri := 0
@@ -301,7 +301,7 @@ func median(xs []float64) float64 {
 // §2.2) and the hidden conditions' (§2.3).
 func TestLabSignatures(t *testing.T) {
 	c, facts := largeData(t)
-	normal := byLabel(c, pmlm.LabelNormal)
+	normal := byLabel(c, cohort.LabelNormal)
 	// Normal patients without hidden conditions as the reference group.
 	var clean []int
 	for _, i := range normal {
@@ -312,7 +312,7 @@ func TestLabSignatures(t *testing.T) {
 	antenatal := func(i, k int) bool { return facts[i].Setting[k] != Postpartum }
 	lastPreDelivery := func(i, k int) bool {
 		for j := k + 1; j < len(facts[i].Setting); j++ {
-			if facts[i].Setting[j] != Postpartum && !pmlm.IsMissing(c.Patients[i].Visits[j].Values[mWBC]) {
+			if facts[i].Setting[j] != Postpartum && !cohort.IsMissing(c.Patients[i].Visits[j].Values[mWBC]) {
 				return false
 			}
 		}
@@ -324,10 +324,10 @@ func TestLabSignatures(t *testing.T) {
 	ref := func(m int, keep func(i, k int) bool) float64 { return groupMean(c, clean, m, keep) }
 
 	// Thalassemia: small, many red cells; RDW-SD low.
-	assert.Less(t, mean(pmlm.LabelThalassemia, mMCV, nil), ref(mMCV, nil)-12, "thalassemia MCV")
-	assert.Less(t, mean(pmlm.LabelThalassemia, mMCH, nil), ref(mMCH, nil)-4, "thalassemia MCH")
-	assert.Greater(t, mean(pmlm.LabelThalassemia, mRBC, antenatal), ref(mRBC, antenatal)+0.4, "thalassemia RBC")
-	assert.Less(t, mean(pmlm.LabelThalassemia, mRDWSD, nil), ref(mRDWSD, nil)-4, "thalassemia RDW-SD")
+	assert.Less(t, mean(cohort.LabelThalassemia, mMCV, nil), ref(mMCV, nil)-12, "thalassemia MCV")
+	assert.Less(t, mean(cohort.LabelThalassemia, mMCH, nil), ref(mMCH, nil)-4, "thalassemia MCH")
+	assert.Greater(t, mean(cohort.LabelThalassemia, mRBC, antenatal), ref(mRBC, antenatal)+0.4, "thalassemia RBC")
+	assert.Less(t, mean(cohort.LabelThalassemia, mRDWSD, nil), ref(mRDWSD, nil)-4, "thalassemia RDW-SD")
 	// Gestational hypertension and placental dysfunction act late in
 	// pregnancy, so they are measured within patients: the change from the
 	// records before 24 weeks to the last two weeks before the birth,
@@ -351,7 +351,7 @@ func TestLabSignatures(t *testing.T) {
 		return mu
 	}
 	change := func(idx []int, m int) float64 { return changeBetween(idx, m, before24, last2w) }
-	gh, pd := byLabel(c, pmlm.LabelGestationalHyper), byLabel(c, pmlm.LabelPlacentalDysfunc)
+	gh, pd := byLabel(c, cohort.LabelGestationalHyper), byLabel(c, cohort.LabelPlacentalDysfunc)
 	assert.Less(t, change(gh, mPLT), change(normal, mPLT)-8, "GH PLT")
 	assert.Greater(t, change(gh, mMPV), change(normal, mMPV)+0.2, "GH MPV")
 	assert.Greater(t, change(gh, mPLCR), change(normal, mPLCR)+1.5, "GH P-LCR")
@@ -360,14 +360,14 @@ func TestLabSignatures(t *testing.T) {
 	assert.Less(t, change(pd, mPLT), change(normal, mPLT)-5, "PD PLT")
 	assert.Greater(t, change(pd, mHGB), change(normal, mHGB)+0.5, "PD HGB")
 	// PROM: inflammation in the last pre-delivery record only.
-	assert.Greater(t, mean(pmlm.LabelPROM, mWBC, lastPreDelivery), ref(mWBC, lastPreDelivery)+1, "PROM last WBC")
-	assert.Greater(t, mean(pmlm.LabelPROM, mNEUTp, lastPreDelivery), ref(mNEUTp, lastPreDelivery)+2, "PROM last NEUT%%")
+	assert.Greater(t, mean(cohort.LabelPROM, mWBC, lastPreDelivery), ref(mWBC, lastPreDelivery)+1, "PROM last WBC")
+	assert.Greater(t, mean(cohort.LabelPROM, mNEUTp, lastPreDelivery), ref(mNEUTp, lastPreDelivery)+2, "PROM last NEUT%%")
 	early := func(i, k int) bool { return facts[i].Setting[k] == Outpatient && facts[i].GA[k] < 28 }
-	assert.InDelta(t, ref(mWBC, early), mean(pmlm.LabelPROM, mWBC, early), 0.4, "PROM has no signature before the rupture")
+	assert.InDelta(t, ref(mWBC, early), mean(cohort.LabelPROM, mWBC, early), 0.4, "PROM has no signature before the rupture")
 	// GDM: slightly higher haemoglobin and platelets throughout, compared
 	// in the first trimester, before its extra monitoring records start.
 	t1 := func(i, k int) bool { return facts[i].Setting[k] == Outpatient && facts[i].GA[k] < 14 }
-	gdm := byLabel(c, pmlm.LabelGestationalDiabetes)
+	gdm := byLabel(c, cohort.LabelGestationalDiabetes)
 	gdmHGB := groupMean(c, gdm, mHGB, t1) - groupMean(c, normal, mHGB, t1)
 	assert.Greater(t, gdmHGB, 0.5, "GDM HGB")
 	assert.Less(t, gdmHGB, 7.0, "GDM HGB stays a small shift")
@@ -376,20 +376,20 @@ func TestLabSignatures(t *testing.T) {
 	// Uterine rupture: a large postpartum haemoglobin drop, within patients.
 	preBirth := func(i, k int) bool { return facts[i].Setting[k] == Inpatient }
 	post := func(i, k int) bool { return facts[i].Setting[k] == Postpartum }
-	rupture := byLabel(c, pmlm.LabelUterineRupture)
+	rupture := byLabel(c, cohort.LabelUterineRupture)
 	assert.Less(t, changeBetween(rupture, mHGB, preBirth, post), changeBetween(normal, mHGB, preBirth, post)-15,
 		"rupture postpartum HGB drop")
 	// Hidden iron deficiency: the thalassemia look-alike, with low RBC and high RDW.
 	var ida []int
 	for i, f := range facts {
-		if f.IDA && c.Patients[i].Label == pmlm.LabelNormal {
+		if f.IDA && c.Patients[i].Label == cohort.LabelNormal {
 			ida = append(ida, i)
 		}
 	}
 	late := func(i, k int) bool { return facts[i].Setting[k] == Outpatient && facts[i].GA[k] >= 30 }
 	assert.Less(t, groupMean(c, ida, mMCV, late), ref(mMCV, late)-3, "IDA MCV")
 	assert.Less(t, groupMean(c, ida, mRBC, late), ref(mRBC, late), "IDA RBC below normal")
-	assert.Less(t, groupMean(c, ida, mRBC, late), mean(pmlm.LabelThalassemia, mRBC, late)-0.5, "IDA RBC below thalassemia")
+	assert.Less(t, groupMean(c, ida, mRBC, late), mean(cohort.LabelThalassemia, mRBC, late)-0.5, "IDA RBC below thalassemia")
 	assert.Greater(t, groupMean(c, ida, mRDWCV, late), ref(mRDWCV, late)+1.5, "IDA RDW-CV")
 	// Hidden cholestasis: bile acids at or above 10 in T3.
 	icpHigh, icpN := 0, 0
@@ -414,30 +414,30 @@ func TestLabSignatures(t *testing.T) {
 func TestUnlearnableLabelsStayUnlearnable(t *testing.T) {
 	for _, data := range []struct {
 		name string
-		get  func(testing.TB) (*pmlm.Cohort, []Facts)
+		get  func(testing.TB) (*cohort.Cohort, []Facts)
 	}{{"default", defaultData}, {"large", largeData}} {
 		c, _ := data.get(t)
 		t.Run(data.name, func(t *testing.T) { checkUnlearnable(t, c) })
 	}
 }
 
-func checkUnlearnable(t *testing.T, c *pmlm.Cohort) {
-	normal := byLabel(c, pmlm.LabelNormal)
+func checkUnlearnable(t *testing.T, c *cohort.Cohort) {
+	normal := byLabel(c, cohort.LabelNormal)
 	// Hypothyroidism and fetal distress (HR) have 83 patients each in the
 	// default cohort: more room for sampling noise there.
 	bound := func(l string) float64 {
-		if len(c.Patients) == DefaultPatients && (l == pmlm.LabelHypothyroidism || l == pmlm.LabelFetalDistressHR) {
+		if len(c.Patients) == DefaultPatients && (l == cohort.LabelHypothyroidism || l == cohort.LabelFetalDistressHR) {
 			return 0.62
 		}
 		return 0.58
 	}
-	for _, l := range []string{pmlm.LabelCordEntanglement, pmlm.LabelUterineScar, pmlm.LabelHypothyroidism,
-		pmlm.LabelFetalDistressHR, pmlm.LabelFetalDistressAF} {
+	for _, l := range []string{cohort.LabelCordEntanglement, cohort.LabelUterineScar, cohort.LabelHypothyroidism,
+		cohort.LabelFetalDistressHR, cohort.LabelFetalDistressAF} {
 		a := centroidAUROC(c, byLabel(c, l), normal)
 		t.Logf("%s vs normal: AUROC %.3f", l, a)
 		assert.LessOrEqual(t, a, bound(l), "%s must not be learnable from labs", l)
 	}
-	a := centroidAUROC(c, byLabel(c, pmlm.LabelThalassemia), normal)
+	a := centroidAUROC(c, byLabel(c, cohort.LabelThalassemia), normal)
 	t.Logf("thalassemia vs normal: AUROC %.3f", a)
 	assert.GreaterOrEqual(t, a, 0.8, "the same classifier finds a real signature")
 }
@@ -468,7 +468,7 @@ func TestResponses(t *testing.T) {
 		values := map[string]bool{}
 		for _, v := range p.Visits {
 			for m, x := range v.Values {
-				if !pmlm.IsMissing(x) {
+				if !cohort.IsMissing(x) {
 					values[strconv.FormatFloat(x, 'f', displayDecimals[m], 64)] = true
 				}
 			}
@@ -488,7 +488,7 @@ func TestResponses(t *testing.T) {
 func TestResponsesVaryWithinALabel(t *testing.T) {
 	c, _ := defaultData(t)
 	seen := map[string]bool{}
-	for _, i := range byLabel(c, pmlm.LabelUterineScar) {
+	for _, i := range byLabel(c, cohort.LabelUterineScar) {
 		s := c.Patients[i].Response
 		// Strip the numbers: what remains is the choice of phrasings.
 		seen[regexp.MustCompile(`[0-9.+]+`).ReplaceAllString(s, "#")] = true
@@ -507,7 +507,7 @@ func TestHiddenConditions(t *testing.T) {
 		icp += b2f(f.ICP)
 		gt += b2f(f.GestationalThrombocytopenia)
 		if f.ThalSubtype != "" {
-			require.Equal(t, pmlm.LabelThalassemia, c.Patients[i].Label)
+			require.Equal(t, cohort.LabelThalassemia, c.Patients[i].Label)
 			sub[f.ThalSubtype] = append(sub[f.ThalSubtype], i)
 		}
 	}
@@ -515,7 +515,7 @@ func TestHiddenConditions(t *testing.T) {
 	assert.InDelta(t, 0.14, ida/n, 0.015, "IDA rate")
 	assert.InDelta(t, 0.025, icp/n, 0.008, "ICP rate")
 	assert.InDelta(t, 0.06, gt/n, 0.01, "gestational thrombocytopenia rate")
-	thal := float64(len(byLabel(c, pmlm.LabelThalassemia)))
+	thal := float64(len(byLabel(c, cohort.LabelThalassemia)))
 	assert.InDelta(t, 0.30, float64(len(sub[ThalBeta]))/thal, 0.07)
 	assert.InDelta(t, 0.35, float64(len(sub[ThalAlphaZero]))/thal, 0.07)
 	// MCV by subtype: 66 / 70 / 80 fL before gestational change.
@@ -534,7 +534,7 @@ func TestHiddenConditions(t *testing.T) {
 		}
 		seen, hit := false, false
 		for _, v := range p.Visits {
-			if x := v.Values[mTBA]; !pmlm.IsMissing(x) {
+			if x := v.Values[mTBA]; !cohort.IsMissing(x) {
 				seen = true
 				hit = hit || x >= 10
 			}
@@ -561,7 +561,7 @@ func TestDeliveryAdmission(t *testing.T) {
 	var dropV, dropC, wbc, neutp, pltDay1, pltDay3 []float64
 	for i, p := range c.Patients {
 		f := facts[i]
-		if p.Label != pmlm.LabelNormal || f.Haemorrhage != HaemorrhageNone {
+		if p.Label != cohort.LabelNormal || f.Haemorrhage != HaemorrhageNone {
 			continue
 		}
 		var pre, post float64

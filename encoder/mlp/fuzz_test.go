@@ -1,4 +1,4 @@
-package encoder
+package mlp
 
 import (
 	"bytes"
@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// FuzzLoadMLP feeds arbitrary bytes (seeded with a valid file and
-// corruptions of it) to LoadMLP: it must return a model that encodes, or an
+// FuzzLoad feeds arbitrary bytes (seeded with a valid file and
+// corruptions of it) to Load: it must return a model that encodes, or an
 // ErrCorrupt error, and never panic.
-func FuzzLoadMLP(f *testing.F) {
+func FuzzLoad(f *testing.F) {
 	m, patients := smallMLP(f, 21)
 	var buf bytes.Buffer
 	if err := m.Save(&buf); err != nil {
@@ -23,7 +23,7 @@ func FuzzLoadMLP(f *testing.F) {
 	f.Add(flipped)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l, err := LoadMLP(bytes.NewReader(data))
+		l, err := Load(bytes.NewReader(data))
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("error %v does not wrap ErrCorrupt", err)

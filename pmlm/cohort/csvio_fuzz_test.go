@@ -1,4 +1,4 @@
-package pmlm
+package cohort
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package pmlm_test
+package cohort_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // ExampleReadCohort reads a two-patient cohort and shows how a validation
@@ -22,20 +22,20 @@ a,2021-02-01,121,88.5
 b,2021-11-20,104,64.9
 b,2022-01-15,98,
 `
-	opts := pmlm.ReadOptions{Metrics: []pmlm.Metric{
+	opts := cohort.ReadOptions{Metrics: []cohort.Metric{
 		{Name: "HGB", Unit: "g/L", Min: 30, Max: 200},
 		{Name: "MCV", Unit: "fL", Min: 50, Max: 130},
 	}}
-	c, _, err := pmlm.ReadCohort(strings.NewReader(patients), strings.NewReader(visits), opts)
+	c, _, err := cohort.ReadCohort(strings.NewReader(patients), strings.NewReader(visits), opts)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(c.NumVisits(), "visits; b's last MCV missing:", pmlm.IsMissing(c.Patient("b").Visits[1].Values[1]))
+	fmt.Println(c.NumVisits(), "visits; b's last MCV missing:", cohort.IsMissing(c.Patient("b").Visits[1].Values[1]))
 
 	bad := strings.Replace(visits, "104", "1040", 1)
-	_, _, err = pmlm.ReadCohort(strings.NewReader(patients), strings.NewReader(bad), opts)
-	var ve *pmlm.ValidationError
+	_, _, err = cohort.ReadCohort(strings.NewReader(patients), strings.NewReader(bad), opts)
+	var ve *cohort.ValidationError
 	if errors.As(err, &ve) {
 		fmt.Println(err)
 	}
@@ -55,29 +55,29 @@ func ExampleCohort_Summarize() {
 	}
 	defer os.RemoveAll(dir)
 
-	c := &pmlm.Cohort{
-		Metrics: []pmlm.Metric{{Name: "HGB", Unit: "g/L", Min: 30, Max: 200}},
-		Labels:  []string{pmlm.LabelNormal, pmlm.LabelThalassemia},
+	c := &cohort.Cohort{
+		Metrics: []cohort.Metric{{Name: "HGB", Unit: "g/L", Min: 30, Max: 200}},
+		Labels:  []string{cohort.LabelNormal, cohort.LabelThalassemia},
 	}
 	for i, d := range []string{"2021-05-01", "2022-03-01", "2022-10-01"} {
-		idx, _ := time.Parse(pmlm.DateLayout, d)
-		p := pmlm.Patient{ID: fmt.Sprint("p", i), IndexDate: idx, Label: pmlm.LabelNormal, Response: "Fine."}
+		idx, _ := time.Parse(cohort.DateLayout, d)
+		p := cohort.Patient{ID: fmt.Sprint("p", i), IndexDate: idx, Label: cohort.LabelNormal, Response: "Fine."}
 		for v := range i + 1 {
-			p.Visits = append(p.Visits, pmlm.Visit{Date: idx.AddDate(0, -v-1, 0), Values: []float64{110 + float64(v)}})
+			p.Visits = append(p.Visits, cohort.Visit{Date: idx.AddDate(0, -v-1, 0), Values: []float64{110 + float64(v)}})
 		}
 		c.Patients = append(c.Patients, p)
 	}
-	c.Patients[2].Visits[0].Values[0] = pmlm.Missing()
-	if err := pmlm.WriteDir(dir, c); err != nil {
+	c.Patients[2].Visits[0].Values[0] = cohort.Missing()
+	if err := cohort.WriteDir(dir, c); err != nil {
 		fmt.Println(err)
 		return
 	}
-	back, _, err := pmlm.ReadDir(dir, pmlm.ReadOptions{})
+	back, _, err := cohort.ReadDir(dir, cohort.ReadOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	_ = back.Summarize(pmlm.DefaultSplit()).WriteText(os.Stdout)
+	_ = back.Summarize(cohort.DefaultSplit()).WriteText(os.Stdout)
 	// Output:
 	// patients                3
 	// visits                  6

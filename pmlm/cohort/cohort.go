@@ -1,13 +1,13 @@
-// Package pmlm is the façade of the library: the domain types of a patient
-// cohort (metrics, patients, visits, labels, doctor responses), the
-// time-based split, reading and validating cohorts from CSV files, and — as
-// later parts land — the coarse personalized prompt and the end-to-end
-// Pipeline of the PMLM paper ("From General to Specific: Tailoring Large
-// Language Models for Personalized Healthcare").
+// Package cohort is the data layer of PMLM, without any machine learning:
+// the domain types of a patient cohort (lab metrics, patients, visits,
+// labels, doctor responses), the time-based split, reading, writing and
+// validating the cohort's CSV files, a summary and a content digest. Its
+// documentation below is the specification of the CSV data format.
 //
-// Lower packages (encoder, similarity, policy, reward, llm) work on plain
-// values; only this package knows the domain types and wires them together.
-package pmlm
+// The package imports nothing of the rest of the module, so that data
+// tools (the synthetic generator pmlm/synth, validators, converters) stay
+// small; the façade pmlm wires cohorts into the learned pipeline.
+package cohort
 
 import (
 	"fmt"
@@ -213,4 +213,14 @@ func (c *Cohort) Split(b SplitBoundaries) (train, validation, test []*Patient) {
 		}
 	}
 	return train, validation, test
+}
+
+// Matrix returns the patient's visits as a [visits][metrics] matrix, NaN for
+// missing values. The rows alias the visits' Values.
+func (p *Patient) Matrix() [][]float64 {
+	m := make([][]float64, len(p.Visits))
+	for i := range p.Visits {
+		m[i] = p.Visits[i].Values
+	}
+	return m
 }

@@ -1,4 +1,4 @@
-package pmlm
+package cohort
 
 // The twelve discharge diagnoses of the obstetric cohort (COHORT_SPEC §2), in
 // the order of their single-label prevalence.

@@ -1,4 +1,4 @@
-package encoder
+package mlp
 
 import (
 	"math/rand/v2"
@@ -23,7 +23,7 @@ func paperEncoder(b *testing.B) (*MLP, [][]float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := NewMLP(DefaultMLPConfig(35), std, 1)
+	m, err := New(DefaultConfig(35), std, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package encoder
+package mlp
 
 import (
 	"bytes"
@@ -86,8 +86,8 @@ func smallMLP(t testing.TB, seed uint64) (*MLP, [][][]float64) {
 	}
 	std, err := FitStandardizer(patients)
 	require.NoError(t, err)
-	cfg := MLPConfig{MaxVisits: 6, Metrics: 5, Hidden: 16, Out: 8, Dropout: 0.4}
-	m, err := NewMLP(cfg, std, seed)
+	cfg := Config{MaxVisits: 6, Metrics: 5, Hidden: 16, Out: 8, Dropout: 0.4}
+	m, err := New(cfg, std, seed)
 	require.NoError(t, err)
 	return m, patients
 }
@@ -193,7 +193,7 @@ func TestSaveLoad(t *testing.T) {
 	m, patients := smallMLP(t, 8)
 	path := filepath.Join(t.TempDir(), "enc.gob")
 	require.NoError(t, m.SaveFile(path))
-	l, err := LoadMLPFile(path)
+	l, err := LoadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, m.Config, l.Config)
 	assert.Equal(t, m.Standardizer, l.Standardizer)
@@ -206,15 +206,15 @@ func TestSaveLoad(t *testing.T) {
 
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	_, err = LoadMLP(bytes.NewReader(raw[:len(raw)/2]))
+	_, err = Load(bytes.NewReader(raw[:len(raw)/2]))
 	require.ErrorIs(t, err, ErrCorrupt)
-	_, err = LoadMLP(bytes.NewReader([]byte("not a model")))
+	_, err = Load(bytes.NewReader([]byte("not a model")))
 	require.ErrorIs(t, err, ErrCorrupt)
 
 	// A gob of something else is rejected by the format tag.
 	var buf bytes.Buffer
 	require.NoError(t, gob.NewEncoder(&buf).Encode(savedMLP{Format: "other/1"}))
-	_, err = LoadMLP(&buf)
+	_, err = Load(&buf)
 	require.ErrorIs(t, err, ErrCorrupt)
 	assert.Contains(t, err.Error(), "other/1")
 
@@ -223,10 +223,10 @@ func TestSaveLoad(t *testing.T) {
 	bad.Config.Hidden = 17
 	buf.Reset()
 	require.NoError(t, bad.Save(&buf))
-	_, err = LoadMLP(&buf)
+	_, err = Load(&buf)
 	require.ErrorIs(t, err, ErrCorrupt)
 
-	_, err = LoadMLPFile(filepath.Join(t.TempDir(), "missing.gob"))
+	_, err = LoadFile(filepath.Join(t.TempDir(), "missing.gob"))
 	require.Error(t, err)
 }
 
@@ -246,11 +246,11 @@ func TestSpagoGobRoundTrip(t *testing.T) {
 
 func TestNewMLPRejectsBadConfig(t *testing.T) {
 	std := &Standardizer{Mean: []float64{0}, Std: []float64{1}}
-	_, err := NewMLP(MLPConfig{MaxVisits: 2, Metrics: 1, Hidden: 4, Out: 2, Dropout: 1}, std, 1)
+	_, err := New(Config{MaxVisits: 2, Metrics: 1, Hidden: 4, Out: 2, Dropout: 1}, std, 1)
 	require.Error(t, err)
-	_, err = NewMLP(MLPConfig{MaxVisits: 2, Metrics: 2, Hidden: 4, Out: 2}, std, 1)
+	_, err = New(Config{MaxVisits: 2, Metrics: 2, Hidden: 4, Out: 2}, std, 1)
 	require.Error(t, err)
-	_, err = NewMLP(MLPConfig{MaxVisits: 0, Metrics: 1, Hidden: 4, Out: 2}, std, 1)
+	_, err = New(Config{MaxVisits: 0, Metrics: 1, Hidden: 4, Out: 2}, std, 1)
 	require.Error(t, err)
 }
 
@@ -322,7 +322,7 @@ func TestWarmStartRaisesPrecisionAtK(t *testing.T) {
 	val, _, valL := labelledCohort(rng, 120)
 	std, err := FitStandardizer(train)
 	require.NoError(t, err)
-	m, err := NewMLP(MLPConfig{MaxVisits: 6, Metrics: 8, Hidden: 32, Out: 16, Dropout: 0.4}, std, 13)
+	m, err := New(Config{MaxVisits: 6, Metrics: 8, Hidden: 32, Out: 16, Dropout: 0.4}, std, 13)
 	require.NoError(t, err)
 
 	before := precision(t, m, train, val, trainL, valL, 5)

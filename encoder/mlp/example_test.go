@@ -1,10 +1,10 @@
-package encoder_test
+package mlp_test
 
 import (
 	"fmt"
 	"math"
 
-	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/encoder/mlp"
 )
 
 func ExampleMLP() {
@@ -13,12 +13,12 @@ func ExampleMLP() {
 		{{110, 5.1, math.NaN()}, {115, 5.3, 1.0}},
 		{{130, 4.2, 0.8}},
 	}
-	std, err := encoder.FitStandardizer(train)
+	std, err := mlp.FitStandardizer(train)
 	if err != nil {
 		panic(err)
 	}
-	cfg := encoder.DefaultMLPConfig(3) // 45 visits × 3 metrics → 256 → 128
-	enc, err := encoder.NewMLP(cfg, std, 42)
+	cfg := mlp.DefaultConfig(3) // 45 visits × 3 metrics → 256 → 128
+	enc, err := mlp.New(cfg, std, 42)
 	if err != nil {
 		panic(err)
 	}
