@@ -43,6 +43,7 @@ func commands() []command {
 		neighborsCommand(),
 		experimentCommand(),
 		promptCommand(),
+		corpusCommand(),
 		validateCommand(),
 		tsBenchCommand(),
 		predictStudyCommand(),

@@ -89,78 +89,105 @@ func coarsePrompt(ctx context.Context, dir, id string, o promptOptions) (string,
 	if target == nil {
 		return "", fmt.Errorf("%s: %w", dir, errNoPatient)
 	}
+	pr, err := newPrompter(ctx, c, o)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", dir, err)
+	}
+	return pr.prompt(ctx, target)
+}
+
+// prompter renders the coarse prompts of a cohort's patients with the
+// predictor and the encoder fitted once on its training split.
+type prompter struct {
+	c     *cohort.Cohort
+	o     promptOptions
+	train []*cohort.Patient
+	pred  *predict.MiniRocketClassifier
+	enc   *mlp.MLP
+	vecs  [][]float32
+	rec   *similarity.Exact
+}
+
+func newPrompter(ctx context.Context, c *cohort.Cohort, o promptOptions) (*prompter, error) {
 	train, _, _ := c.Split(cohort.DefaultSplit())
 	if len(train) < 2 {
-		return "", fmt.Errorf("%s: the training split (index date ≤ %s) has %d patients, need at least 2",
-			dir, cohort.DefaultSplit().TrainEnd.Format(cohort.DateLayout), len(train))
+		return nil, fmt.Errorf("the training split (index date ≤ %s) has %d patients, need at least 2",
+			cohort.DefaultSplit().TrainEnd.Format(cohort.DateLayout), len(train))
 	}
 	series := make([][][]float64, len(train))
 	labels := make([]int, len(train))
 	names := make([]string, len(train))
-	self := -1
 	for i, p := range train {
 		series[i] = visitMatrix(p)
 		labels[i] = c.LabelIndex(p.Label)
 		names[i] = p.Label
-		if p == target {
-			self = i
-		}
 	}
+	pr := &prompter{c: c, o: o, train: train}
 
-	// Self-informed personalization: the predicted label.
-	pred := &predict.MiniRocketClassifier{Config: predict.MiniRocketConfig{NumFeatures: o.features, Seed: o.seed}}
-	if err := pred.Fit(ctx, series, labels, len(c.Labels)); err != nil {
-		return "", err
-	}
-	pr, err := pred.Predict(ctx, visitMatrix(target))
-	if err != nil {
-		return "", err
-	}
-	predicted := "unknown"
-	if pr.Label >= 0 && pr.Label < len(c.Labels) {
-		predicted = c.Labels[pr.Label]
+	// Self-informed personalization: the predictor.
+	pr.pred = &predict.MiniRocketClassifier{Config: predict.MiniRocketConfig{NumFeatures: o.features, Seed: o.seed}}
+	if err := pr.pred.Fit(ctx, series, labels, len(c.Labels)); err != nil {
+		return nil, err
 	}
 
 	// Peer-informed personalization: the encoder and the recommender.
 	std, err := mlp.FitStandardizer(series)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	cfg := mlp.DefaultConfig(len(c.Metrics))
 	cfg.MaxVisits = cohort.DefaultMaxVisits
-	enc, err := mlp.New(cfg, std, o.seed)
-	if err != nil {
-		return "", err
+	if pr.enc, err = mlp.New(cfg, std, o.seed); err != nil {
+		return nil, err
 	}
 	if o.warmStart {
 		opt := mlp.DefaultWarmStartOptions()
 		opt.Seed = o.seed
-		if _, err := enc.WarmStart(ctx, series, labels, len(c.Labels), opt); err != nil {
-			return "", err
+		if _, err := pr.enc.WarmStart(ctx, series, labels, len(c.Labels), opt); err != nil {
+			return nil, err
 		}
 	}
-	vecs := make([][]float32, len(series))
+	pr.vecs = make([][]float32, len(series))
 	for i, s := range series {
-		if vecs[i], err = enc.Encode(s); err != nil {
-			return "", err
+		if pr.vecs[i], err = pr.enc.Encode(s); err != nil {
+			return nil, err
 		}
 	}
-	rec, err := similarity.NewExact(vecs, names)
+	if pr.rec, err = similarity.NewExact(pr.vecs, names); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// prompt returns the coarse prompt of target; a training patient is not
+// among its own similar patients.
+func (pr *prompter) prompt(ctx context.Context, target *cohort.Patient) (string, error) {
+	res, err := pr.pred.Predict(ctx, visitMatrix(target))
 	if err != nil {
 		return "", err
 	}
-	query := vecs[max(self, 0)]
+	predicted := "unknown"
+	if res.Label >= 0 && res.Label < len(pr.c.Labels) {
+		predicted = pr.c.Labels[res.Label]
+	}
+	self := -1
+	for i, p := range pr.train {
+		if p == target {
+			self = i
+		}
+	}
+	var query []float32
 	var exclude []int
 	if self >= 0 {
-		exclude = []int{self}
-	} else if query, err = enc.Encode(visitMatrix(target)); err != nil {
+		query, exclude = pr.vecs[self], []int{self}
+	} else if query, err = pr.enc.Encode(visitMatrix(target)); err != nil {
 		return "", err
 	}
-	nb, err := rec.TopK(query, o.k, exclude...)
+	nb, err := pr.rec.TopK(query, pr.o.k, exclude...)
 	if err != nil {
 		return "", err
 	}
-	return o.template.Render(prompt.FromNeighbors(predicted, nb))
+	return pr.o.template.Render(prompt.FromNeighbors(predicted, nb))
 }
 
 // visitMatrix returns the patient's visits as [visits][metrics].

@@ -333,3 +333,26 @@ func TestShowSample(t *testing.T) {
 		}
 	}
 }
+
+func TestWithKnowledge(t *testing.T) {
+	known := ObstetricIndicators()
+	catalogue := []Indicator{
+		{Name: "HGB", Description: "hemoglobin", Unit: "g/L", Min: 30, Max: 200},
+		{Name: "HGB2", Description: "haemoglobin", Unit: "g/L", Min: 30, Max: 200},              // unknown name
+		{Name: "ALT", Description: "alanine aminotransferase", Unit: "µkat/L", Min: 0, Max: 50}, // other unit
+		{Name: "PLT", Description: "platelets", Unit: "10^9/L", Min: 200, Max: 900},             // interval outside
+		{Name: "CRP", Description: "C-reactive protein", Unit: "mg/L", Min: 0, Max: 5},
+	}
+	got := WithKnowledge(catalogue, known)
+	require.Len(t, got, len(catalogue))
+	assert.Equal(t, "hemoglobin", got[0].Description, "the catalogue's own words are kept")
+	assert.Equal(t, 110.0, got[0].Low)
+	assert.Equal(t, 150.0, got[0].High)
+	assert.NotEmpty(t, got[0].Below)
+	for _, in := range got[1:] {
+		assert.True(t, math.IsNaN(in.Low) && math.IsNaN(in.High), in.Name)
+		assert.Empty(t, in.Below+in.Above+in.Source, in.Name)
+		assert.NoError(t, in.Validate())
+	}
+	assert.Equal(t, []int{0, 0, 1, 0, 2}, []int{got[0].Decimals, got[1].Decimals, got[2].Decimals, got[3].Decimals, got[4].Decimals})
+}

@@ -250,3 +250,39 @@ func (g *generator) lab(inds []Indicator, i int) Pair {
 		return Pair{Input: input, Output: in.Interpret(v) + " " + other.Interpret(w), Kind: KindLab}
 	}
 }
+
+// WithKnowledge completes a cohort's own catalogue with what known says
+// about its indicators. Each indicator of catalogue brings its name,
+// description, unit and physical range; from the known indicator of the
+// same name and unit it takes the reference interval, decimals, meanings
+// and source, when that interval lies inside its physical range.
+// Indicators nothing is known about get no interval (NaN bounds) and
+// decimals by magnitude (0 from 100 up, 1 from 10 up, else 2). The result
+// may still fail Validate when the catalogue itself is invalid.
+func WithKnowledge(catalogue, known []Indicator) []Indicator {
+	out := make([]Indicator, len(catalogue))
+	for i, m := range catalogue {
+		r := Indicator{Name: m.Name, Description: m.Description, Unit: m.Unit, Min: m.Min, Max: m.Max,
+			Low: math.NaN(), High: math.NaN(), Decimals: 2}
+		switch {
+		case math.Abs(m.Max) >= 100:
+			r.Decimals = 0
+		case math.Abs(m.Max) >= 10:
+			r.Decimals = 1
+		}
+		for _, k := range known {
+			if k.Name != m.Name || k.Unit != m.Unit || !inside(k.Low, m.Min, m.Max) || !inside(k.High, m.Min, m.Max) {
+				continue
+			}
+			r.Low, r.High, r.Decimals = k.Low, k.High, k.Decimals
+			r.Below, r.Above, r.Source = k.Below, k.Above, k.Source
+			break
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// inside reports whether a known bound b lies in [lo, hi]; NaN (unknown)
+// always does.
+func inside(b, lo, hi float64) bool { return math.IsNaN(b) || (b >= lo && b <= hi) }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/pmlm-go/pmlm/llm/lm/corpus"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
+)
+
+// corpusCommand prints the composition of the general responder's corpus
+// and, with --overlap, its n-gram overlap with the coarse prompts.
+func corpusCommand() command {
+	return command{
+		name:  "corpus",
+		usage: "corpus DIR [--seed N] [--out FILE] [--overlap] [--features N]",
+		summary: "build the general responder's training corpus from the training split of the cohort in DIR\n\n" +
+			"Prints the number of pairs of each kind (package llm/lm/corpus). --out writes the pairs as\n" +
+			"JSON lines (kind, input, output, label): the outputs are doctors' replies, so the file is\n" +
+			"patient data. --overlap renders the coarse prompt of every test patient (as pmlm prompt does,\n" +
+			"k = 10) and prints the share of its word n-grams, n = 1..4, found in the corpus inputs.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			seed := fs.Uint64("seed", 1, "seed of the corpus (and of the prompts' predictor and encoder)")
+			out := fs.String("out", "", "write the pairs to FILE as JSON lines")
+			overlap := fs.Bool("overlap", false, "measure the n-gram overlap with the test patients' coarse prompts")
+			features := fs.Int("features", 10_000, "number of MiniRocket features of the prompts' predictor")
+			return func(ctx context.Context, e *env, args []string) error {
+				if err := wantArgs(args, 1); err != nil {
+					return err
+				}
+				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
+				if err != nil {
+					return err
+				}
+				train, _, test := c.Split(cohort.DefaultSplit())
+				cases, inds := corpusInputs(c, train)
+				pairs, err := corpus.Build(cases, c.Labels, inds, corpus.Options{Seed: *seed})
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				n := corpus.Counts(pairs)
+				fmt.Fprintf(e.stdout, "%d pairs from %d training patients and %d indicators:", len(pairs), len(cases), len(inds))
+				for _, k := range corpus.Kinds() {
+					fmt.Fprintf(e.stdout, " %s %d", k, n[k])
+				}
+				fmt.Fprintln(e.stdout)
+				if *out != "" {
+					if err := writePairs(*out, pairs); err != nil {
+						return err
+					}
+				}
+				if !*overlap {
+					return nil
+				}
+				if len(test) == 0 {
+					return fmt.Errorf("%s: --overlap: the test split is empty", args[0])
+				}
+				pr, err := newPrompter(ctx, c, promptOptions{k: 10, seed: *seed, features: *features, template: prompt.Default()})
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				prompts := make([]string, len(test))
+				for i, p := range test {
+					if prompts[i], err = pr.prompt(ctx, p); err != nil {
+						return err
+					}
+				}
+				inputs := corpus.Inputs(pairs)
+				fmt.Fprintf(e.stdout, "n-gram overlap of %d test patients' coarse prompts with the corpus inputs:", len(prompts))
+				for g := 1; g <= 4; g++ {
+					share, err := corpus.NGramOverlap(inputs, prompts, g)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, " %d-gram %.3f", g, share)
+				}
+				fmt.Fprintln(e.stdout)
+				return nil
+			}
+		},
+	}
+}
+
+// corpusInputs returns what the corpus is built from: the patients'
+// diagnoses and replies (no identifier, no value), and the cohort's
+// metric catalogue completed with the obstetric reference intervals.
+func corpusInputs(c *cohort.Cohort, patients []*cohort.Patient) ([]corpus.Case, []corpus.Indicator) {
+	cases := make([]corpus.Case, len(patients))
+	for i, p := range patients {
+		cases[i] = corpus.Case{Label: p.Label, Reply: p.Response}
+	}
+	catalogue := make([]corpus.Indicator, len(c.Metrics))
+	for i, m := range c.Metrics {
+		catalogue[i] = corpus.Indicator{Name: m.Name, Description: m.Description, Unit: m.Unit, Min: m.Min, Max: m.Max}
+	}
+	return cases, corpus.WithKnowledge(catalogue, corpus.ObstetricIndicators())
+}
+
+// writePairs writes pairs as JSON lines.
+func writePairs(path string, pairs []corpus.Pair) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, p := range pairs {
+		line := struct {
+			Kind   corpus.Kind `json:"kind"`
+			Input  string      `json:"input"`
+			Output string      `json:"output"`
+			Label  string      `json:"label,omitempty"`
+		}{p.Kind, p.Input, p.Output, p.Label}
+		if err := enc.Encode(line); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
