@@ -1,0 +1,72 @@
+package llm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pmlm-go/pmlm/llm/lm"
+)
+
+// ProviderLM is the provider name of the answers of a GenerativeResponder.
+const ProviderLM = "pmlm-lm"
+
+// GenerativeResponder answers prompts with a small language model trained
+// from scratch (package lm): the offline generative responder, whose answer
+// depends on the prompt's words as an LLM's does. It is safe for
+// concurrent use.
+type GenerativeResponder struct {
+	model  *lm.Model
+	opt    lm.GenerateOptions
+	digest string
+}
+
+// NewGenerative returns a GenerativeResponder that decodes with opt
+// (greedy by default).
+func NewGenerative(m *lm.Model, opt lm.GenerateOptions) (*GenerativeResponder, error) {
+	if m == nil {
+		return nil, fmt.Errorf("llm: generative responder: %w: nil model", lm.ErrModel)
+	}
+	if opt.MaxTokens < 0 || opt.Beam < 0 {
+		return nil, fmt.Errorf("llm: generative responder: negative max tokens %d or beam %d", opt.MaxTokens, opt.Beam)
+	}
+	return &GenerativeResponder{model: m, opt: opt, digest: m.Digest()}, nil
+}
+
+// Respond writes the model's reply. A reply that reaches the token limit
+// is returned with StopReason "length"; an empty reply is ErrEmpty.
+func (r *GenerativeResponder) Respond(ctx context.Context, prompt string) (Response, error) {
+	start := time.Now()
+	g, err := r.model.Generate(ctx, prompt, r.opt)
+	if err != nil {
+		return Response{}, err
+	}
+	resp := Response{
+		Text: g.Text, Provider: ProviderLM, Model: r.modelName(),
+		PromptTokens: g.PromptTokens, CompletionTokens: g.Tokens, TotalTokens: g.PromptTokens + g.Tokens,
+		StopReason: "stop", Latency: time.Since(start),
+	}
+	if !g.Finished {
+		resp.StopReason = "length"
+	}
+	if g.Text == "" {
+		return resp, fmt.Errorf("llm: %s: %w", ProviderLM, ErrEmpty)
+	}
+	return resp, nil
+}
+
+// modelName names the weights and the decoding: equal names give equal
+// answers.
+func (r *GenerativeResponder) modelName() string {
+	name := "lm-" + r.digest[:16]
+	if r.opt.Beam > 1 {
+		name += fmt.Sprintf("-beam%d", r.opt.Beam)
+	}
+	return name
+}
+
+// Identity describes the responder for the response cache: the weights'
+// digest and the decoding options.
+func (r *GenerativeResponder) Identity() Identity {
+	return Identity{Provider: ProviderLM, Model: r.modelName(), Params: Params{MaxTokens: r.opt.MaxTokens}}
+}

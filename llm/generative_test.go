@@ -1,0 +1,77 @@
+package llm
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/llm/lm"
+)
+
+// trainedLM memorizes two prompt/reply pairs that differ in the diagnosis.
+func trainedLM(t *testing.T) *lm.Model {
+	t.Helper()
+	train := []lm.Example{
+		{Prompt: "Diagnosis: gestational diabetes.", Reply: "Check your glucose six weeks after delivery."},
+		{Prompt: "Diagnosis: normal.", Reply: "Routine care; come to the 42-day check."},
+	}
+	var texts []string
+	for _, e := range train {
+		texts = append(texts, e.Prompt, e.Reply)
+	}
+	v, err := lm.NewVocabulary(texts, 1)
+	require.NoError(t, err)
+	m, err := lm.New(lm.Config{Dim: 32, Heads: 2, Layers: 1, Hidden: 64, Context: 48, MaxPrompt: 16}, v, 1)
+	require.NoError(t, err)
+	_, err = lm.Train(context.Background(), m, append(train, train...), lm.TrainOptions{Epochs: 60, BatchSize: 4, LearningRate: 1e-2})
+	require.NoError(t, err)
+	return m
+}
+
+func TestGenerativeResponder(t *testing.T) {
+	m := trainedLM(t)
+	r, err := NewGenerative(m, lm.GenerateOptions{})
+	require.NoError(t, err)
+	ctx := context.Background()
+	a, err := r.Respond(ctx, "Diagnosis: gestational diabetes.")
+	require.NoError(t, err)
+	assert.Equal(t, "Check your glucose six weeks after delivery.", a.Text)
+	assert.Equal(t, ProviderLM, a.Provider)
+	assert.Equal(t, "stop", a.StopReason)
+	assert.Positive(t, a.CompletionTokens)
+	b, err := r.Respond(ctx, "Diagnosis: normal.")
+	require.NoError(t, err)
+	assert.Equal(t, "Routine care; come to the 42-day check.", b.Text)
+
+	// The identity names the weights and the decoding.
+	id := r.Identity()
+	assert.Equal(t, ProviderLM, id.Provider)
+	beam, err := NewGenerative(m, lm.GenerateOptions{Beam: 3})
+	require.NoError(t, err)
+	assert.NotEqual(t, id, beam.Identity())
+	short, err := NewGenerative(m, lm.GenerateOptions{MaxTokens: 2})
+	require.NoError(t, err)
+	c, err := short.Respond(ctx, "Diagnosis: normal.")
+	require.NoError(t, err)
+	assert.Equal(t, "length", c.StopReason)
+
+	// Answers go through the response cache like any responder's.
+	store, err := OpenCache(t.TempDir()+"/cache.db", nil)
+	require.NoError(t, err)
+	defer store.Close()
+	cached := Cached(r, store)
+	first, err := cached.Respond(ctx, "Diagnosis: normal.")
+	require.NoError(t, err)
+	second, err := cached.Respond(ctx, "Diagnosis: normal.")
+	require.NoError(t, err)
+	assert.False(t, first.Cached)
+	assert.True(t, second.Cached)
+	assert.Equal(t, first.Text, second.Text)
+
+	_, err = NewGenerative(nil, lm.GenerateOptions{})
+	require.ErrorIs(t, err, lm.ErrModel)
+	_, err = NewGenerative(m, lm.GenerateOptions{Beam: -1})
+	require.Error(t, err)
+}

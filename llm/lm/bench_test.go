@@ -1,0 +1,80 @@
+package lm
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchModel is a default-shaped model over a vocabulary of about 650
+// pieces (the synthetic cohort's replies have about as many) with random
+// weights.
+func benchModel(b *testing.B) *Model {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var texts []string
+	for range 50 {
+		var sb strings.Builder
+		for range 60 {
+			fmt.Fprintf(&sb, "w%c%c ", 'a'+rng.IntN(26), 'a'+rng.IntN(26))
+		}
+		texts = append(texts, sb.String())
+	}
+	v, err := NewVocabulary(texts, 1)
+	require.NoError(b, err)
+	m, err := New(DefaultConfig(), v, 1)
+	require.NoError(b, err)
+	return m
+}
+
+// BenchmarkTrainTokens measures training throughput: one optimizer step
+// over 16 sequences of 60 prompt and 200 reply tokens (the general
+// corpus's typical shape), all workers.
+func BenchmarkTrainTokens(b *testing.B) {
+	m := benchModel(b)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var ex []Example
+	for range 16 {
+		ex = append(ex, Example{Prompt: randomText(m, rng, 60), Reply: randomText(m, rng, 200)})
+	}
+	opt := TrainOptions{Epochs: 1, BatchSize: 16}
+	b.ResetTimer()
+	tokens := 0
+	for range b.N {
+		rep, err := Train(context.Background(), m, ex, opt)
+		require.NoError(b, err)
+		tokens += rep.Tokens
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkAnswer measures the latency of one answer: a 100-token prompt
+// read, then 220 tokens written one at a time (the length of a synthetic
+// doctor's reply).
+func BenchmarkAnswer(b *testing.B) {
+	m := benchModel(b)
+	rng := rand.New(rand.NewPCG(5, 6))
+	prompt := m.promptIDs(randomText(m, rng, 100))
+	b.ResetTimer()
+	for range b.N {
+		d := newDecoder(m)
+		logits := d.forward(prompt)
+		for range 220 {
+			logits = d.forward([]int{argmax(logits)})
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/answer")
+}
+
+// randomText is n random single-token words of the model's vocabulary.
+func randomText(m *Model, rng *rand.Rand, n int) string {
+	var sb strings.Builder
+	for range n {
+		sb.WriteString(m.vocab.Piece(numSpecial + rng.IntN(m.vocab.Size()-numSpecial)))
+	}
+	return sb.String()
+}
