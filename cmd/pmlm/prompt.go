@@ -5,29 +5,40 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
+	"strings"
 
 	"github.com/pmlm-go/pmlm/encoder/mlp"
+	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/similarity"
 )
 
-// promptCommand prints the coarse personalized prompt of one patient.
+// promptCommand prints one patient's prompt: PMLM's coarse prompt, the
+// paper's general evaluation prompt, or the task alone.
 func promptCommand() command {
 	return command{
 		name:  "prompt",
-		usage: "prompt DIR --patient ID [--k 10] [--warm-start] [--features N] [--template FILE]",
+		usage: "prompt DIR --patient ID [--kind coarse|general|task] [--stats] [--k 10] [--warm-start] [--features N] [--template FILE]",
 		summary: "print the coarse personalized prompt (paper figure 4) of one patient of the cohort in DIR\n\n" +
 			"Fits, on the training split (index date up to 2021-12-31), the MiniRocket predictor\n" +
 			"for the patient's predicted label and the patient encoder (seeded random weights, or\n" +
 			"warm-started on the training labels with --warm-start), then lists the true labels of\n" +
 			"the k most similar training patients (the patient itself excluded). For a patient of\n" +
 			"the training split the predicted label is an in-sample prediction. The prompt holds no\n" +
-			"identifier and no laboratory value.",
+			"identifier and no laboratory value.\n\n" +
+			"--kind general prints instead the paper's evaluation prompt (figure 5): the task and the\n" +
+			"patient's laboratory history as text (per indicator first and last value, range, trend).\n" +
+			"It carries raw laboratory values: send it to an external LLM only on explicit opt-in.\n" +
+			"--kind task prints the task alone. --stats prints the words per prompt (min, mean, max)\n" +
+			"over every patient instead of one patient's prompt.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			id := fs.String("patient", "", "ID of the patient (required)")
+			id := fs.String("patient", "", "ID of the patient (required unless --stats)")
+			kind := fs.String("kind", "coarse", "coarse (PMLM), general (task and lab history; raw values) or task (no patient information)")
+			stats := fs.Bool("stats", false, "print the words per prompt over every patient")
 			k := fs.Int("k", 10, "number of similar training patients")
 			warm := fs.Bool("warm-start", false, "warm-start the encoder with a label classifier on the training split")
 			seed := fs.Uint64("seed", 1, "seed of the encoder's initialization, the warm start and MiniRocket")
@@ -37,11 +48,14 @@ func promptCommand() command {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
-				if *id == "" {
+				if *id == "" && !*stats {
 					return fmt.Errorf("%w: --patient is required", errUsage)
 				}
 				if *k <= 0 {
 					return fmt.Errorf("%w: --k must be positive, got %d", errUsage, *k)
+				}
+				if *kind != "coarse" && *kind != "general" && *kind != "task" {
+					return fmt.Errorf("%w: --kind must be coarse, general or task, got %q", errUsage, *kind)
 				}
 				tp := prompt.Default()
 				if *tmplFile != "" {
@@ -53,9 +67,31 @@ func promptCommand() command {
 						return fmt.Errorf("%s: %w", *tmplFile, err)
 					}
 				}
-				p, err := coarsePrompt(ctx, args[0], *id, promptOptions{
-					k: *k, warmStart: *warm, seed: *seed, features: *features, template: tp,
-				})
+				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
+				if err != nil {
+					return err
+				}
+				var target *cohort.Patient
+				if !*stats {
+					if target = c.Patient(*id); target == nil {
+						return fmt.Errorf("%s: %w", args[0], errNoPatient)
+					}
+				}
+				render := func(p *cohort.Patient) (string, error) { return pmlm.GeneralPrompt(c.Metrics, p) }
+				switch *kind {
+				case "task":
+					render = func(*cohort.Patient) (string, error) { return prompt.TaskOnly(), nil }
+				case "coarse":
+					pr, err := newPrompter(ctx, c, promptOptions{k: *k, warmStart: *warm, seed: *seed, features: *features, template: tp})
+					if err != nil {
+						return fmt.Errorf("%s: %w", args[0], err)
+					}
+					render = func(p *cohort.Patient) (string, error) { return pr.prompt(ctx, p) }
+				}
+				if *stats {
+					return promptStats(e, *kind, c, render)
+				}
+				p, err := render(target)
 				if err != nil {
 					return err
 				}
@@ -64,6 +100,26 @@ func promptCommand() command {
 			}
 		},
 	}
+}
+
+// promptStats prints the whitespace-separated words per prompt over every
+// patient of c.
+func promptStats(e *env, kind string, c *cohort.Cohort, render func(*cohort.Patient) (string, error)) error {
+	if len(c.Patients) == 0 {
+		return fmt.Errorf("--stats: the cohort has no patients")
+	}
+	lo, hi, sum := math.MaxInt, 0, 0
+	for i := range c.Patients {
+		p, err := render(&c.Patients[i])
+		if err != nil {
+			return err
+		}
+		n := len(strings.Fields(p))
+		lo, hi, sum = min(lo, n), max(hi, n), sum+n
+	}
+	_, err := fmt.Fprintf(e.stdout, "%s prompts of %d patients: words per prompt min %d, mean %.1f, max %d\n",
+		kind, len(c.Patients), lo, float64(sum)/float64(len(c.Patients)), hi)
+	return err
 }
 
 type promptOptions struct {
@@ -77,24 +133,6 @@ type promptOptions struct {
 // errNoPatient is returned when the --patient ID is not in the cohort. The
 // message does not repeat the ID: identifiers are not logged.
 var errNoPatient = errors.New("no patient with the given --patient ID")
-
-// coarsePrompt wires predictor, encoder, recommender and template for one
-// patient of the cohort in dir.
-func coarsePrompt(ctx context.Context, dir, id string, o promptOptions) (string, error) {
-	c, _, err := cohort.ReadDir(dir, cohort.ReadOptions{})
-	if err != nil {
-		return "", err
-	}
-	target := c.Patient(id)
-	if target == nil {
-		return "", fmt.Errorf("%s: %w", dir, errNoPatient)
-	}
-	pr, err := newPrompter(ctx, c, o)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", dir, err)
-	}
-	return pr.prompt(ctx, target)
-}
 
 // prompter renders the coarse prompts of a cohort's patients with the
 // predictor and the encoder fitted once on its training split.

@@ -90,3 +90,29 @@ func TestPromptCommandErrors(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "bad.tmpl")
 }
+
+func TestPromptCommandGeneralAndTask(t *testing.T) {
+	dir, c := promptCohort(t)
+	target := c.Patients[0]
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"prompt", dir, "--patient", target.ID, "--kind", "general"}, &env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	g := stdout.String()
+	assert.True(t, strings.HasPrefix(g, prompt.TaskOnly()))
+	assert.Contains(t, g, "Laboratory history:")
+	assert.Regexp(t, `\nHGB [0-9]+ `, g, "the history lists the values")
+	assert.NotContains(t, g, target.ID)
+
+	stdout.Reset()
+	code = run(context.Background(), []string{"prompt", dir, "--patient", target.ID, "--kind", "task"}, &env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	assert.Equal(t, prompt.TaskOnly()+"\n", stdout.String())
+
+	stdout.Reset()
+	code = run(context.Background(), []string{"prompt", dir, "--kind", "general", "--stats"}, &env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	assert.Regexp(t, `^general prompts of 120 patients: words per prompt min [0-9]+, mean [0-9.]+, max [0-9]+\n$`, stdout.String())
+
+	var out bytes.Buffer
+	assert.Equal(t, 2, run(context.Background(), []string{"prompt", dir, "--patient", target.ID, "--kind", "fine"}, &env{stdout: &out, stderr: &out}))
+}
