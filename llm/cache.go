@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -140,8 +142,9 @@ func (c *Cache) put(key []byte, resp Response) error {
 // otherwise r answers and a successful answer is stored. Identical
 // concurrent misses make one request. Failed answers are not stored.
 //
-// A CaseResponder's answers depend on the case excluded through the
-// context (ExcludeCase), so for one the excluded ID joins the key.
+// A PatientResponder's answers depend on the patients excluded in the
+// Request, so for one the excluded keys join the cache key; the result is
+// itself a PatientResponder.
 //
 // r should implement Identified (ModelResponder, Guarded, CaseResponder
 // do); otherwise its Go type name stands in for the provider, and two
@@ -159,11 +162,30 @@ type cached struct {
 
 func (c *cached) Identity() Identity { return c.id }
 
+// Respond implements Responder.
 func (c *cached) Respond(ctx context.Context, prompt string) (Response, error) {
+	return c.RespondTo(ctx, Request{Prompt: prompt})
+}
+
+// exclusionScope is the cache-key part of a request's exclusions: the
+// sorted keys joined by NUL ("" for none, and a single key is itself).
+func exclusionScope(exclude []string) string {
+	if len(exclude) < 2 {
+		return strings.Join(exclude, "")
+	}
+	s := slices.Clone(exclude)
+	slices.Sort(s)
+	return strings.Join(slices.Compact(s), "\x00")
+}
+
+// RespondTo implements PatientResponder: the request's exclusions are part
+// of the key when the wrapped responder honours them.
+func (c *cached) RespondTo(ctx context.Context, req Request) (Response, error) {
 	start := time.Now()
+	prompt := req.Prompt
 	scope := ""
-	if _, ok := c.next.(*CaseResponder); ok {
-		scope, _ = ExcludedCase(ctx)
+	if _, ok := c.next.(PatientResponder); ok {
+		scope = exclusionScope(req.Exclude)
 	}
 	k := cacheKey(c.id, scope, prompt)
 	if resp, ok, err := c.store.get(k[:]); err != nil {
@@ -175,7 +197,7 @@ func (c *cached) Respond(ctx context.Context, prompt string) (Response, error) {
 	}
 	c.store.misses.Add(1)
 	v, err, _ := c.group.Do(hex.EncodeToString(k[:]), func() (any, error) {
-		resp, err := c.next.Respond(ctx, prompt)
+		resp, err := RespondTo(ctx, c.next, req)
 		if err != nil {
 			return resp, err
 		}
@@ -192,7 +214,7 @@ func (c *cached) Respond(ctx context.Context, prompt string) (Response, error) {
 		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The shared call belonged to another caller whose context ended;
 		// try again on our own.
-		return c.next.Respond(ctx, prompt)
+		return RespondTo(ctx, c.next, req)
 	}
 	return resp, err
 }

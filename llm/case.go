@@ -63,8 +63,8 @@ var ErrNoCase = errors.New("llm: no training case to answer from")
 // training prompt, or none known) is equally near to all cases and gets the
 // first case's reply.
 //
-// While training, the query patient's own case must not answer: use
-// RespondExcluding, or put the ID in the context with ExcludeCase.
+// While training, the query patient's own case must not answer: pass its
+// ID in Request.Exclude (RespondTo) or use RespondExcluding.
 //
 // A CaseResponder is safe for concurrent use when its Encoder is.
 type CaseResponder struct {
@@ -169,32 +169,32 @@ func (r *CaseResponder) Identity() Identity {
 	return Identity{Provider: "case", Model: r.name}
 }
 
-type excludedCaseKey struct{}
+var _ PatientResponder = (*CaseResponder)(nil)
 
-// ExcludeCase returns a context under which CaseResponder.Respond does not
-// answer from the case with this ID (the query patient's own, while
-// training). Other responders ignore it.
-func ExcludeCase(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, excludedCaseKey{}, id)
-}
-
-// ExcludedCase returns the ID set with ExcludeCase.
-func ExcludedCase(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(excludedCaseKey{}).(string)
-	return id, ok
-}
-
-// Respond implements Responder; it honours ExcludeCase.
+// Respond implements Responder: every case may answer.
 func (r *CaseResponder) Respond(ctx context.Context, prompt string) (Response, error) {
-	id, _ := ExcludedCase(ctx)
-	return r.RespondExcluding(ctx, prompt, id)
+	return r.RespondExcluding(ctx, prompt, "")
+}
+
+// RespondTo implements PatientResponder: the cases whose IDs are in
+// req.Exclude never answer.
+func (r *CaseResponder) RespondTo(ctx context.Context, req Request) (Response, error) {
+	return r.respond(ctx, req.Prompt, req.Exclude)
 }
 
 // RespondExcluding answers without using the case whose ID is excludeID
 // ("" excludes nothing).
 func (r *CaseResponder) RespondExcluding(ctx context.Context, prompt, excludeID string) (Response, error) {
+	var exclude []string
+	if excludeID != "" {
+		exclude = []string{excludeID}
+	}
+	return r.respond(ctx, prompt, exclude)
+}
+
+func (r *CaseResponder) respond(ctx context.Context, prompt string, exclude []string) (Response, error) {
 	start := time.Now()
-	nb, err := r.Nearest(ctx, prompt, r.k, excludeID)
+	nb, err := r.nearest(ctx, prompt, r.k, exclude)
 	if err != nil {
 		return Response{}, err
 	}
@@ -216,6 +216,14 @@ type Neighbor struct {
 // Nearest returns the k training cases nearest to prompt, nearest first
 // (equal similarities in case order), leaving out excludeID.
 func (r *CaseResponder) Nearest(ctx context.Context, prompt string, k int, excludeID string) ([]Neighbor, error) {
+	var exclude []string
+	if excludeID != "" {
+		exclude = []string{excludeID}
+	}
+	return r.nearest(ctx, prompt, k, exclude)
+}
+
+func (r *CaseResponder) nearest(ctx context.Context, prompt string, k int, exclude []string) ([]Neighbor, error) {
 	var sim func(i int) float64
 	if r.enc != nil {
 		e, err := r.enc.Encode(ctx, prompt)
@@ -233,7 +241,7 @@ func (r *CaseResponder) Nearest(ctx context.Context, prompt string, k int, exclu
 	// small, and a strict ">" keeps earlier cases ahead on ties.
 	top := make([]Neighbor, 0, k+1)
 	for i, c := range r.cases {
-		if c.ID == excludeID && excludeID != "" {
+		if slices.Contains(exclude, c.ID) {
 			continue
 		}
 		s := sim(i)
@@ -252,7 +260,7 @@ func (r *CaseResponder) Nearest(ctx context.Context, prompt string, k int, exclu
 		}
 	}
 	if len(top) == 0 {
-		return nil, fmt.Errorf("%w (case %q excluded)", ErrNoCase, excludeID)
+		return nil, fmt.Errorf("%w (%d cases excluded)", ErrNoCase, len(exclude))
 	}
 	return top, nil
 }

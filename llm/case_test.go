@@ -124,8 +124,8 @@ func TestCaseResponderNeverAnswersWithOwnReply(t *testing.T) {
 			r, err := NewCaseResponder(ctx, testCases, CaseOptions{Encoder: enc, K: 1})
 			require.NoError(t, err)
 			for _, c := range testCases {
-				// Through the context (what the training loop uses) and explicitly.
-				resp, err := r.Respond(ExcludeCase(ctx, c.ID), c.Prompt)
+				// Through the request (what the training loop uses) and explicitly.
+				resp, err := r.RespondTo(ctx, Request{Prompt: c.Prompt, Exclude: []string{c.ID}})
 				require.NoError(t, err)
 				assert.NotEqual(t, c.Reply, resp.Text, c.ID)
 				resp2, err := r.RespondExcluding(ctx, c.Prompt, c.ID)
@@ -264,10 +264,10 @@ func TestCachedCaseResponderKeysOnExclusion(t *testing.T) {
 	own, err := c.Respond(ctx, testCases[1].Prompt)
 	require.NoError(t, err)
 	assert.Equal(t, testCases[1].Reply, own.Text)
-	excl, err := c.Respond(ExcludeCase(ctx, "p2"), testCases[1].Prompt)
+	excl, err := c.(PatientResponder).RespondTo(ctx, Request{Prompt: testCases[1].Prompt, Exclude: []string{"p2"}})
 	require.NoError(t, err)
 	assert.NotEqual(t, testCases[1].Reply, excl.Text, "a cached answer of the unexcluded call must not leak")
-	again, err := c.Respond(ExcludeCase(ctx, "p2"), testCases[1].Prompt)
+	again, err := c.(PatientResponder).RespondTo(ctx, Request{Prompt: testCases[1].Prompt, Exclude: []string{"p2"}})
 	require.NoError(t, err)
 	assert.True(t, again.Cached)
 	assert.Equal(t, excl.Text, again.Text)
@@ -288,7 +288,7 @@ func ExampleCaseResponder() {
 	resp, _ := r.Respond(ctx, "Predicted label: preeclampsia. Similar patients: preeclampsia, normal.")
 	fmt.Println(resp.Text)
 	// While training on p1, p1's own reply is never the answer.
-	resp, _ = r.Respond(ExcludeCase(ctx, "p1"), cases[0].Prompt)
+	resp, _ = r.RespondTo(ctx, Request{Prompt: cases[0].Prompt, Exclude: []string{"p1"}})
 	fmt.Println(resp.Text)
 	// Output:
 	// Monitor blood pressure daily.
@@ -315,7 +315,7 @@ func TestCaseResponderWordvec(t *testing.T) {
 		resp, err := r.Respond(ctx, c.Prompt)
 		require.NoError(t, err)
 		assert.Equal(t, c.Reply, resp.Text)
-		resp, err = r.Respond(ExcludeCase(ctx, c.ID), c.Prompt)
+		resp, err = r.RespondTo(ctx, Request{Prompt: c.Prompt, Exclude: []string{c.ID}})
 		require.NoError(t, err)
 		assert.NotEqual(t, c.Reply, resp.Text)
 	}

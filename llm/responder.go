@@ -37,6 +37,43 @@ type Responder interface {
 	Respond(ctx context.Context, prompt string) (Response, error)
 }
 
+// Request is one prompt with the patients whose own records must not
+// inform its answer.
+//
+// Exclusion is by opaque patient key (the pipeline passes
+// cohort.Patient.ID), carried in the request itself — never a slice index,
+// which an external store with incremental updates cannot honour, and never
+// a context value, which decorators such as the response cache cannot see
+// in their key. A responder that knows no patients (a general LLM) ignores
+// Exclude; one that draws on patient records (CaseResponder, a model
+// trained on the cohort) implements PatientResponder and honours it.
+type Request struct {
+	// Prompt is the text to answer.
+	Prompt string
+	// Exclude holds the keys of the patients whose records must not be
+	// used: while training, the query patient's own.
+	Exclude []string
+}
+
+// PatientResponder is a Responder that draws on patient records and so
+// must honour Request.Exclude. Decorators (Cached) forward it.
+type PatientResponder interface {
+	Responder
+	// RespondTo answers req.Prompt without using the records of the
+	// patients in req.Exclude.
+	RespondTo(ctx context.Context, req Request) (Response, error)
+}
+
+// RespondTo answers req with r: through PatientResponder.RespondTo when r
+// implements it, otherwise with r.Respond(ctx, req.Prompt), since a
+// responder that holds no patient record has nothing to exclude.
+func RespondTo(ctx context.Context, r Responder, req Request) (Response, error) {
+	if pr, ok := r.(PatientResponder); ok {
+		return pr.RespondTo(ctx, req)
+	}
+	return r.Respond(ctx, req.Prompt)
+}
+
 // Response is an answer and what a caller needs to account for it.
 type Response struct {
 	// Text is the answer.

@@ -1,6 +1,9 @@
 package similarity
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // PrecisionAtK measures how well neighbourhoods agree with labels: for each
 // query it takes the k reference patients r recommends and counts the
@@ -8,7 +11,7 @@ import "fmt"
 // queries. Use the validation split's encodings as queries against a
 // recommender built on the training split. A query that gets fewer than k
 // neighbours (a reference set smaller than k) is scored on those it got.
-func PrecisionAtK(r Recommender, queries [][]float32, labels []string, k int) (float64, error) {
+func PrecisionAtK(ctx context.Context, r Recommender, queries [][]float32, labels []string, k int) (float64, error) {
 	if len(queries) != len(labels) {
 		return 0, fmt.Errorf("%w: %d queries but %d labels", ErrInvalid, len(queries), len(labels))
 	}
@@ -17,7 +20,7 @@ func PrecisionAtK(r Recommender, queries [][]float32, labels []string, k int) (f
 	}
 	total := 0.0
 	for i, q := range queries {
-		nb, err := r.TopK(q, k)
+		nb, err := r.Recommend(ctx, Query{Vector: q, K: k})
 		if err != nil {
 			return 0, fmt.Errorf("query %d: %w", i, err)
 		}

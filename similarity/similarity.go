@@ -6,10 +6,12 @@ package similarity
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/blas/blas32"
@@ -17,24 +19,46 @@ import (
 
 // Neighbor is one recommended patient.
 type Neighbor struct {
-	// Index is the patient's position in the vectors the recommender was
-	// built from.
+	// Index is the patient's position in the references the recommender
+	// was built from (-1 where a recommender has no positions, such as an
+	// external index).
 	Index int
+	// Key is the patient's opaque key (see Reference); empty for an Exact
+	// built by NewExact without keys.
+	Key string
 	// Similarity is the cosine similarity to the query, in [-1, 1].
 	Similarity float32
 	// Label is the patient's true label.
 	Label string
 }
 
-// Recommender returns the reference patients most similar to a query.
+// Reference is one patient a recommender can return: its opaque key, its
+// encoding and its true label. The key is what exclusion and external
+// stores refer to; the pipeline uses the cohort's patient ID.
+type Reference struct {
+	Key    string
+	Vector []float32
+	Label  string
+}
+
+// Query asks for the K reference patients most similar to Vector, leaving
+// out those whose keys are in Exclude (the query patient itself while
+// training). Exclusion is by key, not by position, so that an external
+// index that is updated incrementally can honour it.
+type Query struct {
+	Vector  []float32
+	K       int
+	Exclude []string
+}
+
+// Recommender returns the reference patients most similar to a query: the
+// recommender of the paper's peer-informed personalization. Exact is the
+// built-in one; an approximate index or an external vector store can stand
+// in for it. Implementations must be safe for concurrent use.
 type Recommender interface {
-	// TopK returns the k reference patients most similar to query, most
-	// similar first (ties: lower index first), leaving out the indices in
-	// exclude (the query patient itself while training). Fewer than k
-	// come back when fewer are left.
-	TopK(query []float32, k int, exclude ...int) ([]Neighbor, error)
-	// Len is the number of reference patients.
-	Len() int
+	// Recommend returns up to q.K neighbours, most similar first, none of
+	// them excluded. Fewer than q.K come back when fewer are left.
+	Recommend(ctx context.Context, q Query) ([]Neighbor, error)
 }
 
 // ErrDimension marks a vector whose length differs from the recommender's.
@@ -54,6 +78,12 @@ type Exact struct {
 	dim    int
 	data   []float32 // n×dim, row-major, each row of unit norm (or zero)
 	labels []string
+	// keys are the references' keys (nil without keys), rows their
+	// positions.
+	keys []string
+	rows map[string]int
+	// vectors are the references as given, kept for Save.
+	vectors [][]float32
 	// workers is the number of goroutines of a large scan.
 	workers int
 }
@@ -83,8 +113,10 @@ func NewExact(vectors [][]float32, labels []string) (*Exact, error) {
 		data:    make([]float32, len(vectors)*dim),
 		labels:  append([]string(nil), labels...),
 		workers: runtime.GOMAXPROCS(0),
+		vectors: make([][]float32, len(vectors)),
 	}
 	for i, v := range vectors {
+		e.vectors[i] = slices.Clone(v)
 		if len(v) != dim {
 			return nil, fmt.Errorf("%w: vector %d has length %d, want %d", ErrDimension, i, len(v), dim)
 		}
@@ -93,6 +125,62 @@ func NewExact(vectors [][]float32, labels []string) (*Exact, error) {
 		}
 	}
 	return e, nil
+}
+
+// NewIndex builds an Exact over keyed references, so that queries can
+// exclude patients by key and neighbours carry their keys. Keys must be
+// non-empty and unique. The vectors are copied.
+func NewIndex(refs []Reference) (*Exact, error) {
+	vectors := make([][]float32, len(refs))
+	labels := make([]string, len(refs))
+	keys := make([]string, len(refs))
+	rows := make(map[string]int, len(refs))
+	for i, r := range refs {
+		if r.Key == "" {
+			return nil, fmt.Errorf("%w: reference %d has an empty key", ErrInvalid, i)
+		}
+		if j, dup := rows[r.Key]; dup {
+			return nil, fmt.Errorf("%w: references %d and %d share a key", ErrInvalid, j, i)
+		}
+		rows[r.Key] = i
+		vectors[i], labels[i], keys[i] = r.Vector, r.Label, r.Key
+	}
+	e, err := NewExact(vectors, labels)
+	if err != nil {
+		return nil, err
+	}
+	e.keys, e.rows = keys, rows
+	return e, nil
+}
+
+var _ Recommender = (*Exact)(nil)
+
+// Recommend implements Recommender. Excluded keys that name no reference
+// are ignored.
+func (e *Exact) Recommend(ctx context.Context, q Query) ([]Neighbor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var exclude []int
+	for _, k := range q.Exclude {
+		if i, ok := e.rows[k]; ok {
+			exclude = append(exclude, i)
+		}
+	}
+	return e.TopK(q.Vector, q.K, exclude...)
+}
+
+// References returns the references the Exact was built from (keys empty
+// when it was built without them).
+func (e *Exact) References() []Reference {
+	out := make([]Reference, len(e.vectors))
+	for i, v := range e.vectors {
+		out[i] = Reference{Vector: v, Label: e.labels[i]}
+		if e.keys != nil {
+			out[i].Key = e.keys[i]
+		}
+	}
+	return out
 }
 
 // Len is the number of reference patients.
@@ -123,7 +211,9 @@ func normalize(dst, v []float32) error {
 	return nil
 }
 
-// TopK implements Recommender.
+// TopK returns the k reference patients most similar to query, most
+// similar first (ties: lower index first), leaving out the rows in exclude:
+// the positional form of Recommend.
 func (e *Exact) TopK(query []float32, k int, exclude ...int) ([]Neighbor, error) {
 	if len(query) != e.dim {
 		return nil, fmt.Errorf("%w: query has length %d, want %d", ErrDimension, len(query), e.dim)
@@ -170,6 +260,9 @@ func (e *Exact) TopK(query []float32, k int, exclude ...int) ([]Neighbor, error)
 	for i := len(out) - 1; i >= 0; i-- {
 		c := heap.Pop(&best).(candidate)
 		out[i] = Neighbor{Index: c.index, Similarity: c.sim, Label: e.labels[c.index]}
+		if e.keys != nil {
+			out[i].Key = e.keys[c.index]
+		}
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package similarity
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -201,12 +202,12 @@ func TestPrecisionAtKHandMade(t *testing.T) {
 	}
 	labels := []string{"x", "x", "y", "y"}
 	want := (1.0 + 0 + 1 + 0.5) / 4
-	got, err := PrecisionAtK(r, queries, labels, 2)
+	got, err := PrecisionAtK(context.Background(), r, queries, labels, 2)
 	require.NoError(t, err)
 	assert.InDelta(t, want, got, 1e-12)
 
-	_, err = PrecisionAtK(r, queries, labels[:1], 2)
+	_, err = PrecisionAtK(context.Background(), r, queries, labels[:1], 2)
 	require.ErrorIs(t, err, ErrInvalid)
-	_, err = PrecisionAtK(r, queries, labels, 0)
+	_, err = PrecisionAtK(context.Background(), r, queries, labels, 0)
 	require.ErrorIs(t, err, ErrInvalid)
 }

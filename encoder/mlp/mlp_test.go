@@ -311,7 +311,7 @@ func precision(t *testing.T, m *MLP, train, val [][][]float64, trainLabels, valL
 	}
 	r, err := similarity.NewExact(enc(train), trainLabels)
 	require.NoError(t, err)
-	p, err := similarity.PrecisionAtK(r, enc(val), valLabels, k)
+	p, err := similarity.PrecisionAtK(context.Background(), r, enc(val), valLabels, k)
 	require.NoError(t, err)
 	return p
 }
