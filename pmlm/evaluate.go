@@ -12,9 +12,10 @@ import (
 	"github.com/pmlm-go/pmlm/reward"
 )
 
-// Metrics are the paper's evaluation measures of a set of responses against
-// the doctors' replies, each on a 0–100 scale.
-type Metrics struct {
+// Scores are the paper's evaluation measures of a set of responses against
+// the doctors' replies, each on a 0–100 scale. (The lab indicators of a
+// cohort are cohort.Metric; these are the scores of the answers.)
+type Scores struct {
 	BLEU4                              float64 // corpus BLEU-4, sacrebleu defaults (13a, exp smoothing)
 	ROUGE1, ROUGE2, ROUGEL             float64 // mean F-measure over patients (rouge_score, no stemming)
 	BERTScoreP, BERTScoreR, BERTScoreF float64 // mean BERTScore precision, recall and F1
@@ -24,20 +25,20 @@ type Metrics struct {
 // the responses to the refined prompts ("after") on a set of patients.
 type Evaluation struct {
 	Patients      int
-	Before, After Metrics
+	Before, After Scores
 	// Embedder names the token embeddings BERTScore was computed with.
 	Embedder string
 	// Answers holds each patient's prompts and responses, in input order.
-	Answers []*Refined
+	Answers []*Answer
 }
 
 // Evaluate answers every patient with and without refinement and scores
 // both against the doctors' replies, running up to workers patients at once.
 func (p *Pipeline) Evaluate(ctx context.Context, patients []*cohort.Patient, workers int) (*Evaluation, error) {
 	if len(patients) == 0 {
-		return nil, fmt.Errorf("pmlm: evaluate: no patients")
+		return nil, fmt.Errorf("%w: evaluate: no patients", ErrOptions)
 	}
-	ev := &Evaluation{Patients: len(patients), Embedder: p.scorer.Embedder(), Answers: make([]*Refined, len(patients))}
+	ev := &Evaluation{Patients: len(patients), Embedder: p.scorer.Embedder(), Answers: make([]*Answer, len(patients))}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(workers, 1))
 	for i, pt := range patients {
@@ -68,8 +69,8 @@ func (p *Pipeline) Evaluate(ctx context.Context, patients []*cohort.Patient, wor
 	return ev, nil
 }
 
-func (p *Pipeline) score(ctx context.Context, cands, refs []string) (Metrics, error) {
-	var m Metrics
+func (p *Pipeline) score(ctx context.Context, cands, refs []string) (Scores, error) {
+	var m Scores
 	bleu, err := reward.NewBLEU(reward.BLEUOptions{})
 	if err != nil {
 		return m, err
@@ -110,7 +111,7 @@ func (e *Evaluation) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "prompt\tBLEU-4\tROUGE-L\tROUGE-1\tROUGE-2\tBERTScore-P\tBERTScore-R\tBERTScore-F1\t\n")
 	for _, row := range []struct {
 		name string
-		m    Metrics
+		m    Scores
 	}{{"coarse (before)", e.Before}, {"refined (after)", e.After}} {
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", row.name,
 			row.m.BLEU4, row.m.ROUGEL, row.m.ROUGE1, row.m.ROUGE2, row.m.BERTScoreP, row.m.BERTScoreR, row.m.BERTScoreF)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pmlm-go/pmlm/encoder/mlp"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/similarity"
 )
@@ -24,63 +23,49 @@ type NeighborReport struct {
 	Chance float64
 }
 
-// NeighborAgreement computes a NeighborReport on the cohort's split with the
-// encoder seeded by seed.
-func NeighborAgreement(ctx context.Context, c *cohort.Cohort, b cohort.SplitBoundaries, k int, seed uint64) (NeighborReport, error) {
-	train, validation, _ := c.Split(b)
+// NeighborAgreement computes a NeighborReport on the cohort's split (opts.Split)
+// with the prompt builders Train would build with opts, once without and
+// once with the warm start (opts.WarmStart is ignored), so that the
+// neighbourhoods measured are those the prompts show. Only the encoder
+// and recommender are fitted (no predictor).
+func NeighborAgreement(ctx context.Context, c *cohort.Cohort, opts TrainOptions, k int) (NeighborReport, error) {
+	if c == nil {
+		return NeighborReport{}, fmt.Errorf("%w: nil cohort", ErrOptions)
+	}
+	if err := opts.setDefaults(); err != nil {
+		return NeighborReport{}, err
+	}
+	train, validation, _ := c.Split(opts.Split)
 	r := NeighborReport{K: k, Train: len(train), Validation: len(validation)}
 	if len(train) == 0 || len(validation) == 0 {
-		return r, fmt.Errorf("pmlm: neighbor agreement needs training and validation patients (have %d and %d)", len(train), len(validation))
+		return r, fmt.Errorf("%w: neighbor agreement needs training and validation patients (have %d and %d)", ErrOptions, len(train), len(validation))
 	}
-	trainSeries, valSeries := matrices(train), matrices(validation)
-	labels, err := labelIndices(c, train)
-	if err != nil {
-		return r, err
+	if k < 1 {
+		return r, fmt.Errorf("%w: k = %d", ErrOptions, k)
 	}
-	std, err := mlp.FitStandardizer(trainSeries)
-	if err != nil {
-		return r, err
-	}
-	cfg := mlp.DefaultConfig(len(c.Metrics))
-	cfg.MaxVisits = max(cfg.MaxVisits, c.MaxVisits())
-	enc, err := mlp.New(cfg, std, seed)
-	if err != nil {
-		return r, err
-	}
-	valLabels := make([]string, len(validation))
-	for i, p := range validation {
-		valLabels[i] = p.Label
-	}
-	precision := func() (float64, error) {
-		refs := make([][]float32, len(trainSeries))
-		names := make([]string, len(trainSeries))
-		for i, s := range trainSeries {
-			if refs[i], err = enc.Encode(s); err != nil {
-				return 0, err
-			}
-			names[i] = train[i].Label
-		}
-		rec, err := similarity.NewExact(refs, names)
+	opts.NoSelfPersonalization = true // the study needs no predictor
+	precision := func(warm bool) (float64, error) {
+		o := opts
+		o.WarmStart = warm
+		b, err := NewPromptBuilder(ctx, c, o)
 		if err != nil {
 			return 0, err
 		}
-		queries := make([][]float32, len(valSeries))
-		for i, s := range valSeries {
-			if queries[i], err = enc.Encode(s); err != nil {
-				return 0, err
+		queries := make([][]float32, len(validation))
+		labels := make([]string, len(validation))
+		for i, p := range validation {
+			if queries[i], err = b.Encoder().Encode(p.Matrix()); err != nil {
+				return 0, fmt.Errorf("%w: %w", ErrEncoder, err)
 			}
+			labels[i] = p.Label
 		}
-		return similarity.PrecisionAtK(rec, queries, valLabels, k)
+		return similarity.PrecisionAtK(ctx, b.Recommender(), queries, labels, k)
 	}
-	if r.Untrained, err = precision(); err != nil {
+	var err error
+	if r.Untrained, err = precision(false); err != nil {
 		return r, err
 	}
-	ws := mlp.DefaultWarmStartOptions()
-	ws.Seed = seed + 1
-	if _, err := enc.WarmStart(ctx, trainSeries, labels, len(c.Labels), ws); err != nil {
-		return r, err
-	}
-	if r.WarmStarted, err = precision(); err != nil {
+	if r.WarmStarted, err = precision(true); err != nil {
 		return r, err
 	}
 	share := func(ps []*cohort.Patient) map[string]float64 {

@@ -50,7 +50,20 @@ func TestTrainAblations(t *testing.T) {
 		assert.Contains(t, f.Coarse, "predicted discharge diagnosis is "+f.PredictedLabel)
 		assert.NotEmpty(t, f.Similar)
 	}
-	require.Error(t, noSelf.Save(t.TempDir()+"/m"), "an ablated pipeline is not a model to deploy")
+	// An ablated pipeline saves its flags in the manifest and loads back
+	// with the same prompts.
+	for _, p := range []*pmlm.Pipeline{noSelf, noPeer} {
+		dir := t.TempDir() + "/m"
+		require.NoError(t, p.Save(dir))
+		q, err := pmlm.Load(ctx, dir, pmlm.LoadOptions{})
+		require.NoError(t, err)
+		pt := test[0]
+		want, err := p.CoarsePrompt(ctx, pt)
+		require.NoError(t, err)
+		got, err := q.CoarsePrompt(ctx, pt)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
 }
 
 func TestTrainReusesAFittedPredictor(t *testing.T) {

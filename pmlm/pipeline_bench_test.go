@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
-	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/policy"
 )
 
@@ -91,10 +90,11 @@ func BenchmarkPipelineEpisode(b *testing.B) {
 		text += ep.EncodeTime
 		pol += ep.PolicyTime
 		t = time.Now()
-		answer, err := p.respondAs(ctx, ep.Final, pt.ID)
+		r, err := p.respond(ctx, ep.Final, []string{pt.ID})
 		if err != nil {
 			b.Fatal(err)
 		}
+		answer := r.Text
 		resp += time.Since(t)
 		t = time.Now()
 		if _, err := p.scorer.Score(ctx, []string{answer}, [][]string{{pt.Response}}); err != nil {
@@ -115,16 +115,21 @@ func BenchmarkPipelineTrainStep(b *testing.B) {
 	p, c := pipelineOrSkip(b)
 	ctx := context.Background()
 	train, _, _ := c.Split(cohort.DefaultSplit())
-	cases := &trainingCases{p: p, rows: subset(len(train), 8, 1), series: matrices(train)}
+	series := make([][][]float64, len(train))
+	for i, pt := range train {
+		series[i] = pt.Matrix()
+	}
+	cases := &trainingCases{p: p, rows: subset(len(train), 8, 1), series: series}
 	var mu sync.Mutex
 	var resp, score time.Duration
 	rewardFn := func(ctx context.Context, i int, final string) (float64, error) {
 		row := cases.rows[i]
 		t := time.Now()
-		answer, err := p.respondAs(ctx, final, p.cases[row].ID)
+		r, err := p.respond(ctx, final, []string{p.cases[row].ID})
 		if err != nil {
 			return 0, err
 		}
+		answer := r.Text
 		t1 := time.Now()
 		s, err := p.scorer.Score(ctx, []string{answer}, [][]string{{p.cases[row].Reply}})
 		if err != nil {
@@ -171,21 +176,13 @@ func BenchmarkPipelineRespond(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		t := time.Now()
-		pr, err := p.predictor.Predict(ctx, visits)
+		pr, err := p.builder.predictor.Predict(ctx, visits)
 		if err != nil {
 			b.Fatal(err)
 		}
 		pred += time.Since(t)
 		t = time.Now()
-		x, err := p.retrieval.Encode(visits)
-		if err != nil {
-			b.Fatal(err)
-		}
-		nb, err := p.index.TopK(x, p.k)
-		if err != nil {
-			b.Fatal(err)
-		}
-		s0, err := p.template.Render(prompt.FromNeighbors(p.labels[max(pr.Label, 0)], nb))
+		s0, err := p.builder.BuildWithLabel(ctx, visits, p.builder.labels[max(pr.Label, 0)], nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -195,7 +192,7 @@ func BenchmarkPipelineRespond(b *testing.B) {
 		}
 		prm += time.Since(t)
 		t = time.Now()
-		res, err := policy.Refine(ctx, p.policy, p.text, s0, xp, p.steps)
+		res, err := policy.Refine(ctx, p.policy, p.text, s0.Prompt, xp, p.steps)
 		if err != nil {
 			b.Fatal(err)
 		}

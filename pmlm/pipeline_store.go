@@ -1,14 +1,11 @@
 package pmlm
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,188 +15,113 @@ import (
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/encoder/mlp"
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
-	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
-	"github.com/pmlm-go/pmlm/policy"
 	"github.com/pmlm-go/pmlm/reward"
-	"github.com/pmlm-go/pmlm/similarity"
 )
 
 // ModelFormat and ModelVersion identify the model directories that Save
 // writes. Load refuses other formats and versions.
 const (
 	ModelFormat  = "pmlm-model"
-	ModelVersion = 1
+	ModelVersion = 2
 )
 
-// ErrModel marks a model directory that Load cannot use: another format or
-// version, a missing or corrupted file.
-var ErrModel = errors.New("pmlm: unusable model directory")
+// ManifestFile is the name of the manifest in a model directory.
+const ManifestFile = "manifest.json"
 
-// The files of a model directory besides manifest.json.
+// The roles of the parts of a model directory (keys of Manifest.Parts).
 const (
-	filePredictor = "predictor.gob"
-	fileRetrieval = "encoder-retrieval.gob"
-	filePatient   = "encoder-policy.gob"
-	filePolicy    = "policy.gob"
-	fileIndex     = "index.gob"
-	fileCases     = "cases.jsonl"
+	PartPredictor     = "predictor"
+	PartEncoder       = "encoder"
+	PartPolicyEncoder = "policy_encoder"
+	PartRecommender   = "recommender"
+	PartPolicy        = "policy"
 )
 
-// manifest is manifest.json: what the directory holds and the SHA-256 of
-// every file, so that a corrupted or altered file is detected on load.
-type manifest struct {
-	Format         string            `json:"format"`
-	Version        int               `json:"version"`
-	Created        time.Time         `json:"created"`
-	TextEncoder    string            `json:"text_encoder"`
-	Predictor      string            `json:"predictor"`
-	K              int               `json:"k"`
-	Steps          int               `json:"steps"`
-	PromptTemplate string            `json:"prompt_template"`
-	Metrics        []cohort.Metric   `json:"metrics"`
-	Labels         []string          `json:"labels"`
-	Files          map[string]string `json:"files"` // name → hex SHA-256
+// fileCases holds the training patients' coarse prompts and doctor replies,
+// the knowledge of the default case responder.
+const fileCases = "cases.jsonl"
+
+// Manifest is manifest.json, the description of a model directory: which
+// part of which kind lies in which file with which SHA-256, the data the
+// model was trained on, the responder that trained the policy, and a
+// checksum over the manifest's own canonical content.
+type Manifest struct {
+	// Format is ModelFormat and Version the schema version (ModelVersion).
+	Format  string    `json:"format"`
+	Version int       `json:"version"`
+	Created time.Time `json:"created"`
+	// Parts maps a role (PartPredictor, ...) to the saved part. Each part's
+	// file carries its own format version, checked by its loader.
+	Parts map[string]Part `json:"parts"`
+	// Files maps the other files of the directory to their hex SHA-256.
+	Files map[string]string `json:"files"`
+	// TextEncoder names the embedder of the policy and of BERTScore.
+	TextEncoder string `json:"text_encoder"`
+	// Responder is the identity of the responder the policy was trained
+	// against (no secrets: provider and model only).
+	Responder ResponderInfo `json:"responder"`
+	// Data describes what the model was trained on.
+	Data DataInfo `json:"data"`
+	// K, Steps and PromptTemplate configure the prompts.
+	K              int    `json:"k"`
+	Steps          int    `json:"steps"`
+	PromptTemplate string `json:"prompt_template"`
+	// Checksum is the hex SHA-256 of the manifest's canonical content: its
+	// JSON encoding (encoding/json, fields in declaration order, map keys
+	// sorted) with Checksum empty.
+	Checksum string `json:"checksum"`
 }
 
-// indexFile is the recommender's reference set: the training patients'
-// retrieval encodings and true labels.
-type indexFile struct {
-	Vectors [][]float32
-	Labels  []string
+// Part is one saved part of a model directory.
+type Part struct {
+	Kind   string `json:"kind"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
 }
 
-// Save writes every learned part of the pipeline into dir, a versioned
-// model directory with a manifest and checksums. The directory is assembled
-// beside dir and renamed into place, so dir is either the old model or the
-// complete new one. It holds the training patients' coarse prompts and
-// doctor replies (the case responder's knowledge): treat it as patient data.
-func (p *Pipeline) Save(dir string) error {
-	if p.noSelf || p.noPeer {
-		return fmt.Errorf("pmlm: save: an ablated pipeline (without self- or peer-informed personalization) cannot be saved")
-	}
-	mr, ok := p.predictor.(*predict.MiniRocketClassifier)
-	if !ok {
-		return fmt.Errorf("pmlm: save: predictor %s cannot be saved (only minirocket)", p.predictor.Name())
-	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	m := manifest{
-		Format: ModelFormat, Version: ModelVersion, Created: time.Now().UTC(),
-		TextEncoder: p.text.Name(), Predictor: p.predictor.Name(), K: p.k, Steps: p.steps,
-		PromptTemplate: p.templateText, Metrics: p.metrics, Labels: p.labels,
-		Files: map[string]string{},
-	}
-	writers := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{filePredictor, mr.Save},
-		{fileRetrieval, p.retrieval.Save},
-		{filePatient, p.patient.Save},
-		{filePolicy, p.policy.Save},
-		{fileIndex, func(w io.Writer) error {
-			return gob.NewEncoder(w).Encode(indexFile{Vectors: p.refVectors, Labels: p.refLabels})
-		}},
-		{fileCases, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			for _, c := range p.cases {
-				if err := enc.Encode(c); err != nil {
-					return err
-				}
-			}
-			return nil
-		}},
-	}
-	for _, f := range writers {
-		sum, err := writeFileSync(filepath.Join(tmp, f.name), f.write)
-		if err != nil {
-			return fmt.Errorf("pmlm: save %s: %w", f.name, err)
-		}
-		m.Files[f.name] = sum
-	}
-	if _, err := writeFileSync(filepath.Join(tmp, "manifest.json"), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
-	}); err != nil {
-		return err
-	}
-	// Swap the finished directory into place.
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			_ = os.Rename(old, dir)
-		}
-		return err
-	}
-	if old != "" {
-		return os.RemoveAll(old)
-	}
-	return nil
+// ResponderInfo identifies a responder without secrets.
+type ResponderInfo struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
 }
 
-// writeFileSync writes a file through write, syncs it, and returns the hex
-// SHA-256 of its contents.
-func writeFileSync(path string, write func(io.Writer) error) (string, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// DataInfo describes the data a model was trained on: the metric catalogue
+// and label set (a cohort to answer must use the same), the split, the
+// cohort's digest and the ablation flags.
+type DataInfo struct {
+	Metrics               []cohort.Metric        `json:"metrics"`
+	Labels                []string               `json:"labels"`
+	Split                 cohort.SplitBoundaries `json:"split"`
+	Digest                string                 `json:"digest"`
+	NoSelfPersonalization bool                   `json:"no_self_personalization"`
+	NoPeerPersonalization bool                   `json:"no_peer_personalization"`
+}
+
+// checksum returns the hex SHA-256 of m's canonical content.
+func (m Manifest) checksum() (string, error) {
+	m.Checksum = ""
+	b, err := json.Marshal(m)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	bw := bufio.NewWriter(io.MultiWriter(f, h))
-	if err := write(bw); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), f.Close()
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
-// LoadOptions supplies the parts of a pipeline that a model directory does
-// not hold.
-type LoadOptions struct {
-	// Text must be given when the model was trained with an embedder other
-	// than the embedded word vectors; its Name must match the manifest's.
-	Text encoder.TextEncoder
-	// Responder replaces the default case responder built from the saved
-	// training cases.
-	Responder llm.Responder
-}
-
-// Load reads a model directory written by Save. It fails with an error
-// wrapping ErrModel for another format or version, a missing file, or a file
-// whose checksum does not match the manifest.
-func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+// ReadManifest reads and checks the manifest of a model directory: format,
+// version and checksum. It does not read the parts.
+func ReadManifest(dir string) (*Manifest, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrModel, err)
+		return nil, fmt.Errorf("%w: %w", ErrModel, err)
 	}
-	var m manifest
+	var m Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%w: manifest.json: %v", ErrModel, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, ManifestFile, err)
 	}
 	if m.Format != ModelFormat {
 		return nil, fmt.Errorf("%w: %s: format %q, want %q", ErrModel, dir, m.Format, ModelFormat)
@@ -207,64 +129,282 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	if m.Version != ModelVersion {
 		return nil, fmt.Errorf("%w: %s: format version %d, this library reads version %d", ErrModel, dir, m.Version, ModelVersion)
 	}
-	files := map[string][]byte{}
-	for _, name := range []string{filePredictor, fileRetrieval, filePatient, filePolicy, fileIndex, fileCases} {
-		want, ok := m.Files[name]
+	sum, err := m.checksum()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, ManifestFile, err)
+	}
+	if sum != m.Checksum {
+		return nil, fmt.Errorf("%w: %s is corrupted or was edited: checksum %s, recorded %s", ErrModel, ManifestFile, sum, m.Checksum)
+	}
+	return &m, nil
+}
+
+// responderInfo identifies r: its llm.Identity where it has one.
+func responderInfo(r llm.Responder) ResponderInfo {
+	if id, ok := r.(llm.Identified); ok {
+		i := id.Identity()
+		return ResponderInfo{Provider: i.Provider, Model: i.Model}
+	}
+	return ResponderInfo{Provider: fmt.Sprintf("%T", r)}
+}
+
+// Save writes every learned part of the pipeline into dir, a versioned
+// model directory with a manifest and checksums. Every part must implement
+// Saver (all built-in parts do); otherwise Save fails with ErrNotSaveable.
+// The directory is assembled beside dir and renamed into place, so dir is
+// either the old model or the complete new one. It holds the training
+// patients' coarse prompts and doctor replies (the case responder's
+// knowledge): treat it as patient data.
+func (p *Pipeline) Save(dir string) error {
+	b := p.builder
+	parts := []struct {
+		role string
+		part any
+	}{{PartEncoder, b.encoder}, {PartRecommender, b.recommender}, {PartPolicy, p.policy}}
+	if b.predictor != nil {
+		parts = append(parts, struct {
+			role string
+			part any
+		}{PartPredictor, b.predictor})
+	}
+	if p.patient != nil {
+		parts = append(parts, struct {
+			role string
+			part any
+		}{PartPolicyEncoder, p.patient})
+	}
+	savers := make(map[string]Saver, len(parts))
+	for _, pt := range parts {
+		s, ok := pt.part.(Saver)
 		if !ok {
-			return nil, fmt.Errorf("%w: manifest lists no %s", ErrModel, name)
+			return fmt.Errorf("%w: the %s (%T) does not implement pmlm.Saver", ErrNotSaveable, pt.role, pt.part)
 		}
+		savers[pt.role] = s
+	}
+
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("pmlm: save: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("pmlm: save: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	m := Manifest{
+		Format: ModelFormat, Version: ModelVersion, Created: time.Now().UTC().Truncate(time.Second),
+		Parts: map[string]Part{}, Files: map[string]string{},
+		TextEncoder: p.text.Name(), Responder: responderInfo(p.responder),
+		Data: DataInfo{Metrics: p.metrics, Labels: b.labels, Split: p.split, Digest: p.digest,
+			NoSelfPersonalization: b.noSelf, NoPeerPersonalization: b.noPeer},
+		K: b.k, Steps: p.steps, PromptTemplate: b.templateText,
+	}
+	for role, s := range savers {
+		file := role + ".bin"
+		sum, err := writeHashed(filepath.Join(tmp, file), s.Save)
+		if err != nil {
+			return fmt.Errorf("pmlm: save the %s: %w", role, err)
+		}
+		m.Parts[role] = Part{Kind: s.Kind(), File: file, SHA256: sum}
+	}
+	sum, err := writeHashed(filepath.Join(tmp, fileCases), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, c := range p.cases {
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pmlm: save %s: %w", fileCases, err)
+	}
+	m.Files[fileCases] = sum
+	if m.Checksum, err = m.checksum(); err != nil {
+		return fmt.Errorf("pmlm: save: %w", err)
+	}
+	if _, err := writeHashed(filepath.Join(tmp, ManifestFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	}); err != nil {
+		return fmt.Errorf("pmlm: save: %w", err)
+	}
+	if err := atomicfile.SyncDir(tmp); err != nil {
+		return fmt.Errorf("pmlm: save: %w", err)
+	}
+	// Swap the finished directory into place.
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("pmlm: save: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dir)
+		}
+		return fmt.Errorf("pmlm: save: %w", err)
+	}
+	if err := atomicfile.SyncDir(parent); err != nil {
+		return fmt.Errorf("pmlm: save: %w", err)
+	}
+	if old != "" {
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("pmlm: save: remove the old model: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeHashed writes a file atomically through write and returns the hex
+// SHA-256 of its contents.
+func writeHashed(path string, write func(io.Writer) error) (string, error) {
+	h := sha256.New()
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error { return write(io.MultiWriter(w, h)) })
+	return hex.EncodeToString(h.Sum(nil)), err
+}
+
+// LoadOptions supplies what a model directory does not hold.
+type LoadOptions struct {
+	// Text must be given when the model was trained with an embedder other
+	// than the embedded word vectors; its Name must match the manifest's.
+	Text encoder.TextEncoder
+	// Responder replaces the default case responder built from the saved
+	// training cases.
+	Responder llm.Responder
+	// Loaders holds the loaders of the part kinds that are not built in;
+	// the built-in kinds (DefaultLoaders) need no entry.
+	Loaders Loaders
+}
+
+// Load reads a model directory written by Save. It fails with an error
+// wrapping ErrModel for another format or version, a missing file (the
+// error also wraps fs.ErrNotExist), a file whose checksum does not match
+// the manifest, or a part whose kind has no loader.
+func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	read := func(name, want string) ([]byte, error) {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrModel, err)
+			return nil, fmt.Errorf("%w: %w", ErrModel, err)
 		}
 		sum := sha256.Sum256(b)
 		if got := hex.EncodeToString(sum[:]); got != want {
 			return nil, fmt.Errorf("%w: %s is corrupted: SHA-256 %s, manifest says %s", ErrModel, name, got, want)
 		}
-		files[name] = b
+		return b, nil
 	}
-	p := &Pipeline{metrics: m.Metrics, labels: m.Labels, k: m.K, steps: m.Steps, templateText: m.PromptTemplate}
-	if p.template, err = prompt.NewTemplate(m.PromptTemplate); err != nil {
-		return nil, fmt.Errorf("%w: prompt template: %v", ErrModel, err)
+	part := func(role string, required bool) (Part, []byte, error) {
+		pt, ok := m.Parts[role]
+		if !ok {
+			if required {
+				return pt, nil, fmt.Errorf("%w: the manifest lists no %s", ErrModel, role)
+			}
+			return pt, nil, nil
+		}
+		b, err := read(pt.File, pt.SHA256)
+		return pt, b, err
+	}
+	builtin := DefaultLoaders()
+	b := &PromptBuilder{labels: m.Data.Labels, k: m.K, noSelf: m.Data.NoSelfPersonalization,
+		noPeer: m.Data.NoPeerPersonalization, templateText: m.PromptTemplate}
+	p := &Pipeline{metrics: m.Data.Metrics, builder: b, steps: m.Steps, split: m.Data.Split, digest: m.Data.Digest}
+	if b.template, err = prompt.NewTemplate(m.PromptTemplate); err != nil {
+		return nil, fmt.Errorf("%w: prompt template: %w", ErrModel, err)
 	}
 	switch {
 	case opts.Text != nil:
 		if opts.Text.Name() != m.TextEncoder {
-			return nil, fmt.Errorf("pmlm: load: the model was trained with text encoder %q, got %q", m.TextEncoder, opts.Text.Name())
+			return nil, fmt.Errorf("%w: the model was trained with text encoder %q, got %q", ErrOptions, m.TextEncoder, opts.Text.Name())
 		}
 		p.text = opts.Text
 	case m.TextEncoder == wordvec.DefaultName:
 		if p.text, err = wordvec.Default(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pmlm: embedded word vectors: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("pmlm: load: the model needs text encoder %q: pass it in LoadOptions.Text", m.TextEncoder)
+		return nil, fmt.Errorf("%w: the model needs text encoder %q: pass it in LoadOptions.Text", ErrOptions, m.TextEncoder)
 	}
-	if p.predictor, err = predict.LoadMiniRocket(bytes.NewReader(files[filePredictor])); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrModel, filePredictor, err)
+
+	if pt, raw, err := part(PartPredictor, !b.noSelf); err != nil {
+		return nil, err
+	} else if raw != nil {
+		load, err := lookup(opts.Loaders.Predictors, builtin.Predictors, PartPredictor, pt.Kind)
+		if err != nil {
+			return nil, err
+		}
+		if b.predictor, err = load(bytes.NewReader(raw)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
+		}
 	}
-	if p.retrieval, err = mlp.Load(bytes.NewReader(files[fileRetrieval])); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrModel, fileRetrieval, err)
+	pt, raw, err := part(PartEncoder, true)
+	if err != nil {
+		return nil, err
 	}
-	if p.patient, err = mlp.Load(bytes.NewReader(files[filePatient])); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrModel, filePatient, err)
+	loadEnc, err := lookup(opts.Loaders.Encoders, builtin.Encoders, PartEncoder, pt.Kind)
+	if err != nil {
+		return nil, err
 	}
-	if p.policy, err = policy.Load(bytes.NewReader(files[filePolicy])); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrModel, filePolicy, err)
+	if b.encoder, err = loadEnc(bytes.NewReader(raw)); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
 	}
-	var idx indexFile
-	if err := gob.NewDecoder(bytes.NewReader(files[fileIndex])).Decode(&idx); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrModel, fileIndex, err)
+	if pt, raw, err := part(PartPolicyEncoder, false); err != nil {
+		return nil, err
+	} else if raw != nil {
+		load, err := lookup(opts.Loaders.Encoders, builtin.Encoders, PartPolicyEncoder, pt.Kind)
+		if err != nil {
+			return nil, err
+		}
+		enc, err := load(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
+		}
+		d, ok := enc.(mlp.Differentiable)
+		if !ok {
+			return nil, fmt.Errorf("%w: the policy encoder of kind %q is not differentiable", ErrModel, pt.Kind)
+		}
+		p.patient = d
 	}
-	p.refVectors, p.refLabels = idx.Vectors, idx.Labels
-	if p.index, err = similarity.NewExact(idx.Vectors, idx.Labels); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrModel, fileIndex, err)
+	if pt, raw, err = part(PartRecommender, true); err != nil {
+		return nil, err
 	}
-	if p.cases, err = llm.ReadCases(bytes.NewReader(files[fileCases]), fileCases); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrModel, err)
+	loadRec, err := lookup(opts.Loaders.Recommenders, builtin.Recommenders, PartRecommender, pt.Kind)
+	if err != nil {
+		return nil, err
 	}
-	if len(p.cases) != p.index.Len() {
-		return nil, fmt.Errorf("%w: %d training cases but %d indexed patients", ErrModel, len(p.cases), p.index.Len())
+	if b.recommender, err = loadRec(bytes.NewReader(raw)); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
+	}
+	if pt, raw, err = part(PartPolicy, true); err != nil {
+		return nil, err
+	}
+	loadPol, err := lookup(opts.Loaders.Policies, builtin.Policies, PartPolicy, pt.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if p.policy, err = loadPol(bytes.NewReader(raw)); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
+	}
+
+	want, ok := m.Files[fileCases]
+	if !ok {
+		return nil, fmt.Errorf("%w: the manifest lists no %s", ErrModel, fileCases)
+	}
+	raw, err = read(fileCases, want)
+	if err != nil {
+		return nil, err
+	}
+	if p.cases, err = llm.ReadCases(bytes.NewReader(raw), fileCases); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrModel, err)
+	}
+	p.trainKeys = make(map[string]bool, len(p.cases))
+	for _, c := range p.cases {
+		p.trainKeys[c.ID] = true
 	}
 	if err := p.setResponder(ctx, opts.Responder); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package pmlm_test
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -105,14 +106,14 @@ func TestLoadRejectsCorruptedAndForeignModels(t *testing.T) {
 	require.NoError(t, p.Save(dir))
 
 	// A flipped byte in a weight file.
-	path := filepath.Join(dir, "policy.gob")
+	path := filepath.Join(dir, "policy.bin")
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	b[len(b)/2] ^= 0xff
 	require.NoError(t, os.WriteFile(path, b, 0o600))
 	_, err = pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
 	require.ErrorIs(t, err, pmlm.ErrModel)
-	assert.Contains(t, err.Error(), "policy.gob is corrupted")
+	assert.Contains(t, err.Error(), "policy.bin is corrupted")
 
 	// Another format version.
 	require.NoError(t, p.Save(dir))
@@ -129,11 +130,36 @@ func TestLoadRejectsCorruptedAndForeignModels(t *testing.T) {
 	require.ErrorIs(t, err, pmlm.ErrModel)
 	assert.Contains(t, err.Error(), "format version 99")
 
-	// A missing file.
+	// An edited manifest: its checksum no longer matches.
 	require.NoError(t, p.Save(dir))
-	require.NoError(t, os.Remove(filepath.Join(dir, "index.gob")))
+	raw, err = os.ReadFile(mpath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &m))
+	m["k"] = 3
+	raw, err = json.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(mpath, raw, 0o600))
 	_, err = pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
 	require.ErrorIs(t, err, pmlm.ErrModel)
+	assert.Contains(t, err.Error(), "manifest.json is corrupted or was edited")
+
+	// A missing file: the cause stays visible to errors.Is.
+	require.NoError(t, p.Save(dir))
+	require.NoError(t, os.Remove(filepath.Join(dir, "recommender.bin")))
+	_, err = pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+	require.ErrorIs(t, err, pmlm.ErrModel)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	_, err = pmlm.Load(context.Background(), filepath.Join(dir, "nothing-here"), pmlm.LoadOptions{})
+	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	// A part of a kind no loader knows.
+	require.NoError(t, p.Save(dir))
+	man, err := pmlm.ReadManifest(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "similarity.exact", man.Parts[pmlm.PartRecommender].Kind)
+	assert.Equal(t, "predict.minirocket", man.Parts[pmlm.PartPredictor].Kind)
+	assert.Equal(t, "case", man.Responder.Provider)
+	assert.Equal(t, p.Labels(), man.Data.Labels)
 }
 
 func TestEvaluateReportsBothRows(t *testing.T) {
@@ -141,7 +167,7 @@ func TestEvaluateReportsBothRows(t *testing.T) {
 	_, _, test := c.Split(cohort.DefaultSplit())
 	ev, err := p.Evaluate(context.Background(), test[:min(12, len(test))], 2)
 	require.NoError(t, err)
-	for _, m := range []pmlm.Metrics{ev.Before, ev.After} {
+	for _, m := range []pmlm.Scores{ev.Before, ev.After} {
 		assert.Greater(t, m.BLEU4, 0.0)
 		assert.Greater(t, m.ROUGE1, m.ROUGE2, "unigram overlap exceeds bigram overlap")
 		assert.Greater(t, m.BERTScoreF, 50.0)
@@ -155,7 +181,7 @@ func TestEvaluateReportsBothRows(t *testing.T) {
 
 func TestNeighborAgreement(t *testing.T) {
 	_, c := trainedOrFail(t)
-	r, err := pmlm.NeighborAgreement(context.Background(), c, cohort.DefaultSplit(), 5, 3)
+	r, err := pmlm.NeighborAgreement(context.Background(), c, pmlm.TrainOptions{Seed: 2}, 5)
 	require.NoError(t, err)
 	train, val, _ := c.Split(cohort.DefaultSplit())
 	assert.Equal(t, len(train), r.Train)

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
@@ -27,8 +28,12 @@ func (t *trainingCases) Len() int            { return len(t.rows) }
 func (t *trainingCases) Prompt(i int) string { return t.p.cases[t.rows[i]].Prompt }
 
 // Patient builds x̂ with the fine-tuned patient encoder's differentiable
-// forward pass, so that the REINFORCE loss reaches its parameters.
+// forward pass, so that the REINFORCE loss reaches its parameters (a
+// constant x̂ when the encoder cannot be differentiated).
 func (t *trainingCases) Patient(_ context.Context, i int, train bool) (mat.Tensor, error) {
+	if t.p.patient == nil {
+		return t.p.patientNode(t.series[t.rows[i]])
+	}
 	return t.p.patient.Forward(t.series[t.rows[i]], train)
 }
 
@@ -50,21 +55,26 @@ func subset(total, n int, seed uint64) []int {
 }
 
 // scoreAll returns the reward component of BERTScore of the responder's
-// answers to prompts against refs; excludeIDs[i] (may be "") is left out of
-// the case responder for prompt i. Responses are computed concurrently.
+// answers to prompts against refs; the patient with key excludeIDs[i] (may
+// be "") is left out of the responder's knowledge for prompt i. Responses
+// are computed concurrently.
 func (p *Pipeline) scoreAll(ctx context.Context, prompts, refs, excludeIDs []string, comp string, workers int) ([]float64, error) {
 	resp := make([]string, len(prompts))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	for i := range prompts {
 		g.Go(func() error {
-			var err error
-			resp[i], err = p.respondAs(gctx, prompts[i], excludeIDs[i])
+			var exclude []string
+			if excludeIDs[i] != "" {
+				exclude = []string{excludeIDs[i]}
+			}
+			r, err := p.respond(gctx, prompts[i], exclude)
+			resp[i] = r.Text
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("pmlm: responder: %w", err)
+		return nil, err
 	}
 	rr := make([][]string, len(refs))
 	for i, r := range refs {
@@ -82,7 +92,7 @@ func (p *Pipeline) scoreAll(ctx context.Context, prompts, refs, excludeIDs []str
 }
 
 func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, validation []*cohort.Patient, series [][][]float64) error {
-	cases := &trainingCases{p: p, rows: subset(len(train), opts.MaxEpisodes, opts.Seed+4), series: series}
+	cases := &trainingCases{p: p, rows: subset(len(train), opts.MaxEpisodes, opts.Seed+seedEpisodes), series: series}
 
 	// r̂0 and its score never change across epochs: computed once.
 	prompts := make([]string, cases.Len())
@@ -107,12 +117,16 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 	if err != nil {
 		return err
 	}
+	var encoderParams []*nn.Param
+	if p.patient != nil {
+		encoderParams = policy.ParamsOf(p.patient)
+	}
 	tr, err := policy.NewTrainer(policy.TrainerConfig{
 		Policy:          p.policy,
 		Text:            p.text,
 		Cases:           cases,
 		Reward:          rewardFn,
-		EncoderParams:   policy.ParamsOf(p.patient),
+		EncoderParams:   encoderParams,
 		Validate:        validate,
 		Epochs:          opts.Epochs,
 		BatchSize:       opts.BatchSize,
@@ -120,7 +134,7 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 		Steps:           opts.Steps,
 		LearningRate:    opts.LearningRate,
 		BaselineDecay:   opts.BaselineDecay,
-		Seed:            opts.Seed + 5,
+		Seed:            opts.Seed + seedTrainer,
 		CheckpointPath:  opts.CheckpointPath,
 		CheckpointEvery: 1,
 		Progress:        opts.Progress,
@@ -150,7 +164,7 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 // reward component of greedy refinement over the coarse prompt, on (a seeded
 // subset of) the validation patients. Nil when there are none.
 func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation []*cohort.Patient) (policy.ValidateFunc, error) {
-	rows := subset(len(validation), opts.MaxValidation, opts.Seed+6)
+	rows := subset(len(validation), opts.MaxValidation, opts.Seed+seedValidation)
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -160,18 +174,11 @@ func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation 
 	for i, r := range rows {
 		series[i] = validation[r].Matrix()
 		refs[i] = validation[r].Response
-		predicted := -1
-		if p.predictor != nil {
-			pred, err := p.predictor.Predict(ctx, series[i])
-			if err != nil {
-				return nil, err
-			}
-			predicted = pred.Label
-		}
-		var err error
-		if coarse[i], err = p.coarsePrompt(series[i], predicted, -1); err != nil {
+		c, err := p.builder.Build(ctx, series[i], nil)
+		if err != nil {
 			return nil, err
 		}
+		coarse[i] = c.Prompt
 	}
 	noExclusion := make([]string, len(rows))
 	base, err := p.scoreAll(ctx, coarse, refs, noExclusion, opts.RewardComponent, opts.Workers)

@@ -414,3 +414,10 @@ func sameShape(a, b []int) bool {
 // copyData returns a fresh copy of p's values (F32 of a float32 matrix may
 // alias its backing array).
 func copyData(p mat.Tensor) []float32 { return append([]float32(nil), p.Data().F32()...) }
+
+// Kind is the kind under which an MLP policy is saved, for model
+// manifests.
+const Kind = "policy.mlp"
+
+// Kind names the saved form of an MLP (Save, Load).
+func (m *MLP) Kind() string { return Kind }

@@ -9,8 +9,8 @@ import (
 	"os"
 
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
+	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
-	"github.com/pmlm-go/pmlm/pmlm/prompt"
 )
 
 // corpusCommand prints the composition of the general responder's corpus
@@ -60,13 +60,15 @@ func corpusCommand() command {
 				if len(test) == 0 {
 					return fmt.Errorf("%s: --overlap: the test split is empty", args[0])
 				}
-				pr, err := newPrompter(ctx, c, promptOptions{k: 10, seed: *seed, features: *features, template: prompt.Default()})
+				opts := pmlm.TrainOptions{Seed: *seed}
+				opts.NewPredictor = miniRocketFeatures(*features)
+				render, err := cohortPrompter(ctx, c, opts)
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				prompts := make([]string, len(test))
 				for i, p := range test {
-					if prompts[i], err = pr.prompt(ctx, p); err != nil {
+					if prompts[i], err = render(p); err != nil {
 						return err
 					}
 				}

@@ -16,10 +16,11 @@ func neighborsCommand() command {
 		usage: "neighbors DIR [--k 10] [--seed N]",
 		summary: "report label agreement among the k nearest training patients\n\n" +
 			"Precision@k of the validation patients against the training patients, for the\n" +
-			"untrained patient encoder (the paper's) and the warm-started one (beyond the paper).",
+			"untrained patient encoder (the paper's) and the warm-started one (beyond the paper),\n" +
+			"built by the same prompt builder as train and prompt.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			k := fs.Int("k", 10, "number of neighbours")
-			seed := fs.Uint64("seed", 1, "seed of the encoder and the warm start")
+			k := fs.Int("k", pmlm.DefaultK, "number of neighbours")
+			seed := fs.Uint64("seed", 1, "seed, as in train: the same seed gives the encoder of the model train builds")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -28,7 +29,7 @@ func neighborsCommand() command {
 				if err != nil {
 					return err
 				}
-				r, err := pmlm.NeighborAgreement(ctx, c, cohort.DefaultSplit(), *k, *seed)
+				r, err := pmlm.NeighborAgreement(ctx, c, pmlm.TrainOptions{Seed: *seed}, *k)
 				if err != nil {
 					return err
 				}

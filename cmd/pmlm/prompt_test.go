@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
@@ -115,4 +116,33 @@ func TestPromptCommandGeneralAndTask(t *testing.T) {
 
 	var out bytes.Buffer
 	assert.Equal(t, 2, run(context.Background(), []string{"prompt", dir, "--patient", target.ID, "--kind", "fine"}, &env{stdout: &out, stderr: &out}))
+}
+
+// TestPromptAgreesWithRespond trains and saves a small model, then checks
+// for every test patient that "prompt MODEL --data DIR" prints the coarse
+// prompt respond refines, and that "prompt DIR" with the training seed
+// prints the same: one prompt builder behind all three.
+func TestPromptAgreesWithRespond(t *testing.T) {
+	dir, c := promptCohort(t)
+	ctx := context.Background()
+	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9})
+	require.NoError(t, err)
+	model := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(model))
+	_, _, test := c.Split(cohort.DefaultSplit())
+	require.NotEmpty(t, test)
+	prompts := func(args ...string) string {
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, append([]string{"prompt"}, args...), &env{stdout: &stdout, stderr: &stderr})
+		require.Equal(t, 0, code, "stderr: %s", stderr.String())
+		return strings.TrimSpace(stdout.String())
+	}
+	for i, pt := range test {
+		a, err := p.Respond(ctx, pt, pmlm.RespondOptions{SkipFinal: true})
+		require.NoError(t, err)
+		assert.Equal(t, a.Coarse, prompts(model, "--data", dir, "--patient", pt.ID), pt.ID)
+		if i < 2 { // each call refits the builder: two patients suffice
+			assert.Equal(t, a.Coarse, prompts(dir, "--patient", pt.ID, "--seed", "9"), pt.ID)
+		}
+	}
 }

@@ -74,7 +74,7 @@ func respondCommand() command {
 				if *asJSON {
 					enc := json.NewEncoder(e.stdout)
 					enc.SetIndent("", "  ")
-					return enc.Encode(a.Answer)
+					return enc.Encode(a)
 				}
 				fmt.Fprintf(e.stdout, "predicted label: %s\nsimilar patients:", a.PredictedLabel)
 				for _, s := range a.Similar {

@@ -5,6 +5,7 @@
 package mlp
 
 import (
+	"bytes"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -352,3 +353,30 @@ func (m *MLP) check() error {
 func sameShape(got []int, rows, cols int) bool {
 	return len(got) == 2 && got[0] == rows && got[1] == cols
 }
+
+// Kind is the kind under which an MLP is saved, for model manifests.
+const Kind = "encoder.mlp"
+
+// Kind names the saved form of an MLP (Save, Load).
+func (m *MLP) Kind() string { return Kind }
+
+// Clone returns an independent copy of the encoder (parameters copied
+// through the saved form), with its own dropout generator seeded by seed:
+// the pipeline fine-tunes such a copy with the policy while the original
+// stays frozen for retrieval.
+func (m *MLP) Clone(seed uint64) (*MLP, error) {
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		return nil, err
+	}
+	c, err := Load(&buf)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDropoutSeed(seed)
+	return c, nil
+}
+
+// DifferentiableCopy is Clone as a Differentiable: the copy of the
+// retrieval encoder that the pipeline fine-tunes with the policy.
+func (m *MLP) DifferentiableCopy(seed uint64) (Differentiable, error) { return m.Clone(seed) }

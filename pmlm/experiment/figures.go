@@ -114,7 +114,7 @@ func (s *Sweep) Table() *Table {
 // prompt of the full method, unrefined.
 func (r *Runner) Fig7(ctx context.Context) ([]*Sweep, error) {
 	var out []*Sweep
-	sweep := func(param, label string, values []int, at func(int) (func(*variant), func(*outcome) pmlm.Metrics)) error {
+	sweep := func(param, label string, values []int, at func(int) (func(*variant), func(*outcome) pmlm.Scores)) error {
 		if len(values) == 0 {
 			return nil
 		}
@@ -131,12 +131,12 @@ func (r *Runner) Fig7(ctx context.Context) ([]*Sweep, error) {
 		out = append(out, s)
 		return nil
 	}
-	if err := sweep("k", "the number of similar patients k", r.cfg.Ks, func(k int) (func(*variant), func(*outcome) pmlm.Metrics) {
+	if err := sweep("k", "the number of similar patients k", r.cfg.Ks, func(k int) (func(*variant), func(*outcome) pmlm.Scores) {
 		return func(v *variant) { v.k = k }, after
 	}); err != nil {
 		return nil, err
 	}
-	if err := sweep("n", "the number of deletion steps n", r.cfg.Ns, func(n int) (func(*variant), func(*outcome) pmlm.Metrics) {
+	if err := sweep("n", "the number of deletion steps n", r.cfg.Ns, func(n int) (func(*variant), func(*outcome) pmlm.Scores) {
 		if n == 0 {
 			return func(*variant) {}, before
 		}

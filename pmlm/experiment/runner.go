@@ -489,12 +489,12 @@ func (r *Runner) progress() string {
 // order.
 var metricColumns = []string{"BLEU-4", "ROUGE-L", "ROUGE-1", "ROUGE-2", "BERTScore-P", "BERTScore-R", "BERTScore-F1"}
 
-func metricValues(m pmlm.Metrics) []float64 {
+func metricValues(m pmlm.Scores) []float64 {
 	return []float64{m.BLEU4, m.ROUGEL, m.ROUGE1, m.ROUGE2, m.BERTScoreP, m.BERTScoreR, m.BERTScoreF}
 }
 
 // metricStats summarizes one Metrics per seed into a Stat per column.
-func metricStats(runs []pmlm.Metrics) []Stat {
+func metricStats(runs []pmlm.Scores) []Stat {
 	out := make([]Stat, len(metricColumns))
 	for c := range out {
 		xs := make([]float64, len(runs))
@@ -508,8 +508,8 @@ func metricStats(runs []pmlm.Metrics) []Stat {
 
 // perSeed evaluates the variant derived from each seed's full method by
 // change and returns pick of each evaluation.
-func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*outcome) pmlm.Metrics) ([]pmlm.Metrics, error) {
-	var out []pmlm.Metrics
+func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*outcome) pmlm.Scores) ([]pmlm.Scores, error) {
+	var out []pmlm.Scores
 	for _, s := range r.cfg.Seeds {
 		v := r.full(s)
 		change(&v)
@@ -522,13 +522,13 @@ func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*
 	return out, nil
 }
 
-func before(o *outcome) pmlm.Metrics { return o.Before }
-func after(o *outcome) pmlm.Metrics  { return o.After }
+func before(o *outcome) pmlm.Scores { return o.Before }
+func after(o *outcome) pmlm.Scores  { return o.After }
 
 // gain is after minus before, metric by metric.
-func gain(ev *outcome) pmlm.Metrics {
+func gain(ev *outcome) pmlm.Scores {
 	a, b := ev.After, ev.Before
-	return pmlm.Metrics{
+	return pmlm.Scores{
 		BLEU4: a.BLEU4 - b.BLEU4, ROUGE1: a.ROUGE1 - b.ROUGE1, ROUGE2: a.ROUGE2 - b.ROUGE2, ROUGEL: a.ROUGEL - b.ROUGEL,
 		BERTScoreP: a.BERTScoreP - b.BERTScoreP, BERTScoreR: a.BERTScoreR - b.BERTScoreR, BERTScoreF: a.BERTScoreF - b.BERTScoreF,
 	}
@@ -551,7 +551,7 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 	for _, name := range names {
 		for _, row := range []struct {
 			label string
-			pick  func(*outcome) pmlm.Metrics
+			pick  func(*outcome) pmlm.Scores
 		}{{"before", before}, {"after", after}, {"after − before", gain}} {
 			runs, err := r.perSeed(ctx, func(v *variant) { v.responder = name }, row.pick)
 			if err != nil {
@@ -574,7 +574,7 @@ func (r *Runner) Table3(ctx context.Context) (*Table, error) {
 	rows := []struct {
 		labels []string
 		change func(*variant)
-		pick   func(*outcome) pmlm.Metrics
+		pick   func(*outcome) pmlm.Scores
 	}{
 		{[]string{"w/o SP", "✗", "✓", "✓"}, func(v *variant) { v.noSelf = true }, after},
 		{[]string{"w/o PP", "✓", "✗", "✓"}, func(v *variant) { v.noPeer = true }, after},

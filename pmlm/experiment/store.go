@@ -21,7 +21,7 @@ import (
 // or patient identifier is kept.
 type outcome struct {
 	Patients      int
-	Before, After pmlm.Metrics
+	Before, After pmlm.Scores
 	// Deletions are the step and the coarse-prompt position of every word
 	// the policy deleted on the test split, for figure 6.
 	Deletions []deletion
@@ -155,17 +155,18 @@ func (s runStore) save(sr *savedRun) error {
 // settingsOf describes what every result of a Runner depends on besides
 // the run itself: for trainings the cohort, test split and training
 // options; for the predictor study the cohort, split and predictors.
-// Custom parts (text encoder, predictor) are known by their type only.
+// Custom parts are known by their type (text encoder) or only as custom
+// (the factories).
 func settingsOf(c *cohort.Cohort, testPatients int, cfg Config) (train, study string, err error) {
 	opts := cfg.Train
 	text, pred := "default", "default"
 	if opts.Text != nil {
 		text = fmt.Sprintf("%T", opts.Text)
 	}
-	if opts.Predictor != nil {
-		pred = fmt.Sprintf("%T", opts.Predictor)
+	if opts.NewPredictor != nil || opts.NewEncoder != nil || opts.NewRecommender != nil || opts.NewPolicy != nil {
+		pred = "custom parts" // factories have no name; plug-in runs are never reused blindly
 	}
-	opts.Text, opts.Predictor, opts.Responder, opts.Fitted, opts.Progress = nil, nil, nil, nil, nil
+	opts.Text, opts.Responder, opts.Fitted, opts.Progress = nil, nil, nil, nil
 	digest := c.Digest()
 	tb, err := json.Marshal(struct {
 		Cohort       string

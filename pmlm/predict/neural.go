@@ -148,16 +148,9 @@ func (m *NeuralClassifier) Fit(ctx context.Context, series [][][]float64, labels
 	}
 	nc := len(sc.Mean)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6e657572616c)) // "neural"
-	var net network
-	switch cfg.Arch {
-	case ArchLSTM:
-		net = newLSTMNet(nc, cfg.Hidden, numClasses, maxLen, rng.Uint64())
-	case ArchCNN:
-		net = newCNNNet(nc, cfg.Hidden, numClasses, maxLen, rng.Uint64())
-	case ArchTransformer:
-		net = newTransformerNet(nc, cfg.Hidden, numClasses, maxLen, rng.Uint64())
-	default:
-		return fmt.Errorf("predict: unknown architecture %q", cfg.Arch)
+	net, err := newNetwork(cfg.Arch, nc, cfg.Hidden, numClasses, maxLen, rng.Uint64())
+	if err != nil {
+		return err
 	}
 	m.scaler, m.maxLen, m.numClasses = sc, maxLen, numClasses
 	data := make([]padded, len(series))
@@ -319,4 +312,17 @@ func filled(rows, cols int, v float64) mat.Tensor {
 		d[i] = v
 	}
 	return dense(rows, cols, d)
+}
+
+// newNetwork builds an untrained network of the architecture.
+func newNetwork(arch Arch, channels, hidden, classes, maxLen int, seed uint64) (network, error) {
+	switch arch {
+	case ArchLSTM:
+		return newLSTMNet(channels, hidden, classes, maxLen, seed), nil
+	case ArchCNN:
+		return newCNNNet(channels, hidden, classes, maxLen, seed), nil
+	case ArchTransformer:
+		return newTransformerNet(channels, hidden, classes, maxLen, seed), nil
+	}
+	return nil, fmt.Errorf("predict: unknown architecture %q", arch)
 }

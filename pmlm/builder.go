@@ -1,0 +1,236 @@
+package pmlm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/encoder/mlp"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/predict"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
+	"github.com/pmlm-go/pmlm/similarity"
+)
+
+// PromptBuilder builds coarse prompts: predictor → patient encoder →
+// recommender → template. It is the one place where a coarse prompt is
+// made: Train builds the training patients' prompts with it, Respond the
+// prompt it refines, the "pmlm prompt" command the prompt it prints, and
+// the neighbour study queries its recommender, so that they agree by
+// construction. A PromptBuilder is safe for concurrent use.
+type PromptBuilder struct {
+	labels []string
+	k      int
+	// noSelf and noPeer are the ablations of TrainOptions: no predicted
+	// label (predictor is nil), no similar patients in the prompt.
+	noSelf, noPeer bool
+	predictor      predict.Predictor
+	encoder        encoder.Encoder
+	recommender    similarity.Recommender
+	template       *prompt.Template
+	templateText   string
+}
+
+// Coarse is a patient's coarse prompt s0 and what it was built from.
+type Coarse struct {
+	// PredictedLabel is the predictor's label ("unknown" when it named
+	// none or, without self-informed personalization, there is no
+	// predictor).
+	PredictedLabel string
+	// Similar are the similar training patients' labels with counts.
+	Similar []prompt.LabelCount
+	// Prompt is the coarse prompt. It holds no identifier and no lab
+	// value.
+	Prompt string
+}
+
+// NewPromptBuilder fits the parts of the prompt builder on the cohort's
+// training split exactly as Train does with opts (the predictor on all
+// training patients, the patient encoder, the recommender's index), without
+// the policy: the coarse prompts it builds are those a pipeline trained
+// with the same options shows.
+func NewPromptBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*PromptBuilder, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: nil cohort", ErrOptions)
+	}
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	t, err := newTrainingSet(c, opts.Split)
+	if err != nil {
+		return nil, err
+	}
+	var pred predict.Predictor
+	switch {
+	case opts.NoSelfPersonalization:
+	case opts.Fitted != nil:
+		pred = opts.Fitted.predictor
+	default:
+		if pred, err = opts.NewPredictor(opts.Seed + seedPredictor); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPredictor, err)
+		}
+		if err := pred.Fit(ctx, t.series, t.labels, len(c.Labels)); err != nil {
+			return nil, fmt.Errorf("%w: fit: %w", ErrPredictor, err)
+		}
+	}
+	return newBuilder(ctx, c, opts, t, pred)
+}
+
+// trainingSet is the training split as the parts see it.
+type trainingSet struct {
+	patients []*cohort.Patient
+	series   [][][]float64
+	labels   []int
+}
+
+func newTrainingSet(c *cohort.Cohort, split cohort.SplitBoundaries) (*trainingSet, error) {
+	train, _, _ := c.Split(split)
+	if len(train) == 0 {
+		return nil, ErrNoTraining
+	}
+	t := &trainingSet{patients: train, series: make([][][]float64, len(train)), labels: make([]int, len(train))}
+	for i, p := range train {
+		t.series[i] = p.Matrix()
+		t.labels[i] = c.LabelIndex(p.Label)
+		if t.labels[i] < 0 {
+			return nil, fmt.Errorf("%w: training patient %d has a label outside the label set", ErrOptions, i)
+		}
+	}
+	return t, nil
+}
+
+// newBuilder fits the patient encoder and builds the recommender over the
+// training patients; pred is the fitted predictor (nil without
+// self-informed personalization).
+func newBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions, t *trainingSet, pred predict.Predictor) (*PromptBuilder, error) {
+	tmpl, err := prompt.NewTemplate(opts.PromptTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("%w: prompt template: %w", ErrOptions, err)
+	}
+	b := &PromptBuilder{
+		labels: c.Labels, k: opts.K, noSelf: opts.NoSelfPersonalization, noPeer: opts.NoPeerPersonalization,
+		predictor: pred, template: tmpl, templateText: opts.PromptTemplate,
+	}
+	b.encoder, err = opts.NewEncoder(ctx, EncoderData{
+		Series: t.series, Labels: t.labels, NumLabels: len(c.Labels),
+		NumMetrics: len(c.Metrics), MaxVisits: c.MaxVisits(),
+		WarmStart: opts.WarmStart, Seed: opts.Seed + seedEncoder,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEncoder, err)
+	}
+	if b.encoder == nil {
+		return nil, fmt.Errorf("%w: the encoder factory returned nil", ErrEncoder)
+	}
+	refs := make([]similarity.Reference, len(t.series))
+	for i, s := range t.series {
+		v, err := b.encoder.Encode(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: training patient %d: %w", ErrEncoder, i, err)
+		}
+		refs[i] = similarity.Reference{Key: t.patients[i].ID, Vector: v, Label: c.Labels[t.labels[i]]}
+	}
+	if b.recommender, err = opts.NewRecommender(ctx, refs); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecommender, err)
+	}
+	if b.recommender == nil {
+		return nil, fmt.Errorf("%w: the recommender factory returned nil", ErrRecommender)
+	}
+	return b, nil
+}
+
+// defaultEncoder is the paper's MLP patient encoder over the padded
+// visits, optionally warm-started on the labels.
+func defaultEncoder(ctx context.Context, d EncoderData) (encoder.Encoder, error) {
+	std, err := mlp.FitStandardizer(d.Series)
+	if err != nil {
+		return nil, err
+	}
+	cfg := mlp.DefaultConfig(d.NumMetrics)
+	cfg.MaxVisits = max(cfg.MaxVisits, d.MaxVisits)
+	enc, err := mlp.New(cfg, std, d.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if d.WarmStart {
+		ws := mlp.DefaultWarmStartOptions()
+		ws.Seed = d.Seed + (seedWarmStart - seedEncoder)
+		if _, err := enc.WarmStart(ctx, d.Series, d.Labels, d.NumLabels, ws); err != nil {
+			return nil, fmt.Errorf("warm start: %w", err)
+		}
+	}
+	return enc, nil
+}
+
+// Build returns the coarse prompt of a patient whose visits are given:
+// the predictor's label, and the labels of the k most similar training
+// patients other than those whose keys (patient IDs) are in exclude.
+func (b *PromptBuilder) Build(ctx context.Context, visits [][]float64, exclude []string) (Coarse, error) {
+	if len(visits) == 0 {
+		return Coarse{}, ErrNoVisits
+	}
+	label := "unknown"
+	if b.predictor != nil {
+		pred, err := b.predictor.Predict(ctx, visits)
+		if err != nil {
+			return Coarse{}, fmt.Errorf("%w: %w", ErrPredictor, err)
+		}
+		if pred.Label >= 0 && pred.Label < len(b.labels) {
+			label = b.labels[pred.Label]
+		}
+	}
+	return b.BuildWithLabel(ctx, visits, label, exclude)
+}
+
+// BuildWithLabel is Build with the predicted label given (Train passes the
+// training patients' out-of-fold labels); it is shown as "unknown" without
+// self-informed personalization.
+func (b *PromptBuilder) BuildWithLabel(ctx context.Context, visits [][]float64, predicted string, exclude []string) (Coarse, error) {
+	if len(visits) == 0 {
+		return Coarse{}, ErrNoVisits
+	}
+	if b.noSelf || predicted == "" {
+		predicted = "unknown"
+	}
+	d := prompt.Data{PredictedLabel: predicted}
+	if !b.noPeer {
+		nb, err := b.Similar(ctx, visits, b.k, exclude)
+		if err != nil {
+			return Coarse{}, err
+		}
+		d = prompt.FromNeighbors(predicted, nb)
+	}
+	s0, err := b.template.Render(d)
+	if err != nil {
+		return Coarse{}, fmt.Errorf("pmlm: render the prompt: %w", err)
+	}
+	return Coarse{PredictedLabel: d.PredictedLabel, Similar: d.Similar, Prompt: s0}, nil
+}
+
+// Similar returns the k training patients most similar to a patient, by
+// the retrieval encoder and the recommender, leaving out the keys in
+// exclude.
+func (b *PromptBuilder) Similar(ctx context.Context, visits [][]float64, k int, exclude []string) ([]similarity.Neighbor, error) {
+	x, err := b.encoder.Encode(visits)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEncoder, err)
+	}
+	nb, err := b.recommender.Recommend(ctx, similarity.Query{Vector: x, K: k, Exclude: exclude})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecommender, err)
+	}
+	return nb, nil
+}
+
+// K is the number of similar patients a prompt shows.
+func (b *PromptBuilder) K() int { return b.k }
+
+// Encoder returns the retrieval encoder.
+func (b *PromptBuilder) Encoder() encoder.Encoder { return b.encoder }
+
+// Recommender returns the recommender.
+func (b *PromptBuilder) Recommender() similarity.Recommender { return b.recommender }
+
+// Predictor returns the fitted label predictor (nil without self-informed
+// personalization).
+func (b *PromptBuilder) Predictor() predict.Predictor { return b.predictor }
