@@ -38,13 +38,12 @@ func corpusCommand() command {
 					return err
 				}
 				train, _, test := c.Split(cohort.DefaultSplit())
-				cases, inds := corpusInputs(c, train)
-				pairs, err := corpus.Build(cases, c.Labels, inds, corpus.Options{Seed: *seed})
+				pairs, err := generalCorpus(c, train, *seed)
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				n := corpus.Counts(pairs)
-				fmt.Fprintf(e.stdout, "%d pairs from %d training patients and %d indicators:", len(pairs), len(cases), len(inds))
+				fmt.Fprintf(e.stdout, "%d pairs from %d training patients and %d indicators:", len(pairs), len(train), len(c.Metrics))
 				for _, k := range corpus.Kinds() {
 					fmt.Fprintf(e.stdout, " %s %d", k, n[k])
 				}
@@ -86,6 +85,14 @@ func corpusCommand() command {
 			}
 		},
 	}
+}
+
+// generalCorpus builds the general responder's corpus from the training
+// patients of c with the default options, the obstetric reference
+// intervals and the obstetric signatures.
+func generalCorpus(c *cohort.Cohort, train []*cohort.Patient, seed uint64) ([]corpus.Pair, error) {
+	cases, inds := corpusInputs(c, train)
+	return corpus.Build(cases, c.Labels, inds, corpus.Options{Seed: seed, Signatures: corpus.ObstetricSignatures()})
 }
 
 // corpusInputs returns what the corpus is built from: the patients'

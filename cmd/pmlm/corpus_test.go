@@ -27,7 +27,7 @@ func TestCorpusCommand(t *testing.T) {
 		&env{stdout: &stdout, stderr: &stderr})
 	require.Equal(t, 0, code, "stderr: %s", stderr.String())
 
-	m := regexp.MustCompile(`(\d+) pairs from (\d+) training patients and 35 indicators: single (\d+) differential (\d+) likelihood (\d+) lab 840`).
+	m := regexp.MustCompile(`(\d+) pairs from (\d+) training patients and 35 indicators: single (\d+) differential (\d+) likelihood (\d+) lab 840 signature 280`).
 		FindStringSubmatch(stdout.String())
 	require.NotNil(t, m, stdout.String())
 	assert.Equal(t, strconv.Itoa(len(train)), m[2])

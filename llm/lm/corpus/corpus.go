@@ -26,10 +26,13 @@ const (
 	KindDifferential Kind = "differential"
 	KindLikelihood   Kind = "likelihood"
 	KindLab          Kind = "lab"
+	KindSignature    Kind = "signature"
 )
 
 // Kinds returns every kind, in the order Build emits them.
-func Kinds() []Kind { return []Kind{KindSingle, KindDifferential, KindLikelihood, KindLab} }
+func Kinds() []Kind {
+	return []Kind{KindSingle, KindDifferential, KindLikelihood, KindLab, KindSignature}
+}
 
 // Weight is one diagnosis an input names, with the weight the input's
 // words give it.
@@ -45,10 +48,11 @@ type Pair struct {
 	// Kind is the kind of pair.
 	Kind Kind
 	// Label is the true diagnosis of the patient whose reply is Output;
-	// empty for KindLab.
+	// empty for KindLab and KindSignature.
 	Label string
 	// Candidates are the diagnoses Input names with their stated weights
-	// (for KindSingle one with weight 1; nil for KindLab). Label is always
+	// (for KindSingle one with weight 1; nil for KindLab and
+	// KindSignature). Label is always
 	// one of them; it was drawn with probability proportional to Weight.
 	Candidates []Weight
 }
@@ -84,6 +88,12 @@ type Options struct {
 	// sentence and, independently, of those that get a closing one
 	// (default 0.4, at most 1).
 	Preamble float64
+	// Signatures are the laboratory patterns the KindSignature pairs
+	// teach, for example ObstetricSignatures(); none when nil.
+	Signatures []Signature
+	// PerSignature is the number of KindSignature pairs per signature
+	// (default 20).
+	PerSignature int
 }
 
 // Defaults of Options.
@@ -96,6 +106,7 @@ const (
 	DefaultLead                = 0.4
 	DefaultLeadWeight          = 0.5
 	DefaultPreamble            = 0.4
+	DefaultPerSignature        = 20
 )
 
 // ErrInput marks invalid cases, labels, indicators or options.
@@ -137,6 +148,12 @@ func (o Options) resolved() (Options, error) {
 	r.Lead = orFloat(o.Lead, DefaultLead)
 	r.LeadWeight = orFloat(o.LeadWeight, DefaultLeadWeight)
 	r.Preamble = orFloat(o.Preamble, DefaultPreamble)
+	r.PerSignature = orInt(o.PerSignature, DefaultPerSignature)
+	for _, s := range o.Signatures {
+		if err := s.Validate(); err != nil {
+			return o, err
+		}
+	}
 	if r.MaxCandidates < 2 && (r.DifferentialPerCase > 0 || r.LikelihoodPerCase > 0) {
 		return o, fmt.Errorf("%w: MaxCandidates is %d, need at least 2", ErrInput, o.MaxCandidates)
 	}
@@ -161,10 +178,15 @@ func Build(cases []Case, labels []string, indicators []Indicator, opt Options) (
 	if err != nil {
 		return nil, err
 	}
+	names := map[string]bool{}
 	for i, ind := range indicators {
 		if err := ind.Validate(); err != nil {
 			return nil, fmt.Errorf("indicator %d: %w", i, err)
 		}
+		if names[ind.Name] {
+			return nil, fmt.Errorf("%w: indicator %q is listed twice", ErrInput, ind.Name)
+		}
+		names[ind.Name] = true
 	}
 	g := &generator{
 		rng:  rand.New(rand.NewPCG(o.Seed, 0x636f72707573)), // "corpus"
@@ -186,6 +208,11 @@ func Build(cases []Case, labels []string, indicators []Indicator, opt Options) (
 	for i := range indicators {
 		for range o.LabPerIndicator {
 			pairs = append(pairs, g.lab(indicators, i))
+		}
+	}
+	for _, s := range o.Signatures {
+		for range o.PerSignature {
+			pairs = append(pairs, g.signature(s, indicators))
 		}
 	}
 	if len(pairs) == 0 {

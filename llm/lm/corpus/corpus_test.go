@@ -38,7 +38,7 @@ func replyLabel(reply string) string {
 
 func TestBuildDefaults(t *testing.T) {
 	cases := testCases(20)
-	pairs, err := Build(cases, testLabels, ObstetricIndicators(), Options{Seed: 1})
+	pairs, err := Build(cases, testLabels, ObstetricIndicators(), Options{Seed: 1, Signatures: ObstetricSignatures()})
 	require.NoError(t, err)
 	n := Counts(pairs)
 	assert.Equal(t, map[Kind]int{
@@ -46,6 +46,7 @@ func TestBuildDefaults(t *testing.T) {
 		KindDifferential: DefaultDifferentialPerCase * len(cases),
 		KindLikelihood:   DefaultLikelihoodPerCase * len(cases),
 		KindLab:          DefaultLabPerIndicator * 35,
+		KindSignature:    DefaultPerSignature * len(ObstetricSignatures()),
 	}, n)
 	// Grouped by kind, in the order of Kinds.
 	var kinds []Kind
@@ -323,13 +324,13 @@ func TestNGramOverlap(t *testing.T) {
 
 // TestShowSample prints a few pairs of each kind with -v, for reading.
 func TestShowSample(t *testing.T) {
-	pairs, err := Build(testCases(10), testLabels, ObstetricIndicators(), Options{Seed: 1})
+	pairs, err := Build(testCases(10), testLabels, ObstetricIndicators(), Options{Seed: 1, Signatures: ObstetricSignatures()})
 	require.NoError(t, err)
 	shown := map[Kind]int{}
 	for _, p := range pairs {
 		if shown[p.Kind] < 6 {
 			shown[p.Kind]++
-			t.Logf("%-12s %s\n%14s→ %.90s", p.Kind, p.Input, "", p.Output)
+			t.Logf("%-12s %s\n%14s→ %.300s", p.Kind, p.Input, "", p.Output)
 		}
 	}
 }
@@ -355,4 +356,55 @@ func TestWithKnowledge(t *testing.T) {
 		assert.NoError(t, in.Validate())
 	}
 	assert.Equal(t, []int{0, 0, 1, 0, 2}, []int{got[0].Decimals, got[1].Decimals, got[2].Decimals, got[3].Decimals, got[4].Decimals})
+}
+
+func TestSignatures(t *testing.T) {
+	inds := ObstetricIndicators()
+	sigs := ObstetricSignatures()
+	names := map[string]bool{}
+	for _, in := range inds {
+		names[in.Name] = true
+	}
+	for _, s := range sigs {
+		require.NoError(t, s.Validate())
+		for _, sg := range s.Signs {
+			assert.True(t, names[sg.Name], "%s: unknown indicator %s", s.Condition, sg.Name)
+		}
+	}
+	pairs, err := Build(testCases(1), testLabels, inds, Options{Seed: 4, SinglePerCase: -1, DifferentialPerCase: -1,
+		LikelihoodPerCase: -1, LabPerIndicator: -1, Signatures: sigs, PerSignature: 40})
+	require.NoError(t, err)
+	require.Len(t, pairs, 40*len(sigs))
+	valueForms := 0
+	for i, p := range pairs {
+		s := sigs[i/40]
+		assert.Equal(t, KindSignature, p.Kind)
+		assert.True(t, strings.HasSuffix(p.Output, s.Text), p.Output)
+		if strings.Contains(p.Input, s.Condition) {
+			continue // a question about the condition
+		}
+		// Values showing the pattern: every sign's indicator is named, and
+		// the output says which way each value lies.
+		valueForms++
+		for _, sg := range s.Signs {
+			assert.Contains(t, p.Input, sg.Name+" ")
+		}
+		low := strings.Count(p.Output, " is low")
+		high := strings.Count(p.Output, " is high")
+		want := 0
+		for _, sg := range s.Signs {
+			if sg.Dir < 0 {
+				want++
+			}
+		}
+		assert.LessOrEqual(t, low, want, p.Output)
+		assert.LessOrEqual(t, high, len(s.Signs)-want, p.Output)
+		assert.GreaterOrEqual(t, low+high, len(s.Signs)-1, "rounding may put at most one value on a bound: %s", p.Output)
+	}
+	assert.Greater(t, valueForms, 100)
+
+	_, err = Build(testCases(1), testLabels, inds, Options{Signatures: []Signature{{Condition: "x", Text: "y", Signs: []Sign{{"HGB", 2}}}}})
+	assert.ErrorIs(t, err, ErrInput)
+	_, err = Build(testCases(1), testLabels, append(inds, inds[0]), Options{})
+	assert.ErrorIs(t, err, ErrInput, "an indicator listed twice")
 }

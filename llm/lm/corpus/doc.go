@@ -10,7 +10,7 @@
 //
 // # What the corpus holds
 //
-// Build returns input/output pairs of four kinds:
+// Build returns input/output pairs of five kinds:
 //
 //   - KindSingle: one diagnosis in one of a dozen phrasings ("Discharge
 //     diagnosis: thalassemia.", "What should a mother with thalassemia be
@@ -25,10 +25,19 @@
 //     values means against the indicator's reference interval ("A
 //     haemoglobin of 95 g/L is below the reference interval of 110–150
 //     g/L: anaemia; …"). Default: 24 per indicator.
+//   - KindSignature: what a pattern of values points to ("MCV 67.1 fL, MCH
+//     17.9 pg, RBC 4.90 10^12/L." → "… the pattern of thalassemia trait
+//     …"), and which diagnoses the blood tests cannot show ("Which blood
+//     results point to uterine scar?" → "None: …"), from
+//     Options.Signatures. Default: 20 per signature.
 //
-// On the default synthetic cohort (1,694 training patients, 35 indicators)
-// the defaults give 3,388 single, 3,388 differential, 1,694 likelihood and
-// 840 lab pairs.
+// Diagnosis names are written exactly as given, never capitalized, so that
+// their words are the same tokens wherever they appear.
+//
+// On the default synthetic cohort (1,694 training patients, 35 indicators,
+// the 14 ObstetricSignatures) the defaults give 3,388 single, 3,388
+// differential, 1,694 likelihood, 840 lab and 280 signature pairs
+// (`pmlm corpus DIR`).
 //
 // # How a mixture chooses its reply
 //

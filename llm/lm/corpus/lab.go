@@ -155,13 +155,14 @@ func Trend(a, b float64) string {
 	return "falling"
 }
 
-// value draws a value below, within or above the reference interval with
-// equal chances (among the zones that exist), rounded to the indicator's
-// decimals.
-func (g *generator) value(in Indicator) float64 {
+// zone returns the range the corpus draws values of class c from (-1
+// below the interval, 0 inside, +1 above: as wide as the interval, within
+// the physical range); ok is false when no value can be of that class.
+// Without any interval, class 0 is the whole physical range.
+func (in Indicator) zone(c int) (a, b float64, ok bool) {
 	lo, hi := in.Low, in.High
 	if math.IsNaN(lo) && math.IsNaN(hi) {
-		return g.round(in, in.Min+g.rng.Float64()*(in.Max-in.Min))
+		return in.Min, in.Max, c == 0
 	}
 	if math.IsNaN(lo) {
 		lo = in.Min
@@ -170,16 +171,33 @@ func (g *generator) value(in Indicator) float64 {
 		hi = in.Max
 	}
 	w := hi - lo
-	type zone struct{ a, b float64 }
-	zones := []zone{{lo, hi}}
-	if lo > in.Min {
-		zones = append(zones, zone{math.Max(in.Min, lo-w), lo})
+	switch {
+	case c == 0:
+		return lo, hi, true
+	case c < 0:
+		return math.Max(in.Min, lo-w), lo, lo > in.Min
 	}
-	if hi < in.Max {
-		zones = append(zones, zone{hi, math.Min(in.Max, hi+w)})
+	return hi, math.Min(in.Max, hi+w), hi < in.Max
+}
+
+// value draws a value below, within or above the reference interval with
+// equal chances (among the classes that can occur), rounded to the
+// indicator's decimals.
+func (g *generator) value(in Indicator) float64 {
+	var classes []int
+	for c := -1; c <= 1; c++ {
+		if _, _, ok := in.zone(c); ok {
+			classes = append(classes, c)
+		}
 	}
-	z := pick(g.rng, zones)
-	return g.round(in, z.a+g.rng.Float64()*(z.b-z.a))
+	return g.valueOf(in, pick(g.rng, classes))
+}
+
+// valueOf draws a value of class c, which must be possible. Rounding can
+// put it on the interval's bound, so callers describe it by in.Class.
+func (g *generator) valueOf(in Indicator, c int) float64 {
+	a, b, _ := in.zone(c)
+	return g.round(in, a+g.rng.Float64()*(b-a))
 }
 
 func (g *generator) round(in Indicator, v float64) float64 {
