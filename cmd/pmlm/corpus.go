@@ -38,7 +38,7 @@ func corpusCommand() command {
 					return err
 				}
 				train, _, test := c.Split(cohort.DefaultSplit())
-				pairs, err := generalCorpus(c, train, *seed)
+				pairs, err := defaultCorpus(c, train, *seed)
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
@@ -87,10 +87,10 @@ func corpusCommand() command {
 	}
 }
 
-// generalCorpus builds the general responder's corpus from the training
+// defaultCorpus builds the general responder's corpus from the training
 // patients of c with the default options, the obstetric reference
 // intervals and the obstetric signatures.
-func generalCorpus(c *cohort.Cohort, train []*cohort.Patient, seed uint64) ([]corpus.Pair, error) {
+func defaultCorpus(c *cohort.Cohort, train []*cohort.Patient, seed uint64) ([]corpus.Pair, error) {
 	cases, inds := corpusInputs(c, train)
 	return corpus.Build(cases, c.Labels, inds, corpus.Options{Seed: seed, Signatures: corpus.ObstetricSignatures()})
 }
