@@ -25,7 +25,7 @@ func TestLabSeries(t *testing.T) {
 	assert.Equal(t, prompt.Series{Name: "HGB", Unit: "g/L", Days: []float64{0, 14}, Values: []float64{120, 112}}, s[0])
 	assert.True(t, cohort.IsMissing(s[1].Values[0]))
 
-	g, err := pmlm.GeneralPrompt(metrics, p)
+	g, err := pmlm.GeneralPrompt(metrics, p, prompt.HistoryOptions{})
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(g, prompt.TaskOnly()))
 	assert.Contains(t, g, "HGB 120 → 112 g/L (falling; 2 values)")
@@ -37,8 +37,11 @@ func TestGeneralPromptOnSyntheticCohort(t *testing.T) {
 	c, err := smallCohort()
 	require.NoError(t, err)
 	for _, p := range c.Patients[:20] {
-		g, err := pmlm.GeneralPrompt(c.Metrics, &p)
+		g, err := pmlm.GeneralPrompt(c.Metrics, &p, prompt.HistoryOptions{})
 		require.NoError(t, err)
+		short, err := pmlm.GeneralPrompt(c.Metrics, &p, prompt.HistoryOptions{Only: pmlm.KeyObstetricIndicators(), Brief: true})
+		require.NoError(t, err, "every key indicator is in the catalogue")
+		assert.Less(t, len(strings.Fields(short)), len(strings.Fields(g))/3)
 		assert.NotContains(t, g, p.ID)
 		words := len(strings.Fields(g))
 		assert.Less(t, words, 600, "a few hundred words, not every value")

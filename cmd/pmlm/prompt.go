@@ -20,7 +20,7 @@ import (
 func promptCommand() command {
 	return command{
 		name: "prompt",
-		usage: "prompt DIR --patient ID [--kind coarse|general|task] [--stats] [--k 10] [--warm-start] [--seed N] [--features N] [--template FILE]\n" +
+		usage: "prompt DIR --patient ID [--kind coarse|general|task] [--brief] [--only LIST] [--stats] [--k 10] [--warm-start] [--seed N] [--features N] [--template FILE]\n" +
 			"       prompt MODEL --data DIR --patient ID [--stats]",
 		summary: "print the coarse personalized prompt (paper figure 4) of one patient\n\n" +
 			"With --data, MODEL is a model directory written by train, and the prompt is exactly\n" +
@@ -35,13 +35,15 @@ func promptCommand() command {
 			"--kind general prints instead the paper's evaluation prompt (figure 5): the task and the\n" +
 			"patient's laboratory history as text (per indicator first and last value, range, trend).\n" +
 			"It carries raw laboratory values: send it to an external LLM only on explicit opt-in.\n" +
-			"--kind task prints the task alone. --stats prints the words per prompt (min, mean, max)\n" +
-			"over every patient instead of one patient's prompt.",
+			"--brief and --only shorten it. --kind task prints the task alone. --stats prints the\n" +
+			"words per prompt (min, mean, max) over every patient instead of one patient's prompt.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			id := fs.String("patient", "", "ID of the patient (required unless --stats)")
 			data := fs.String("data", "", "cohort directory of the patient; makes the argument a model directory")
 			kind := fs.String("kind", "coarse", "coarse (PMLM), general (task and lab history; raw values) or task (no patient information)")
 			stats := fs.Bool("stats", false, "print the words per prompt over every patient")
+			brief := fs.Bool("brief", false, "general: leave out each indicator's range and number of values")
+			only := fs.String("only", "", "general: only these indicators, comma-separated, or \"key\" for pmlm.KeyObstetricIndicators")
 			k := fs.Int("k", pmlm.DefaultK, "number of similar training patients")
 			warm := fs.Bool("warm-start", false, "warm-start the encoder with a label classifier on the training split")
 			seed := fs.Uint64("seed", 1, "seed, as in train")
@@ -77,7 +79,15 @@ func promptCommand() command {
 						return fmt.Errorf("%s: %w", dataDir, errNoPatient)
 					}
 				}
-				render := func(p *cohort.Patient) (string, error) { return pmlm.GeneralPrompt(c.Metrics, p) }
+				hopt := prompt.HistoryOptions{Brief: *brief}
+				switch *only {
+				case "":
+				case "key":
+					hopt.Only = pmlm.KeyObstetricIndicators()
+				default:
+					hopt.Only = strings.Split(*only, ",")
+				}
+				render := func(p *cohort.Patient) (string, error) { return pmlm.GeneralPrompt(c.Metrics, p, hopt) }
 				switch {
 				case *kind == "task":
 					render = func(*cohort.Patient) (string, error) { return prompt.TaskOnly(), nil }

@@ -33,7 +33,7 @@ func ExampleLabHistory() {
 	history, err := prompt.LabHistory([]prompt.Series{
 		{Name: "HGB", Unit: "g/L", Days: []float64{0, 60, 120, 200}, Values: []float64{128, 117, nan, 104}},
 		{Name: "MCV", Unit: "fL", Days: []float64{0, 60, 120, 200}, Values: []float64{66.2, 65.8, 66.5, nan}},
-	})
+	}, prompt.HistoryOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

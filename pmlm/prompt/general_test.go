@@ -17,7 +17,7 @@ func TestLabHistory(t *testing.T) {
 		{Name: "PA", Unit: "mg/L", Days: []float64{0, 30}, Values: []float64{nan, 210}},
 		{Name: "TBA", Unit: "µmol/L", Days: []float64{0, 30}, Values: []float64{nan, nan}},
 		{Name: "WBC", Unit: "10^9/L", Days: []float64{60, 0, 30}, Values: []float64{12.5, 8.25, 9.0}},
-	})
+	}, HistoryOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, strings.Join([]string{
 		"Laboratory history: 4 examination days over 90 days; per indicator the first → last value, the lowest and highest, the trend and the number of values.",
@@ -28,18 +28,37 @@ func TestLabHistory(t *testing.T) {
 	}, "\n"), h)
 }
 
+func TestLabHistoryOptions(t *testing.T) {
+	series := []Series{
+		{Name: "HGB", Unit: "g/L", Days: []float64{0, 30, 60}, Values: []float64{128, 110, 104}},
+		{Name: "pH", Days: []float64{0}, Values: []float64{6.5}},
+		{Name: "PLT", Unit: "10^9/L", Days: []float64{0, 60}, Values: []float64{240, 236}},
+	}
+	h, err := LabHistory(series, HistoryOptions{Only: []string{"PLT", "HGB"}, Brief: true})
+	require.NoError(t, err)
+	assert.Equal(t, "Laboratory history: 3 examination days over 60 days; per indicator the first → last value and the trend.\n"+
+		"PLT 240 → 236 10^9/L, stable\nHGB 128 → 104 g/L, falling", h)
+	h, err = LabHistory(series, HistoryOptions{Brief: true})
+	require.NoError(t, err)
+	assert.Contains(t, h, "\npH 6.5\n")
+
+	_, err = LabHistory(series, HistoryOptions{Only: []string{"HGB", "TSH"}})
+	require.ErrorIs(t, err, ErrSeries)
+	assert.Contains(t, err.Error(), `"TSH"`)
+}
+
 func TestLabHistoryEdgeCases(t *testing.T) {
-	h, err := LabHistory(nil)
+	h, err := LabHistory(nil, HistoryOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "Laboratory history: no values recorded.", h)
 
 	// Values all on one day have no trend.
-	h, err = LabHistory([]Series{{Name: "HGB", Unit: "g/L", Days: []float64{5, 5}, Values: []float64{120, 118}}})
+	h, err = LabHistory([]Series{{Name: "HGB", Unit: "g/L", Days: []float64{5, 5}, Values: []float64{120, 118}}}, HistoryOptions{})
 	require.NoError(t, err)
 	assert.Contains(t, h, "1 examination day over 0 days")
 	assert.Contains(t, h, "HGB 120 → 118 g/L (2 values)")
 	// Two values: no range, it would repeat them.
-	h, err = LabHistory([]Series{{Name: "HGB", Unit: "g/L", Days: []float64{5, 40}, Values: []float64{128, 104}}})
+	h, err = LabHistory([]Series{{Name: "HGB", Unit: "g/L", Days: []float64{5, 40}, Values: []float64{128, 104}}}, HistoryOptions{})
 	require.NoError(t, err)
 	assert.Contains(t, h, "HGB 128 → 104 g/L (falling; 2 values)")
 
@@ -49,7 +68,7 @@ func TestLabHistoryEdgeCases(t *testing.T) {
 		"NaN day":        {Name: "HGB", Days: []float64{math.NaN()}, Values: []float64{1}},
 		"infinite value": {Name: "HGB", Days: []float64{0}, Values: []float64{math.Inf(1)}},
 	} {
-		_, err := LabHistory([]Series{s})
+		_, err := LabHistory([]Series{s}, HistoryOptions{})
 		assert.ErrorIs(t, err, ErrSeries, name)
 	}
 }
