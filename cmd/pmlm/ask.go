@@ -14,22 +14,25 @@ import (
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
 	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/llm/lm"
 )
 
 // askCommand sends one prompt to a responder and prints the answer.
 func askCommand() command {
 	return command{
 		name:  "ask",
-		usage: "ask PROMPT --llm PROVIDER|case [--model M] [--data CASES] [--json]",
+		usage: "ask PROMPT --llm PROVIDER|case|lm [--model M] [--data CASES] [--json]",
 		summary: "send one prompt to a responder LLM and print its answer\n\n" +
 			"PROVIDER is openai, anthropic, googleai, ollama or openai-compatible (with --base-url).\n" +
 			"API keys come from the environment only: OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLE_API_KEY\n" +
 			"(or the variable named by --api-key-env). Generation is deterministic by default\n" +
 			"(temperature 0, seed 1). With --llm case the offline case responder, a stand-in for an\n" +
 			"LLM, answers with the doctor reply of the nearest training prompt; --data is a JSON Lines\n" +
-			"file of {\"id\", \"prompt\", \"reply\"} objects (or a directory holding cases.jsonl).",
+			"file of {\"id\", \"prompt\", \"reply\"} objects (or a directory holding cases.jsonl).\n" +
+			"With --llm lm the offline generative responder answers: --model is a directory written by\n" +
+			"'pmlm lm train' (greedy decoding; --beam N for beam search, --max-tokens caps the answer).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+", or case (required)")
+			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+", case or lm (required)")
 			model := fs.String("model", "", "model name (required for LLM providers)")
 			baseURL := fs.String("base-url", "", "endpoint (required for openai-compatible, e.g. http://localhost:8000/v1)")
 			keyEnv := fs.String("api-key-env", "", "name of the environment variable holding the API key (default per provider)")
@@ -44,6 +47,7 @@ func askCommand() command {
 			asJSON := fs.Bool("json", false, "print the answer with model, token counts and cache status as JSON")
 			data := fs.String("data", "", "case responder: JSON Lines file of training cases, or a directory holding cases.jsonl")
 			k := fs.Int("k", 1, "case responder: number of nearest cases that vote")
+			beam := fs.Int("beam", 1, "lm responder: beam width (1: greedy)")
 			embedder := fs.String("embedder", "wordvec", "case responder: wordvec (embedded GloVe vectors) or lexical (TF-IDF over words)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
@@ -66,6 +70,14 @@ func askCommand() command {
 						return fmt.Errorf("--llm case needs --data")
 					}
 					r, err = caseResponder(ctx, *data, *k, *embedder)
+				case "lm":
+					if *model == "" {
+						return fmt.Errorf("--llm lm needs --model DIR (a directory written by 'pmlm lm train')")
+					}
+					if *beam < 1 || *maxTokens < 0 {
+						return fmt.Errorf("--beam %d and --max-tokens %d: want a beam of at least 1 and a cap of 0 or more", *beam, *maxTokens)
+					}
+					r, err = lmResponder(*model, lm.GenerateOptions{Beam: *beam, MaxTokens: *maxTokens})
 				default:
 					if *model == "" {
 						return fmt.Errorf("--model is required for --llm %s", *provider)
@@ -156,4 +168,13 @@ func caseResponder(ctx context.Context, data string, k int, embedder string) (ll
 		return nil, fmt.Errorf("--embedder must be wordvec or lexical, got %q", embedder)
 	}
 	return llm.NewCaseResponder(ctx, cases, llm.CaseOptions{Encoder: enc, K: k})
+}
+
+// lmResponder loads a model directory written by 'pmlm lm train'.
+func lmResponder(dir string, opt lm.GenerateOptions) (llm.Responder, error) {
+	m, _, err := lm.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return llm.NewGenerative(m, opt)
 }

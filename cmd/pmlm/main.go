@@ -44,6 +44,7 @@ func commands() []command {
 		experimentCommand(),
 		promptCommand(),
 		corpusCommand(),
+		lmCommand(),
 		validateCommand(),
 		tsBenchCommand(),
 		predictStudyCommand(),

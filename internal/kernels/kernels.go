@@ -127,16 +127,46 @@ func Gemm(c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float
 	return gemm(best, c, ldc, a, lda, m, b, bias, epi, workers)
 }
 
+// GemmTA is Gemm with A given transposed: at is the K×m matrix Aᵀ (rows
+// ldat apart, ldat ≥ m), as a backward pass holds it (the weight gradient
+// dYᵀ·X reads dY column by column). Packing A reads at's rows
+// contiguously, so no transposed copy is made.
+func GemmTA(c []float32, ldc int, at []float32, ldat, m int, b *Packed, bias []float32, epi Epilogue, workers int) error {
+	if m == 0 || b.N == 0 {
+		return nil
+	}
+	if ldat < m || len(at) < (b.K-1)*ldat+m {
+		return fmt.Errorf("kernels: Aᵀ has %d values with ldat=%d, want %d×%d", len(at), ldat, b.K, m)
+	}
+	return gemmPacked(best, c, ldc, m, b, bias, epi, workers, func(ap []float32, mr, t0, t1 int) {
+		packTilesT(ap, at, ldat, m, b.K, mr, t0, t1)
+	})
+}
+
 func gemm(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Packed, bias []float32, epi Epilogue, workers int) error {
 	if m == 0 || b.N == 0 {
 		return nil
 	}
-	if lda < b.K || ldc < b.N {
-		return fmt.Errorf("kernels: leading dimensions lda=%d ldc=%d for K=%d N=%d", lda, ldc, b.K, b.N)
+	if lda < b.K {
+		return fmt.Errorf("kernels: leading dimension lda=%d for K=%d", lda, b.K)
 	}
-	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
-		return fmt.Errorf("kernels: A has %d values, C %d, want %d×%d (lda %d) and %d×%d (ldc %d)",
-			len(a), len(c), m, b.K, lda, m, b.N, ldc)
+	if len(a) < (m-1)*lda+b.K {
+		return fmt.Errorf("kernels: A has %d values, want %d×%d (lda %d)", len(a), m, b.K, lda)
+	}
+	return gemmPacked(kern, c, ldc, m, b, bias, epi, workers, func(ap []float32, mr, t0, t1 int) {
+		packTiles(ap, a, lda, m, b.K, mr, t0, t1)
+	})
+}
+
+// gemmPacked checks C and the bias, packs A with pack (tiles t0..t1 of mr
+// rows) and runs the product.
+func gemmPacked(kern microKernel, c []float32, ldc, m int, b *Packed, bias []float32, epi Epilogue, workers int,
+	pack func(ap []float32, mr, t0, t1 int)) error {
+	if ldc < b.N {
+		return fmt.Errorf("kernels: leading dimension ldc=%d for N=%d", ldc, b.N)
+	}
+	if len(c) < (m-1)*ldc+b.N {
+		return fmt.Errorf("kernels: C has %d values, want %d×%d (ldc %d)", len(c), m, b.N, ldc)
 	}
 	if bias != nil && len(bias) < b.N {
 		return fmt.Errorf("kernels: bias has %d values, want %d", len(bias), b.N)
@@ -151,11 +181,11 @@ func gemm(kern microKernel, c []float32, ldc int, a []float32, lda, m int, b *Pa
 	defer packPool.Put(buf)
 	ap := buf.a[:tiles*mr*b.K]
 	if workers == 1 {
-		packTiles(ap, a, lda, m, b.K, mr, 0, tiles)
+		pack(ap, mr, 0, tiles)
 		gemmPanels(kern, c, ldc, ap, m, b, bias, epi, 0, np)
 		return nil
 	}
-	Parallel(tiles, workers, func(_, t0, t1 int) { packTiles(ap, a, lda, m, b.K, mr, t0, t1) })
+	Parallel(tiles, workers, func(_, t0, t1 int) { pack(ap, mr, t0, t1) })
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
 		j0, j1 := w*np/workers, (w+1)*np/workers
@@ -260,6 +290,21 @@ func packTiles(dst, a []float32, lda, m, k, mr, t0, t1 int) {
 			for p, v := range a[r*lda : r*lda+k] {
 				tile[p*mr+i] = v
 			}
+		}
+	}
+}
+
+// packTilesT is packTiles for A given as Aᵀ (k×m, rows ldat apart): tile
+// t's depth p is the mr values at[p·ldat + t·mr …], read contiguously.
+func packTilesT(dst, at []float32, ldat, m, k, mr, t0, t1 int) {
+	for t := t0; t < t1; t++ {
+		tile := dst[t*mr*k : (t+1)*mr*k]
+		r0 := t * mr
+		w := min(mr, m-r0)
+		for p := 0; p < k; p++ {
+			d := tile[p*mr : p*mr+mr]
+			copy(d, at[p*ldat+r0:p*ldat+r0+w])
+			clear(d[w:])
 		}
 	}
 }

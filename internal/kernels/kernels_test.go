@@ -297,3 +297,32 @@ func TestSoftmaxScaledLongRows(t *testing.T) {
 		}
 	}
 }
+
+func TestGemmTAMatchesGemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ m, n, k int }{{1, 1, 1}, {5, 3, 2}, {17, 40, 33}, {130, 48, 260}, {33, 17, 5}} {
+		for _, workers := range []int{1, 2} {
+			lda, ldat := s.k+2, s.m+3
+			a := randSlice(rng, s.m*lda)
+			at := make([]float32, s.k*ldat)
+			for i := 0; i < s.m; i++ {
+				for p := 0; p < s.k; p++ {
+					at[p*ldat+i] = a[i*lda+p]
+				}
+			}
+			w := randSlice(rng, s.n*s.k)
+			var pt Packed
+			PackTransposed(&pt, w, s.n, s.k, s.k)
+			bias := randSlice(rng, s.n)
+			want := make([]float32, s.m*s.n)
+			got := make([]float32, s.m*s.n)
+			require.NoError(t, Gemm(want, s.n, a, lda, s.m, &pt, bias, nil, workers))
+			require.NoError(t, GemmTA(got, s.n, at, ldat, s.m, &pt, bias, nil, workers))
+			require.Equal(t, want, got, "%+v w%d", s, workers)
+		}
+	}
+	var pt Packed
+	PackTransposed(&pt, make([]float32, 6), 2, 3, 3)
+	require.Error(t, GemmTA(make([]float32, 8), 2, make([]float32, 5), 4, 4, &pt, nil, nil, 1))
+	require.Error(t, GemmTA(make([]float32, 8), 2, make([]float32, 12), 3, 4, &pt, nil, nil, 1))
+}

@@ -24,7 +24,7 @@ type workspace struct {
 	packB                                    kernels.Packed
 	packK                                    kernels.Packed
 	packV                                    kernels.Packed
-	pT, dP                                   []float32 // T×T
+	dP                                       []float32 // T×T
 }
 
 type layerActs struct {
@@ -58,7 +58,7 @@ func newWorkspace(c Config) *workspace {
 	ws.dres, ws.dmid, ws.dln = f(t*d), f(t*d), f(t*d)
 	ws.dqkv, ws.datty = f(t*3*d), f(t*d)
 	ws.dfc, ws.dgelu = f(t*h), f(t*h)
-	ws.pT, ws.dP = f(t*t), f(t*t)
+	ws.dP = f(t * t)
 	return ws
 }
 
@@ -206,7 +206,7 @@ func attentionBackward(ws *workspace, a *layerActs, datty, dqkv []float32, T int
 	D, nh := c.Dim, c.Heads
 	dh := D / nh
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	pT, dP := ws.pT[:T*T], ws.dP[:T*T]
+	dP := ws.dP[:T*T]
 	for h := range nh {
 		q, k, v := a.qkv[h*dh:], a.qkv[D+h*dh:], a.qkv[2*D+h*dh:]
 		att := a.att[h*T*T : (h+1)*T*T]
@@ -215,9 +215,8 @@ func attentionBackward(ws *workspace, a *layerActs, datty, dqkv []float32, T int
 		kernels.PackTransposed(&ws.packV, v, T, dh, 3*D)
 		gemm(dP, T, da, D, T, &ws.packV, nil)
 		// dV = Pᵀ·dA.
-		transpose(pT, att, T, T, T)
 		kernels.Pack(&ws.packB, da, T, dh, D)
-		gemm(dqkv[2*D+h*dh:], 3*D, pT, T, T, &ws.packB, nil)
+		gemmTA(dqkv[2*D+h*dh:], 3*D, att, T, T, &ws.packB)
 		// dS = P ∘ (dP − rowsum(P ∘ dP)) · scale, in place of dP.
 		for i := range T {
 			p, dp := att[i*T:i*T+i+1], dP[i*T:(i+1)*T]
@@ -233,8 +232,7 @@ func attentionBackward(ws *workspace, a *layerActs, datty, dqkv []float32, T int
 		// dQ = dS·K, dK = dSᵀ·Q.
 		kernels.Pack(&ws.packK, k, T, dh, 3*D)
 		gemm(dqkv[h*dh:], 3*D, dP, T, T, &ws.packK, nil)
-		transpose(pT, dP, T, T, T)
 		kernels.Pack(&ws.packK, q, T, dh, 3*D)
-		gemm(dqkv[D+h*dh:], 3*D, pT, T, T, &ws.packK, nil)
+		gemmTA(dqkv[D+h*dh:], 3*D, dP, T, T, &ws.packK)
 	}
 }

@@ -15,6 +15,13 @@ func gemm(c []float32, ldc int, a []float32, lda, m int, b *kernels.Packed, bias
 	}
 }
 
+// gemmTA is gemm with A given transposed (at is K×m, rows ldat apart).
+func gemmTA(c []float32, ldc int, at []float32, ldat, m int, b *kernels.Packed) {
+	if err := kernels.GemmTA(c, ldc, at, ldat, m, b, nil, nil, 1); err != nil {
+		panic(fmt.Sprintf("lm: internal shape error: %v", err))
+	}
+}
+
 // linearPack holds a linear layer's weight W (out×in) packed both ways:
 // as Wᵀ for the forward product x·Wᵀ and as W for the backward product
 // dy·W.
@@ -61,11 +68,9 @@ func linearBackward(ws *workspace, dx, dy, x []float32, rows, in, out int, p *li
 	}
 	addColumns(db, dy, rows, out)
 	// dW = dyᵀ·x: A = dyᵀ (out×rows), B = x (rows×in).
-	s := grow(&ws.scratch, out*rows+out*in)
-	dyT, prod := s[:out*rows], s[out*rows:]
-	transpose(dyT, dy, rows, out, out)
+	prod := grow(&ws.scratch, out*in)
 	kernels.Pack(&ws.packB, x, rows, in, in)
-	gemm(prod, in, dyT, rows, out, &ws.packB, nil)
+	gemmTA(prod, in, dy, out, out, &ws.packB)
 	addTo(dw, prod)
 }
 

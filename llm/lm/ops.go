@@ -78,22 +78,6 @@ func geluBackward(dx, dy, x []float32) {
 	}
 }
 
-// transpose sets dst (cols×rows) to the transpose of src (rows×cols, rows
-// ld apart).
-func transpose(dst, src []float32, rows, cols, ld int) {
-	const blk = 32
-	for r0 := 0; r0 < rows; r0 += blk {
-		for c0 := 0; c0 < cols; c0 += blk {
-			for r := r0; r < min(r0+blk, rows); r++ {
-				row := src[r*ld:]
-				for c := c0; c < min(c0+blk, cols); c++ {
-					dst[c*rows+r] = row[c]
-				}
-			}
-		}
-	}
-}
-
 // addTo adds src to dst elementwise.
 func addTo(dst, src []float32) {
 	src = src[:len(dst)]
