@@ -43,6 +43,7 @@ func lmCommand() command {
 			layers := fs.Int("layers", lm.DefaultConfig().Layers, "transformer blocks")
 			heads := fs.Int("heads", lm.DefaultConfig().Heads, "attention heads (divides --dim)")
 			hidden := fs.Int("hidden", lm.DefaultConfig().Hidden, "feed-forward width")
+			labPairs := fs.Int("lab-per-indicator", corpus.DefaultLabPerIndicator, "general statements about lab values per indicator in the corpus (0: none)")
 			validation := fs.Int("validation", 300, "validation pairs scored after each epoch (0: none)")
 			resume := fs.Bool("resume", false, "continue from DIR.checkpoint")
 			every := fs.Int("checkpoint-every", 100, "steps between checkpoints within an epoch (0: only at the end of epochs)")
@@ -70,6 +71,8 @@ func lmCommand() command {
 					return fmt.Errorf("--workers %d: want 0 or more", *workers)
 				case *validation < 0:
 					return fmt.Errorf("--validation %d: want 0 or more", *validation)
+				case *labPairs < 0:
+					return fmt.Errorf("--lab-per-indicator %d: want 0 or more", *labPairs)
 				case *every < 0:
 					return fmt.Errorf("--checkpoint-every %d: want 0 or more", *every)
 				}
@@ -82,7 +85,11 @@ func lmCommand() command {
 				if err != nil {
 					return err
 				}
-				train, val, err := generalCorpus(c, *seed, *validation)
+				copt := corpus.Options{Seed: *seed, LabPerIndicator: *labPairs}
+				if *labPairs == 0 {
+					copt.LabPerIndicator = -1 // the corpus package's "none"
+				}
+				train, val, err := generalCorpus(c, copt, *validation)
 				if err != nil {
 					return fmt.Errorf("%s: %w", data, err)
 				}
@@ -122,21 +129,23 @@ const defaultLMEpochs = 2
 
 // generalCorpus builds the general responder's training pairs from the
 // training split and at most nVal validation pairs from the validation
-// split (another seed, so the inputs differ too).
-func generalCorpus(c *cohort.Cohort, seed uint64, nVal int) (train, val []lm.Example, err error) {
+// split (the next seed, so the inputs differ too).
+func generalCorpus(c *cohort.Cohort, opt corpus.Options, nVal int) (train, val []lm.Example, err error) {
 	trainP, valP, _ := c.Split(cohort.DefaultSplit())
 	if len(trainP) == 0 {
 		return nil, nil, fmt.Errorf("the training split is empty")
 	}
 	cases, inds := corpusInputs(c, trainP)
-	pairs, err := corpus.Build(cases, c.Labels, inds, corpus.Options{Seed: seed})
+	pairs, err := corpus.Build(cases, c.Labels, inds, opt)
 	if err != nil {
 		return nil, nil, err
 	}
 	train = examples(pairs)
 	if nVal > 0 && len(valP) > 0 {
 		vcases, vinds := corpusInputs(c, valP)
-		vpairs, err := corpus.Build(vcases, c.Labels, vinds, corpus.Options{Seed: seed + 1})
+		vopt := opt
+		vopt.Seed++
+		vpairs, err := corpus.Build(vcases, c.Labels, vinds, vopt)
 		if err != nil {
 			return nil, nil, fmt.Errorf("validation corpus: %w", err)
 		}
