@@ -61,6 +61,17 @@
 // package's own (Options.Preamble), so that the model also meets task
 // words, but none of PMLM's template.
 //
+// # Overlap with PMLM's coarse prompts
+//
+// On the default synthetic cohort, the word n-grams of the 339 test
+// patients' coarse prompts found in the default corpus's inputs (`pmlm
+// corpus DIR --overlap`, NGramOverlap) are 79.5 % of unigrams, 30.9 % of
+// bigrams, 12.8 % of trigrams and 5.1 % of 4-grams. The shared trigrams
+// and 4-grams are almost all diagnosis names ("premature rupture of
+// membranes", "acute fetal distress heart rate type"), a count before a
+// name, and "the discharge advice" / "diagnosis is …"; none of the
+// template's sentences.
+//
 // # Privacy
 //
 // A Case has no identifier, and the outputs are doctors' replies of the
