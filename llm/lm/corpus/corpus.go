@@ -109,6 +109,13 @@ const (
 	DefaultPerSignature        = 20
 )
 
+// Limits of Options: a larger LeadWeight would drown every count, and a
+// corpus of more than MaxPairs pairs would not fit in memory anyway.
+const (
+	MaxLeadWeight = 100
+	MaxPairs      = 1 << 24
+)
+
 // ErrInput marks invalid cases, labels, indicators or options.
 var ErrInput = errors.New("corpus: invalid input")
 
@@ -160,6 +167,9 @@ func (o Options) resolved() (Options, error) {
 	if r.Lead > 1 || r.Preamble > 1 {
 		return o, fmt.Errorf("%w: Lead %v and Preamble %v must be shares in [0, 1]", ErrInput, o.Lead, o.Preamble)
 	}
+	if r.LeadWeight > MaxLeadWeight {
+		return o, fmt.Errorf("%w: LeadWeight %v is above %v", ErrInput, o.LeadWeight, float64(MaxLeadWeight))
+	}
 	return r, nil
 }
 
@@ -187,6 +197,11 @@ func Build(cases []Case, labels []string, indicators []Indicator, opt Options) (
 			return nil, fmt.Errorf("%w: indicator %q is listed twice", ErrInput, ind.Name)
 		}
 		names[ind.Name] = true
+	}
+	requested := float64(len(cases))*float64(o.SinglePerCase+o.DifferentialPerCase+o.LikelihoodPerCase) +
+		float64(len(indicators))*float64(o.LabPerIndicator) + float64(len(o.Signatures))*float64(o.PerSignature)
+	if requested > MaxPairs {
+		return nil, fmt.Errorf("%w: the options ask for %.0f pairs, more than %d", ErrInput, requested, MaxPairs)
 	}
 	g := &generator{
 		rng:  rand.New(rand.NewPCG(o.Seed, 0x636f72707573)), // "corpus"

@@ -201,6 +201,8 @@ func TestBuildErrors(t *testing.T) {
 		"NaN option":          {good, testLabels, inds, Options{Preamble: math.NaN()}},
 		"nothing asked for":   {good, testLabels, nil, Options{SinglePerCase: -1, DifferentialPerCase: -1, LikelihoodPerCase: -1}},
 		"infinite LeadWeight": {good, testLabels, inds, Options{LeadWeight: math.Inf(1)}},
+		"huge LeadWeight":     {good, testLabels, inds, Options{LeadWeight: 1e9}},
+		"too many pairs":      {good, testLabels, inds, Options{SinglePerCase: math.MaxInt / 4}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			pairs, err := Build(tc.cases, tc.labels, tc.inds, tc.opt)
@@ -407,4 +409,36 @@ func TestSignatures(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInput)
 	_, err = Build(testCases(1), testLabels, append(inds, inds[0]), Options{})
 	assert.ErrorIs(t, err, ErrInput, "an indicator listed twice")
+}
+
+// FuzzBuild: whatever the labels, replies and options, Build returns an
+// ErrInput error or pairs that keep its promises; it never panics.
+func FuzzBuild(f *testing.F) {
+	f.Add("normal", "thalassemia", "Rest and iron.", 2, 2, 1, 3, 4, 0.4, 0.5, 0.4, uint64(1))
+	f.Add("a", "a", "", 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, uint64(2))
+	f.Add("x, y", "%s %d", "reply", -1, 5, 5, -1, 2, 1.0, 100.0, 1.0, uint64(3))
+	f.Fuzz(func(t *testing.T, l1, l2, reply string, single, diff, lik, lab, maxCand int, lead, leadW, pre float64, seed uint64) {
+		clamp := func(n int) int { return max(-1, min(n, 5)) } // keep the corpus small
+		opt := Options{Seed: seed, SinglePerCase: clamp(single), DifferentialPerCase: clamp(diff), LikelihoodPerCase: clamp(lik),
+			LabPerIndicator: clamp(lab), MaxCandidates: maxCand, Lead: lead, LeadWeight: leadW, Preamble: pre,
+			Signatures: ObstetricSignatures()[:2], PerSignature: clamp(lab)}
+		cases := []Case{{Label: l1, Reply: reply}, {Label: l2, Reply: reply + "."}}
+		pairs, err := Build(cases, []string{l1, l2}, ObstetricIndicators()[:3], opt)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInput)
+			return
+		}
+		require.NotEmpty(t, pairs)
+		for _, p := range pairs {
+			if p.Kind == KindLab || p.Kind == KindSignature {
+				continue
+			}
+			var names []string
+			for _, c := range p.Candidates {
+				names = append(names, c.Label)
+				require.True(t, c.Weight > 0 && !math.IsInf(c.Weight, 0))
+			}
+			require.Contains(t, names, p.Label)
+		}
+	})
 }
