@@ -7,13 +7,15 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/optimizers/adam"
+
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 )
 
 // ErrCorruptCheckpoint reports a checkpoint file that is truncated, altered
@@ -141,45 +143,8 @@ func (t *Trainer) saveCheckpoint(path string) error {
 	buf = append(buf, payload.Bytes()...)
 	sum := sha256.Sum256(payload.Bytes())
 	buf = append(buf, sum[:]...)
-	if err := writeFileAtomic(path, buf); err != nil {
+	if err := atomicfile.Write(path, 0o600, func(w io.Writer) error { _, err := w.Write(buf); return err }); err != nil {
 		return fmt.Errorf("policy: checkpoint: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory,
-// syncs it and renames it over path, so that a crash leaves either the old
-// or the new file, never a torn one.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Persist the rename itself; not every platform can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
@@ -112,27 +112,19 @@ func corpusInputs(c *cohort.Cohort, patients []*cohort.Patient) ([]corpus.Case, 
 
 // writePairs writes pairs as JSON lines.
 func writePairs(path string, pairs []corpus.Pair) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for _, p := range pairs {
-		line := struct {
-			Kind   corpus.Kind `json:"kind"`
-			Input  string      `json:"input"`
-			Output string      `json:"output"`
-			Label  string      `json:"label,omitempty"`
-		}{p.Kind, p.Input, p.Output, p.Label}
-		if err := enc.Encode(line); err != nil {
-			f.Close()
-			return err
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, p := range pairs {
+			line := struct {
+				Kind   corpus.Kind `json:"kind"`
+				Input  string      `json:"input"`
+				Output string      `json:"output"`
+				Label  string      `json:"label,omitempty"`
+			}{p.Kind, p.Input, p.Output, p.Label}
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+		return nil
+	})
 }

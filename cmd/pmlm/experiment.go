@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
@@ -229,15 +231,7 @@ func writeReport(path string, res *experiment.Results, o experiment.ReportOption
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := res.WriteReport(f, o); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error { return res.WriteReport(w, o) })
 }
 
 // experimentCohort reads the cohort directory, or generates the synthetic

@@ -21,6 +21,7 @@ import (
 	"github.com/nlpodyssey/spago/nn/linear"
 
 	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/internal/dropout"
 )
 
@@ -234,18 +235,9 @@ func (m *MLP) Save(w io.Writer) error {
 	return nil
 }
 
-// SaveFile writes the encoder to the named file.
-func (m *MLP) SaveFile(path string) (err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("encoder: save: %w", err)
-	}
-	defer func() {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("encoder: save %s: %w", path, cerr)
-		}
-	}()
-	return m.Save(f)
+// SaveFile writes the encoder to the named file atomically (internal/atomicfile).
+func (m *MLP) SaveFile(path string) error {
+	return atomicfile.Write(path, 0o600, m.Save)
 }
 
 // ErrCorrupt marks a saved encoder that cannot be read back.

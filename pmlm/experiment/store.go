@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
@@ -131,25 +133,10 @@ func (s runStore) save(sr *savedRun) error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
 	}
-	path := s.path(sr.Settings, sr.Run)
-	tmp, err := os.CreateTemp(s.dir, ".run-*")
-	if err != nil {
+	return atomicfile.Write(s.path(sr.Settings, sr.Run), 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	})
 }
 
 // settingsOf describes what every result of a Runner depends on besides
