@@ -50,13 +50,7 @@ type Coarse struct {
 // the policy: the coarse prompts it builds are those a pipeline trained
 // with the same options shows.
 func NewPromptBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*PromptBuilder, error) {
-	if c == nil {
-		return nil, fmt.Errorf("%w: nil cohort", ErrOptions)
-	}
-	if err := opts.setDefaults(); err != nil {
-		return nil, err
-	}
-	t, err := newTrainingSet(c, opts.Split)
+	t, err := prepare(c, &opts)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +60,8 @@ func NewPromptBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions) 
 	case opts.Fitted != nil:
 		pred = opts.Fitted.predictor
 	default:
-		if pred, err = opts.NewPredictor(opts.Seed + seedPredictor); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPredictor, err)
-		}
-		if err := pred.Fit(ctx, t.series, t.labels, len(c.Labels)); err != nil {
-			return nil, fmt.Errorf("%w: fit: %w", ErrPredictor, err)
+		if pred, err = fitOne(ctx, opts, opts.Seed+seedPredictor, t.series, t.labels, len(c.Labels)); err != nil {
+			return nil, err
 		}
 	}
 	return newBuilder(ctx, c, opts, t, pred)
@@ -83,8 +74,16 @@ type trainingSet struct {
 	labels   []int
 }
 
-func newTrainingSet(c *cohort.Cohort, split cohort.SplitBoundaries) (*trainingSet, error) {
-	train, _, _ := c.Split(split)
+// prepare checks the cohort, fills in opts's defaults and returns the
+// training split.
+func prepare(c *cohort.Cohort, opts *TrainOptions) (*trainingSet, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: nil cohort", ErrOptions)
+	}
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	train, _, _ := c.Split(opts.Split)
 	if len(train) == 0 {
 		return nil, ErrNoTraining
 	}

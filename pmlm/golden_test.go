@@ -2,40 +2,19 @@ package pmlm_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pmlm-go/pmlm/internal/golden"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
-
-// updateGolden rewrites the golden files instead of comparing with them:
-// go test ./pmlm -run Golden -update-golden. The goldens pin the seeded,
-// bitwise-reproducible parts of the pipeline (everything before REINFORCE),
-// so that a refactor can prove it moved no number.
-var updateGolden = flag.Bool("update-golden", false, "rewrite the golden files of testdata/golden")
-
-// checkGolden compares got with testdata/golden/name byte for byte.
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *updateGolden {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got, "golden file %s changed", path)
-}
 
 // TestGoldenCoarsePrompts pins the coarse prompt (predicted label, similar
 // patients, text) Respond builds for every test patient of the small
@@ -57,7 +36,7 @@ func TestGoldenCoarsePrompts(t *testing.T) {
 	}
 	write("test", test)
 	write("train", train[:10])
-	checkGolden(t, "coarse_prompts.txt", sb.String())
+	golden.Check(t, "coarse_prompts.txt", sb.String())
 }
 
 // TestGoldenPredictions pins the default predictor's labels and class
@@ -90,7 +69,7 @@ func TestGoldenPredictions(t *testing.T) {
 		}
 		sb.WriteByte('\n')
 	}
-	checkGolden(t, "predictions.txt", sb.String())
+	golden.Check(t, "predictions.txt", sb.String())
 }
 
 // TestGoldenTableA1 pins the predictor study (paper table A1) for the
@@ -106,5 +85,5 @@ func TestGoldenTableA1(t *testing.T) {
 		fmt.Fprintf(&sb, "%s\t%s\t%s\n", s.Name,
 			strconv.FormatFloat(s.MicroF1, 'g', -1, 64), strconv.FormatFloat(s.MacroF1, 'g', -1, 64))
 	}
-	checkGolden(t, "table_a1.txt", sb.String())
+	golden.Check(t, "table_a1.txt", sb.String())
 }

@@ -25,11 +25,11 @@ const (
 	// DefaultSteps is the number of words the policy deletes (paper: n = 10).
 	DefaultSteps = policy.DefaultSteps
 	// DefaultEpochs is the number of REINFORCE epochs.
-	DefaultEpochs = 1
+	DefaultEpochs = policy.DefaultEpochs
 	// DefaultBatchSize is the number of episodes per optimizer step.
-	DefaultBatchSize = 8
+	DefaultBatchSize = policy.DefaultBatchSize
 	// DefaultLearningRate is Adam's step size (paper: 0.005).
-	DefaultLearningRate = 0.005
+	DefaultLearningRate = policy.DefaultLearningRate
 	// DefaultCrossFitFolds is the number of folds that give the training
 	// patients' prompts out-of-fold predicted labels.
 	DefaultCrossFitFolds = 3

@@ -55,20 +55,14 @@ type differentiableCopier interface {
 // Train fits every learned part of the pipeline on the cohort's training
 // split and selects the policy's best epoch on the validation split.
 func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline, error) {
-	if c == nil {
-		return nil, fmt.Errorf("%w: nil cohort", ErrOptions)
-	}
-	if err := opts.setDefaults(); err != nil {
+	t, err := prepare(c, &opts)
+	if err != nil {
 		return nil, err
 	}
 	logf := func(format string, args ...any) {
 		if opts.Progress != nil {
 			fmt.Fprintf(opts.Progress, format+"\n", args...)
 		}
-	}
-	t, err := newTrainingSet(c, opts.Split)
-	if err != nil {
-		return nil, err
 	}
 	_, validation, _ := c.Split(opts.Split)
 	p := &Pipeline{metrics: c.Metrics, steps: opts.Steps, text: opts.Text, split: opts.Split, digest: c.Digest()}
@@ -168,13 +162,7 @@ func (f *PredictorFit) Predictor() predict.Predictor { return f.predictor }
 // FitPredictor fits the label predictor as Train would with opts (its
 // Split, NewPredictor, CrossFitFolds and Seed), for TrainOptions.Fitted.
 func FitPredictor(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*PredictorFit, error) {
-	if c == nil {
-		return nil, fmt.Errorf("%w: nil cohort", ErrOptions)
-	}
-	if err := opts.setDefaults(); err != nil {
-		return nil, err
-	}
-	t, err := newTrainingSet(c, opts.Split)
+	t, err := prepare(c, &opts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,22 +177,9 @@ func FitPredictor(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pr
 // with the labels their prompts show: out-of-fold predictions with
 // CrossFitFolds > 1, each fold's predictor made by opts.NewPredictor.
 func fitPredictor(ctx context.Context, opts TrainOptions, series [][][]float64, labels []int, numLabels int) (predict.Predictor, []int, error) {
-	newPredictor := func(seed uint64) (predict.Predictor, error) {
-		p, err := opts.NewPredictor(seed)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPredictor, err)
-		}
-		if p == nil {
-			return nil, fmt.Errorf("%w: the predictor factory returned nil", ErrPredictor)
-		}
-		return p, nil
-	}
-	pred, err := newPredictor(opts.Seed + seedPredictor)
+	pred, err := fitOne(ctx, opts, opts.Seed+seedPredictor, series, labels, numLabels)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := pred.Fit(ctx, series, labels, numLabels); err != nil {
-		return nil, nil, fmt.Errorf("%w: fit: %w", ErrPredictor, err)
 	}
 	if opts.CrossFitFolds <= 1 || len(series) < 2*opts.CrossFitFolds {
 		out, err := predict.PredictAll(ctx, pred, series)
@@ -226,12 +201,9 @@ func fitPredictor(ctx context.Context, opts TrainOptions, series [][][]float64, 
 				fitL = append(fitL, labels[i])
 			}
 		}
-		fold, err := newPredictor(opts.Seed + seedFolds + uint64(f))
+		fold, err := fitOne(ctx, opts, opts.Seed+seedFolds+uint64(f), fitS, fitL, numLabels)
 		if err != nil {
-			return nil, nil, err
-		}
-		if err := fold.Fit(ctx, fitS, fitL, numLabels); err != nil {
-			return nil, nil, fmt.Errorf("%w: fit fold %d: %w", ErrPredictor, f, err)
+			return nil, nil, fmt.Errorf("fold %d: %w", f, err)
 		}
 		got, err := predict.PredictAll(ctx, fold, heldS)
 		if err != nil {
@@ -242,6 +214,21 @@ func fitPredictor(ctx context.Context, opts TrainOptions, series [][][]float64, 
 		}
 	}
 	return pred, out, nil
+}
+
+// fitOne makes a predictor with opts.NewPredictor and fits it.
+func fitOne(ctx context.Context, opts TrainOptions, seed uint64, series [][][]float64, labels []int, numLabels int) (predict.Predictor, error) {
+	p, err := opts.NewPredictor(seed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPredictor, err)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("%w: the predictor factory returned nil", ErrPredictor)
+	}
+	if err := p.Fit(ctx, series, labels, numLabels); err != nil {
+		return nil, fmt.Errorf("%w: fit: %w", ErrPredictor, err)
+	}
+	return p, nil
 }
 
 func (p *Pipeline) setResponder(ctx context.Context, r llm.Responder) error {

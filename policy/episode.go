@@ -16,8 +16,18 @@ import (
 	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
-// DefaultSteps is the paper's number of prompt modifications n (section 5.1).
-const DefaultSteps = 10
+// The trainer's and the episodes' defaults; package pmlm's defaults are
+// these constants.
+const (
+	// DefaultSteps is the number of words an episode deletes (paper: n = 10).
+	DefaultSteps = 10
+	// DefaultEpochs is the number of passes over the training cases.
+	DefaultEpochs = 1
+	// DefaultBatchSize is the number of episodes per optimizer step.
+	DefaultBatchSize = 8
+	// DefaultLearningRate is Adam's step size (paper, section 5.1: 0.005).
+	DefaultLearningRate = 0.005
+)
 
 // ErrEmptyPrompt is returned for a coarse prompt without words.
 var ErrEmptyPrompt = errors.New("policy: empty prompt")

@@ -57,14 +57,14 @@ type TrainerConfig struct {
 	// Validate, if set, selects the best epoch; see Trainer.Train.
 	Validate ValidateFunc
 
-	Epochs    int // default 1
-	BatchSize int // episodes per optimizer step; default 8
+	Epochs    int // default DefaultEpochs
+	BatchSize int // episodes per optimizer step; default DefaultBatchSize
 	// Workers bounds the episodes of a mini-batch that run at once;
 	// default GOMAXPROCS. Episodes share the parameters: gradients
 	// accumulate under spago's per-matrix mutex.
 	Workers      int
 	Steps        int     // deletions per episode n; default DefaultSteps
-	LearningRate float64 // Adam step size; default 0.005 (paper, section 5.1)
+	LearningRate float64 // Adam step size; default DefaultLearningRate
 	// BaselineDecay, when in (0, 1), subtracts a running mean of the
 	// rewards (exponential, this decay per mini-batch) from each reward
 	// before the update, a variance reduction that the paper does not use.
@@ -179,10 +179,10 @@ func NewTrainer(cfg TrainerConfig) (*Trainer, error) {
 		return nil, fmt.Errorf("policy: learning rate %g or baseline decay %g out of range", cfg.LearningRate, cfg.BaselineDecay)
 	}
 	if cfg.Epochs == 0 {
-		cfg.Epochs = 1
+		cfg.Epochs = DefaultEpochs
 	}
 	if cfg.BatchSize == 0 {
-		cfg.BatchSize = 8
+		cfg.BatchSize = DefaultBatchSize
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -191,7 +191,7 @@ func NewTrainer(cfg TrainerConfig) (*Trainer, error) {
 		cfg.Steps = DefaultSteps
 	}
 	if cfg.LearningRate == 0 {
-		cfg.LearningRate = 0.005
+		cfg.LearningRate = DefaultLearningRate
 	}
 	t := &Trainer{cfg: cfg}
 	t.params = append(append([]*nn.Param(nil), cfg.Policy.Params()...), cfg.EncoderParams...)

@@ -30,9 +30,9 @@ func demoCommand() command {
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			patients := fs.Int("patients", synth.DefaultPatients, "patients to synthesize")
 			seed := fs.Uint64("seed", 1, "random seed of the cohort and of training")
-			epochs := fs.Int("epochs", 2, "REINFORCE epochs")
+			epochs := fs.Int("epochs", cliEpochs, epochsHelp)
 			episodes := fs.Int("episodes", 0, "training patients per epoch (0: all)")
-			validation := fs.Int("validation", 120, "validation patients that select the best epoch (0: all)")
+			validation := fs.Int("validation", cliValidation, validationHelp)
 			workers := fs.Int("workers", runtime.GOMAXPROCS(0), "concurrent episodes")
 			keep := fs.String("keep", "", "write the cohort to DIR and keep it (default: a temporary folder)")
 			return func(ctx context.Context, e *env, args []string) error {

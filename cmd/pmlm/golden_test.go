@@ -1,33 +1,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
+	"github.com/pmlm-go/pmlm/internal/golden"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
-
-// updateGolden rewrites the golden files instead of comparing with them:
-// go test ./cmd/pmlm -run Golden -update-golden.
-var updateGolden = flag.Bool("update-golden", false, "rewrite the golden files of testdata/golden")
-
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *updateGolden {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got, "golden file %s changed", path)
-}
 
 // TestGoldenValidateReport pins the validator's report (every problem with
 // file, line and column, the summary of what was kept) on a cohort with one
@@ -51,6 +31,6 @@ func TestGoldenValidateReport(t *testing.T) {
 			args = append(args, "--lenient")
 		}
 		code, out, errOut := runValidate(t, args...)
-		checkGolden(t, "validate_"+mode+".txt", fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut))
+		golden.Check(t, "validate_"+mode+".txt", fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut))
 	}
 }

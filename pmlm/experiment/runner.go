@@ -159,10 +159,10 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 	r := &Runner{cohort: c, cfg: cfg, k: cfg.Train.K, n: cfg.Train.Steps, store: runStore{dir: cfg.RunsDir, fresh: cfg.Fresh},
 		fits: map[uint64]*fitCell{}, outcomes: map[variant]*outcome{}, studies: map[uint64][]PredictorScore{}, looked: map[string]bool{}}
 	if r.k == 0 {
-		r.k = 10
+		r.k = pmlm.DefaultK
 	}
 	if r.n == 0 {
-		r.n = 10
+		r.n = pmlm.DefaultSteps
 	}
 	for _, k := range cfg.Ks {
 		if k < 1 {
