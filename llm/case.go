@@ -203,8 +203,9 @@ func (r *CaseResponder) respond(ctx context.Context, prompt string, exclude []st
 		StopReason: "stop", Latency: time.Since(start)}, nil
 }
 
-// Neighbor is a training case and its similarity to a query.
-type Neighbor struct {
+// CaseMatch is a training case and its similarity to a query (the
+// recommender's neighbours are similarity.Neighbor).
+type CaseMatch struct {
 	// Index is the case's position in the training set.
 	Index int
 	// ID is the case's ID.
@@ -215,7 +216,7 @@ type Neighbor struct {
 
 // Nearest returns the k training cases nearest to prompt, nearest first
 // (equal similarities in case order), leaving out excludeID.
-func (r *CaseResponder) Nearest(ctx context.Context, prompt string, k int, excludeID string) ([]Neighbor, error) {
+func (r *CaseResponder) Nearest(ctx context.Context, prompt string, k int, excludeID string) ([]CaseMatch, error) {
 	var exclude []string
 	if excludeID != "" {
 		exclude = []string{excludeID}
@@ -223,7 +224,7 @@ func (r *CaseResponder) Nearest(ctx context.Context, prompt string, k int, exclu
 	return r.nearest(ctx, prompt, k, exclude)
 }
 
-func (r *CaseResponder) nearest(ctx context.Context, prompt string, k int, exclude []string) ([]Neighbor, error) {
+func (r *CaseResponder) nearest(ctx context.Context, prompt string, k int, exclude []string) ([]CaseMatch, error) {
 	var sim func(i int) float64
 	if r.enc != nil {
 		e, err := r.enc.Encode(ctx, prompt)
@@ -239,7 +240,7 @@ func (r *CaseResponder) nearest(ctx context.Context, prompt string, k int, exclu
 	k = max(k, 1)
 	// Insertion into a sorted list of at most k: N is a few thousand and k
 	// small, and a strict ">" keeps earlier cases ahead on ties.
-	top := make([]Neighbor, 0, k+1)
+	top := make([]CaseMatch, 0, k+1)
 	for i, c := range r.cases {
 		if slices.Contains(exclude, c.ID) {
 			continue
@@ -252,9 +253,9 @@ func (r *CaseResponder) nearest(ctx context.Context, prompt string, k int, exclu
 		for pos > 0 && s > top[pos-1].Similarity {
 			pos--
 		}
-		top = append(top, Neighbor{})
+		top = append(top, CaseMatch{})
 		copy(top[pos+1:], top[pos:])
-		top[pos] = Neighbor{Index: i, ID: c.ID, Similarity: s}
+		top[pos] = CaseMatch{Index: i, ID: c.ID, Similarity: s}
 		if len(top) > k {
 			top = top[:k]
 		}
@@ -267,7 +268,7 @@ func (r *CaseResponder) nearest(ctx context.Context, prompt string, k int, exclu
 
 // vote returns the index of the case whose reply wins among nb (nearest
 // first): the most frequent reply, ties to the nearer first occurrence.
-func vote(nb []Neighbor, cases []Case) int {
+func vote(nb []CaseMatch, cases []Case) int {
 	counts := map[string]int{}
 	first := map[string]int{} // normalized reply -> case index of its nearest occurrence
 	var order []string

@@ -156,7 +156,7 @@ func TestCaseResponderDeterministic(t *testing.T) {
 			b, err := NewCaseResponder(ctx, testCases, CaseOptions{Encoder: enc, K: 3})
 			require.NoError(t, err)
 			for _, q := range queries {
-				var first []Neighbor
+				var first []CaseMatch
 				for range 5 {
 					na, err := a.Nearest(ctx, q, 5, "")
 					require.NoError(t, err)

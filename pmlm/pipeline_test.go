@@ -197,3 +197,26 @@ func TestNeighborAgreement(t *testing.T) {
 	require.NoError(t, r.WriteText(&sb))
 	assert.Contains(t, sb.String(), "warm-started encoder")
 }
+
+func TestNilAndEmptyInputsReturnErrors(t *testing.T) {
+	p, _ := trainedOrFail(t)
+	ctx := context.Background()
+	_, err := pmlm.Train(ctx, nil, pmlm.TrainOptions{})
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	_, err = pmlm.NewPromptBuilder(ctx, nil, pmlm.TrainOptions{})
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	_, err = pmlm.FitPredictor(ctx, nil, pmlm.TrainOptions{})
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	_, err = pmlm.NeighborAgreement(ctx, nil, pmlm.TrainOptions{}, 5)
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	_, err = p.Respond(ctx, nil, pmlm.RespondOptions{})
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	_, err = p.Respond(ctx, &cohort.Patient{ID: "x"}, pmlm.RespondOptions{})
+	require.ErrorIs(t, err, pmlm.ErrNoVisits)
+	_, err = p.Evaluate(ctx, nil, 1)
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	_, err = p.Evaluate(ctx, []*cohort.Patient{nil}, 1)
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	_, err = pmlm.Train(ctx, &cohort.Cohort{}, pmlm.TrainOptions{})
+	require.ErrorIs(t, err, pmlm.ErrNoTraining)
+}

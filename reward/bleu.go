@@ -27,7 +27,7 @@ const (
 
 // ErrEmptyReference is returned when every reference of a segment is empty:
 // sacrebleu refuses such a segment too.
-var ErrEmptyReference = errors.New("bleu: empty reference")
+var ErrEmptyReference = errors.New("reward: empty BLEU reference")
 
 // BLEUOptions configures a BLEU scorer. The zero value is sacrebleu's
 // default corpus BLEU: 13a tokenization, exponential smoothing, order 4,

@@ -175,7 +175,7 @@ func experimentCommand() command {
 				}
 				planned, err := runner.Plan(names...)
 				if err != nil {
-					return fmt.Errorf("%w: %v", errUsage, err)
+					return fmt.Errorf("%w: %w", errUsage, err)
 				}
 				reused, _ := runner.Reused()
 				fmt.Fprintf(e.stderr, "%d runs to make (configurations to train and evaluate, predictor-study seeds); %d reused from %s\n", planned, reused, *runsDir)

@@ -32,7 +32,7 @@ func predictStudyCommand() command {
 				for _, n := range strings.Split(*names, ",") {
 					p, err := predict.New(strings.TrimSpace(n), *seed)
 					if err != nil {
-						return fmt.Errorf("%w: %v", errUsage, err)
+						return fmt.Errorf("%w: %w", errUsage, err)
 					}
 					if nc, ok := p.(*predict.NeuralClassifier); ok && *epochs > 0 {
 						nc.Config.Epochs = *epochs

@@ -140,7 +140,7 @@ func openTorch(path string) (tf *torchFile, err error) {
 	obj, err := tf.unpickle(dataPkl)
 	if err != nil {
 		zr.Close()
-		return nil, fmt.Errorf("bert: %s: %w: %v", path, ErrBadWeights, err)
+		return nil, fmt.Errorf("bert: %s: %w: %w", path, ErrBadWeights, err)
 	}
 	if err := tf.collect(obj); err != nil {
 		zr.Close()
@@ -261,7 +261,7 @@ func openLegacyTorch(path string) (*torchFile, error) {
 	}
 	obj, err := pytorch.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %s: %w: %v", path, ErrBadWeights, err)
+		return nil, fmt.Errorf("bert: %s: %w: %w", path, ErrBadWeights, err)
 	}
 	tf := &torchFile{path: path, tensors: map[string]*torchView{}}
 	conv := func(v any) any {

@@ -65,10 +65,10 @@ func (c Config) Inputs() int { return c.MaxVisits * c.Metrics }
 
 func (c Config) validate() error {
 	if c.MaxVisits <= 0 || c.Metrics <= 0 || c.Hidden <= 0 || c.Out <= 0 {
-		return fmt.Errorf("encoder: MLP config %+v: sizes must be positive", c)
+		return fmt.Errorf("mlp: MLP config %+v: sizes must be positive", c)
 	}
 	if c.Dropout < 0 || c.Dropout >= 1 {
-		return fmt.Errorf("encoder: MLP config: dropout %v outside [0, 1)", c.Dropout)
+		return fmt.Errorf("mlp: MLP config: dropout %v outside [0, 1)", c.Dropout)
 	}
 	return nil
 }
@@ -106,7 +106,7 @@ func New(cfg Config, std *Standardizer, seed uint64) (*MLP, error) {
 		return nil, err
 	}
 	if std == nil || std.NumMetrics() != cfg.Metrics || len(std.Std) != cfg.Metrics {
-		return nil, fmt.Errorf("encoder: standardizer does not match %d metrics", cfg.Metrics)
+		return nil, fmt.Errorf("mlp: standardizer does not match %d metrics", cfg.Metrics)
 	}
 	gen := rand.NewLockedRand(seed)
 	return &MLP{
@@ -184,7 +184,7 @@ func (m *MLP) ForwardBatch(patients [][][]float64, train bool) (mat.Tensor, erro
 	h := ag.ReLU(affine(m.Hidden, x, n))
 	if train {
 		if m.drop == nil {
-			return nil, fmt.Errorf("encoder: training forward pass of an MLP without a dropout generator (build it with New or Load, or call SetDropoutSeed)")
+			return nil, fmt.Errorf("mlp: training forward pass of an MLP without a dropout generator (build it with New or Load, or call SetDropoutSeed)")
 		}
 		h = m.drop.Apply(h, m.Config.Dropout)
 	}
@@ -230,7 +230,7 @@ func (m *MLP) Save(w io.Writer) error {
 		OutputW: m.Output.W.Data().F32(), OutputB: m.Output.B.Data().F32(),
 	}
 	if err := gob.NewEncoder(w).Encode(s); err != nil {
-		return fmt.Errorf("encoder: save: %w", err)
+		return fmt.Errorf("mlp: save: %w", err)
 	}
 	return nil
 }
@@ -241,7 +241,7 @@ func (m *MLP) SaveFile(path string) error {
 }
 
 // ErrCorrupt marks a saved encoder that cannot be read back.
-var ErrCorrupt = errors.New("encoder: corrupt or foreign model file")
+var ErrCorrupt = errors.New("mlp: corrupt or foreign model file")
 
 // Load reads an encoder written by Save and checks that its shapes are
 // consistent.
@@ -290,7 +290,7 @@ func Load(r io.Reader) (*MLP, error) {
 func LoadFile(path string) (*MLP, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("encoder: load: %w", err)
+		return nil, fmt.Errorf("mlp: load: %w", err)
 	}
 	defer f.Close()
 	m, err := Load(f)

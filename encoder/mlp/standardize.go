@@ -11,7 +11,7 @@ import (
 // ErrInput marks visit matrices the patient encoder cannot use: a visit
 // with the wrong number of metrics, or an infinite value. Callers branch on
 // it with errors.Is.
-var ErrInput = errors.New("encoder: invalid visit matrix")
+var ErrInput = errors.New("mlp: invalid visit matrix")
 
 // Standardizer maps each metric to zero mean and unit variance with the
 // statistics of the training split. It is fitted once and then read-only,

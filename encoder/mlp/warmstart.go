@@ -64,7 +64,7 @@ func (m *MLP) WarmStart(ctx context.Context, patients [][][]float64, labels []in
 		}
 	}
 	if opt.Epochs <= 0 || opt.BatchSize <= 0 || !(opt.LearningRate > 0) {
-		return rep, fmt.Errorf("encoder: warm start options %+v: epochs, batch size and learning rate must be positive", opt)
+		return rep, fmt.Errorf("mlp: warm start options %+v: epochs, batch size and learning rate must be positive", opt)
 	}
 	head := newLinear(m.Config.Out, numClasses, rand.NewLockedRand(opt.Seed))
 	optim := adam.New(adam.NewConfig(opt.LearningRate, 0.9, 0.999, 1e-8))
@@ -112,7 +112,7 @@ func (m *MLP) WarmStart(ctx context.Context, patients [][][]float64, labels []in
 			}
 			loss := ag.ProdScalar(sum, mat.Scalar(elem(1/float64(len(idx)))))
 			if err := ag.Backward(loss); err != nil {
-				return rep, fmt.Errorf("encoder: warm start backward: %w", err)
+				return rep, fmt.Errorf("mlp: warm start backward: %w", err)
 			}
 			nn.ForEachParam(m, step)
 			nn.ForEachParam(head, step)
@@ -121,7 +121,7 @@ func (m *MLP) WarmStart(ctx context.Context, patients [][][]float64, labels []in
 		}
 		l := total / float64(len(order))
 		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return rep, fmt.Errorf("encoder: warm start diverged at epoch %d (loss %v)", epoch+1, l)
+			return rep, fmt.Errorf("mlp: warm start diverged at epoch %d (loss %v)", epoch+1, l)
 		}
 		rep.EpochLoss = append(rep.EpochLoss, l)
 	}

@@ -16,7 +16,7 @@ type Summary struct {
 	Labels    int
 	// LabelCounts has one entry per label of the label set, in its order,
 	// followed by any label that patients carry but the set lacks.
-	LabelCounts []LabelCount
+	LabelCounts []LabelFrequency
 	// Split is the boundaries the split sizes were computed with.
 	Split SplitBoundaries
 	// Train, Validation and Test are the numbers of patients in each part
@@ -26,8 +26,9 @@ type Summary struct {
 	Missing []MetricMissing
 }
 
-// LabelCount is the number of patients with one label.
-type LabelCount struct {
+// LabelFrequency is the number of patients with one label (the similar
+// patients of a prompt are counted by prompt.LabelCount).
+type LabelFrequency struct {
 	Label    string
 	Patients int
 }
@@ -56,7 +57,7 @@ func (c *Cohort) Summarize(b SplitBoundaries) Summary {
 	for _, l := range c.Labels {
 		if _, dup := labelPos[l]; !dup {
 			labelPos[l] = len(s.LabelCounts)
-			s.LabelCounts = append(s.LabelCounts, LabelCount{Label: l})
+			s.LabelCounts = append(s.LabelCounts, LabelFrequency{Label: l})
 		}
 	}
 	missing := make([]int, len(c.Metrics))
@@ -66,7 +67,7 @@ func (c *Cohort) Summarize(b SplitBoundaries) Summary {
 		if !known {
 			j = len(s.LabelCounts)
 			labelPos[p.Label] = j
-			s.LabelCounts = append(s.LabelCounts, LabelCount{Label: p.Label})
+			s.LabelCounts = append(s.LabelCounts, LabelFrequency{Label: p.Label})
 		}
 		s.LabelCounts[j].Patients++
 		switch b.Of(p.IndexDate) {

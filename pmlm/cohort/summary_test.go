@@ -22,7 +22,7 @@ func TestSummarize(t *testing.T) {
 	// p1 2021-06-30 and p4 2020-12-01 train; p2 2022-03-15 and p5 2022-01-01
 	// validation; p3 2022-09-01 test.
 	assert.Equal(t, [3]int{2, 2, 1}, [3]int{s.Train, s.Validation, s.Test})
-	assert.Equal(t, []LabelCount{
+	assert.Equal(t, []LabelFrequency{
 		{LabelNormal, 2}, {LabelThalassemia, 1}, {LabelGestationalDiabetes, 1}, {"not in the set", 1},
 	}, s.LabelCounts)
 	// HGB is missing in p2's third visit and p5's visit; MCV in p1's second,

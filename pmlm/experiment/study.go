@@ -106,7 +106,7 @@ func (r *Runner) study(ctx context.Context, seed uint64) ([]PredictorScore, erro
 	for _, name := range r.cfg.Predictors {
 		p, err := predict.New(name, seed)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		if nc, ok := p.(*predict.NeuralClassifier); ok && r.cfg.PredictorEpochs > 0 {
 			nc.Config.Epochs = r.cfg.PredictorEpochs

@@ -74,5 +74,5 @@ func ExampleParseLabel() {
 	// Output:
 	// "Gestational diabetes.": gestational diabetes
 	// "Option 3": gestational hypertension
-	// "normal or gestational diabetes": answer names no single label: several options named
+	// "normal or gestational diabetes": predict: the answer names no single label: several options named
 }

@@ -51,7 +51,7 @@ type LLMClassifier struct {
 
 // ErrUnknownLabel is returned by ParseLabel when an answer names no option
 // or several.
-var ErrUnknownLabel = errors.New("answer names no single label")
+var ErrUnknownLabel = errors.New("predict: the answer names no single label")
 
 // Name returns "llm".
 func (c *LLMClassifier) Name() string { return "llm" }

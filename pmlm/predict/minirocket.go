@@ -142,7 +142,7 @@ func quantileLevels(n int) []float64 {
 }
 
 // ErrTooShort is returned for a series shorter than the kernel.
-var ErrTooShort = errors.New("series shorter than 9 timesteps")
+var ErrTooShort = errors.New("predict: series shorter than 9 timesteps")
 
 // FitMiniRocket fits the transform on training series ([series][timesteps]
 // [channels], complete, each at least 9 long). The reference length of the
@@ -158,7 +158,7 @@ func FitMiniRocket(ctx context.Context, series [][][]float64, cfg MiniRocketConf
 	}
 	cs, err := channelMajor(series, -1)
 	if err != nil {
-		return nil, fmt.Errorf("predict: minirocket: %w", err)
+		return nil, wrap("minirocket", err)
 	}
 	numChannels := len(cs[0])
 	refLen := 0
@@ -299,7 +299,7 @@ func resize(s []float64, n int) []float64 {
 func (m *MiniRocket) Transform(ctx context.Context, series [][][]float64) ([][]float64, error) {
 	cs, err := channelMajor(series, m.NumChannels)
 	if err != nil {
-		return nil, fmt.Errorf("predict: minirocket: %w", err)
+		return nil, wrap("minirocket", err)
 	}
 	out := make([][]float64, len(cs))
 	workers := m.Workers

@@ -134,11 +134,11 @@ func (m *NeuralClassifier) TrainedEpochs() (run, kept int) { return m.epochs, m.
 func (m *NeuralClassifier) Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error {
 	cfg := m.Config.withDefaults()
 	if err := checkLabels(series, labels, numClasses); err != nil {
-		return fmt.Errorf("predict: %s: %w", cfg.Arch, err)
+		return wrap(string(cfg.Arch), err)
 	}
 	sc, err := FitScaler(series)
 	if err != nil {
-		return fmt.Errorf("predict: %s: %w", cfg.Arch, err)
+		return wrap(string(cfg.Arch), err)
 	}
 	maxLen := cfg.MaxLen
 	if maxLen <= 0 {
@@ -284,14 +284,14 @@ func (m *NeuralClassifier) pad(s [][]float64) (padded, error) {
 // Predict implements Predictor.
 func (m *NeuralClassifier) Predict(ctx context.Context, s [][]float64) (Prediction, error) {
 	if m.net == nil {
-		return Prediction{}, fmt.Errorf("predict: %s: %w", m.Config.Arch, ErrNotFitted)
+		return Prediction{}, fmt.Errorf("%w (%s)", ErrNotFitted, m.Config.Arch)
 	}
 	if err := ctx.Err(); err != nil {
 		return Prediction{}, err
 	}
 	p, err := m.pad(s)
 	if err != nil {
-		return Prediction{}, fmt.Errorf("predict: %s: %w", m.Config.Arch, err)
+		return Prediction{}, wrap(string(m.Config.Arch), err)
 	}
 	logits := m.net.logits([]padded{p})[0].Value().Data().F64()
 	return Prediction{Label: stats.Argmax(logits), Probs: stats.Softmax(logits)}, nil

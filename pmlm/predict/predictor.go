@@ -25,6 +25,7 @@ package predict
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Prediction is a predicted label with class probabilities.
@@ -97,4 +98,14 @@ func PredictAll(ctx context.Context, p Predictor, series [][][]float64) ([]int, 
 		out[i] = pr.Label
 	}
 	return out, nil
+}
+
+// wrap prefixes err with "predict: NAME: ", or, when err already carries
+// the package's prefix (a sentinel such as ErrNoSeries), names the
+// predictor after it, so that no message repeats "predict:".
+func wrap(name string, err error) error {
+	if strings.HasPrefix(err.Error(), "predict: ") {
+		return fmt.Errorf("%w (%s)", err, name)
+	}
+	return fmt.Errorf("predict: %s: %w", name, err)
 }

@@ -31,7 +31,7 @@ type MiniRocketClassifier struct {
 }
 
 // ErrNotFitted is returned by Predict before Fit.
-var ErrNotFitted = errors.New("predictor is not fitted")
+var ErrNotFitted = errors.New("predict: predictor is not fitted")
 
 // Name returns "minirocket".
 func (m *MiniRocketClassifier) Name() string { return "minirocket" }
@@ -39,15 +39,15 @@ func (m *MiniRocketClassifier) Name() string { return "minirocket" }
 // Fit implements Predictor.
 func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error {
 	if err := checkLabels(series, labels, numClasses); err != nil {
-		return fmt.Errorf("predict: minirocket: %w", err)
+		return wrap("minirocket", err)
 	}
 	sc, err := FitScaler(series)
 	if err != nil {
-		return fmt.Errorf("predict: minirocket: %w", err)
+		return wrap("minirocket", err)
 	}
 	x, err := sc.ApplyAll(series, kernelLength)
 	if err != nil {
-		return fmt.Errorf("predict: minirocket: %w", err)
+		return wrap("minirocket", err)
 	}
 	rocket, err := FitMiniRocket(ctx, x, m.Config)
 	if err != nil {
@@ -78,11 +78,11 @@ func (m *MiniRocketClassifier) Predict(ctx context.Context, s [][]float64) (Pred
 // series at once, transforming them in parallel.
 func (m *MiniRocketClassifier) Decision(ctx context.Context, series [][][]float64) ([][]float64, error) {
 	if m.ridge == nil {
-		return nil, fmt.Errorf("predict: minirocket: %w", ErrNotFitted)
+		return nil, fmt.Errorf("%w (minirocket)", ErrNotFitted)
 	}
 	x, err := m.scaler.ApplyAll(series, kernelLength)
 	if err != nil {
-		return nil, fmt.Errorf("predict: minirocket: %w", err)
+		return nil, wrap("minirocket", err)
 	}
 	feats, err := m.rocket.Transform(ctx, x)
 	if err != nil {
@@ -136,7 +136,7 @@ const miniRocketModelVersion = 1
 // Save writes the fitted model in gob encoding.
 func (m *MiniRocketClassifier) Save(w io.Writer) error {
 	if m.ridge == nil {
-		return fmt.Errorf("predict: minirocket: save: %w", ErrNotFitted)
+		return fmt.Errorf("%w (minirocket: save)", ErrNotFitted)
 	}
 	err := gob.NewEncoder(w).Encode(miniRocketModel{
 		Version: miniRocketModelVersion, Config: m.Config, Alphas: m.Alphas,

@@ -24,7 +24,7 @@ type Scaler struct {
 }
 
 // ErrNoSeries is returned when a predictor is fitted on no data.
-var ErrNoSeries = errors.New("no series")
+var ErrNoSeries = errors.New("predict: no series")
 
 // FitScaler computes per-channel statistics over all observed values of
 // the series ([series][timesteps][channels]).

@@ -40,7 +40,7 @@ type neuralModel struct {
 // Save writes the fitted network in gob encoding; LoadNeural reads it.
 func (m *NeuralClassifier) Save(w io.Writer) error {
 	if m.net == nil {
-		return fmt.Errorf("predict: %s: save: %w", m.Config.Arch, ErrNotFitted)
+		return fmt.Errorf("%w (%s: save)", ErrNotFitted, m.Config.Arch)
 	}
 	err := gob.NewEncoder(w).Encode(neuralModel{
 		Version: neuralModelVersion, Config: m.Config, Scaler: m.scaler, MaxLen: m.maxLen,

@@ -41,7 +41,7 @@ func (d *TSData) LabelIndices() []int {
 
 // ErrTSFormat is wrapped by every error ReadTS returns for malformed input,
 // so that callers can tell bad files from I/O failures.
-var ErrTSFormat = errors.New("malformed .ts file")
+var ErrTSFormat = errors.New("predict: malformed .ts file")
 
 // TSError locates a format error in a ".ts" file. Line is 1-based;
 // Dimension is the 1-based dimension (channel) of a data line, or 0 when the
