@@ -13,29 +13,35 @@ import (
 
 	"github.com/pmlm-go/pmlm/llm/lm"
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
+	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
 )
 
 // lmCommand trains the offline generative responder.
 func lmCommand() command {
 	return command{
 		name:  "lm",
-		usage: "lm train DATA --out DIR [--seed N] [--epochs N] [--resume]",
+		usage: "lm train DATA --out DIR [--mode general|finetune] [--seed N] [--epochs N] [--resume]",
 		summary: "train the offline generative responder, a small language model (package llm/lm)\n\n" +
 			"With --mode general (the default) the model is the project's general responder, the role\n" +
 			"GPT-4 plays in the paper: it is trained on the corpus of package llm/lm/corpus, built from the\n" +
 			"training split of the cohort in DATA (diagnosis statements, single and differential, paired\n" +
 			"with doctors' replies, and general statements about lab values) and never sees PMLM's prompt\n" +
 			"template. Validation perplexity is measured on a corpus built from the validation split.\n" +
+			"With --mode finetune the same model is trained the way the paper's table 2 baselines are:\n" +
+			"input = the patient's lab history written as text in the paper's evaluation prompt (figure 5;\n" +
+			"the key indicators' first and last value and trend, about 200 tokens), output = the doctor's\n" +
+			"reply, on the training split. It reads raw lab values: it is a local model.\n" +
 			"A checkpoint (DIR.checkpoint) is written every epoch and every --checkpoint-every steps;\n" +
 			"--resume continues an interrupted run from it; it is removed once the model is saved.\n" +
 			"The model reproduces training replies, numbers included: DIR is patient data.\n" +
 			"Use it with 'pmlm ask --llm lm --model DIR PROMPT'.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			out := fs.String("out", "", "model directory to write (required)")
-			mode := fs.String("mode", "general", "general: the general responder's corpus")
+			mode := fs.String("mode", "general", "general: the general responder's corpus; finetune: lab histories → replies")
 			seed := fs.Uint64("seed", 1, "seed of the corpus, the initial weights and the example order")
-			epochs := fs.Int("epochs", defaultLMEpochs, "passes over the training pairs")
+			epochs := fs.Int("epochs", 0, fmt.Sprintf("passes over the training pairs (0: %d for general, %d for finetune)", defaultLMEpochs, defaultFinetuneEpochs))
 			batch := fs.Int("batch", lm.DefaultBatchSize, "sequences per optimizer step")
 			lr := fs.Float64("lr", lm.DefaultLearningRate, "peak learning rate (AdamW)")
 			workers := fs.Int("workers", 0, "goroutines computing gradients (0: GOMAXPROCS; the result does not depend on it)")
@@ -59,10 +65,10 @@ func lmCommand() command {
 				switch {
 				case *out == "":
 					return fmt.Errorf("--out is required")
-				case *mode != "general":
-					return fmt.Errorf("--mode %q: want general", *mode)
-				case *epochs < 1:
-					return fmt.Errorf("--epochs %d: want at least 1", *epochs)
+				case *mode != "general" && *mode != "finetune":
+					return fmt.Errorf("--mode %q: want general or finetune", *mode)
+				case *epochs < 0:
+					return fmt.Errorf("--epochs %d: want 1 or more (0: the mode's default)", *epochs)
 				case *batch < 1:
 					return fmt.Errorf("--batch %d: want at least 1", *batch)
 				case *lr <= 0 || *lr > 1:
@@ -89,9 +95,21 @@ func lmCommand() command {
 				if *labPairs == 0 {
 					copt.LabPerIndicator = -1 // the corpus package's "none"
 				}
-				train, val, err := generalCorpus(c, copt, *validation)
+				var train, val []lm.Example
+				if *mode == "general" {
+					train, val, err = generalCorpus(c, copt, *validation)
+				} else {
+					train, val, err = finetunePairs(c, *validation)
+					cfg.MaxPrompt = finetuneMaxPrompt
+				}
 				if err != nil {
 					return fmt.Errorf("%s: %w", data, err)
+				}
+				if *epochs == 0 {
+					*epochs = defaultLMEpochs
+					if *mode == "finetune" {
+						*epochs = defaultFinetuneEpochs
+					}
 				}
 				fmt.Fprintf(e.stderr, "corpus: %d training pairs, %d validation pairs\n", len(train), len(val))
 				opt := lm.TrainOptions{
@@ -124,8 +142,67 @@ func lmCommand() command {
 	}
 }
 
-// defaultLMEpochs is the CLI's number of passes over the general corpus.
-const defaultLMEpochs = 2
+// The CLI's number of passes over the training pairs: the general corpus
+// has about five pairs per training patient, the fine-tuning data one.
+const (
+	defaultLMEpochs       = 2
+	defaultFinetuneEpochs = 6
+)
+
+// finetuneMaxPrompt is the prompt budget of a fine-tuned model: the brief
+// history of the key indicators takes about 200 tokens.
+const finetuneMaxPrompt = 256
+
+// finetunePairs returns the fine-tuned baseline's data: each training
+// patient's evaluation prompt (her lab history as text) and reply, and at
+// most nVal validation patients' pairs.
+func finetunePairs(c *cohort.Cohort, nVal int) (train, val []lm.Example, err error) {
+	trainP, valP, _ := c.Split(cohort.DefaultSplit())
+	if len(trainP) == 0 {
+		return nil, nil, fmt.Errorf("the training split is empty")
+	}
+	opt := finetuneHistory(c.Metrics)
+	pairs := func(ps []*cohort.Patient) ([]lm.Example, error) {
+		out := make([]lm.Example, len(ps))
+		for i, p := range ps {
+			g, err := pmlm.GeneralPrompt(c.Metrics, p, opt)
+			if err != nil {
+				return nil, fmt.Errorf("patient %s: %w", p.ID, err)
+			}
+			out[i] = lm.Example{Prompt: g, Reply: p.Response}
+		}
+		return out, nil
+	}
+	if train, err = pairs(trainP); err != nil {
+		return nil, nil, err
+	}
+	if nVal > 0 && len(valP) > 0 {
+		if val, err = pairs(valP[:min(nVal, len(valP))]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return train, val, nil
+}
+
+// finetuneHistory is the fine-tuned baseline's text form of a history:
+// the brief lines of the key obstetric indicators the catalogue has (all
+// indicators, briefly, for a catalogue with fewer than three of them).
+func finetuneHistory(metrics []cohort.Metric) prompt.HistoryOptions {
+	have := map[string]bool{}
+	for _, m := range metrics {
+		have[m.Name] = true
+	}
+	var only []string
+	for _, name := range pmlm.KeyObstetricIndicators() {
+		if have[name] {
+			only = append(only, name)
+		}
+	}
+	if len(only) < 3 {
+		only = nil
+	}
+	return prompt.HistoryOptions{Only: only, Brief: true}
+}
 
 // generalCorpus builds the general responder's training pairs from the
 // training split and at most nVal validation pairs from the validation

@@ -80,21 +80,35 @@ func TestLMTrainAndAsk(t *testing.T) {
 	assert.Equal(t, m.Digest(), m2.Digest())
 }
 
+func TestLMTrainFinetune(t *testing.T) {
+	dir := lmCohort(t)
+	model := filepath.Join(t.TempDir(), "ft")
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"lm", "train", dir, "--out", model, "--mode", "finetune"}, tinyLMFlags...)
+	code := run(context.Background(), args, &env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	m, info, err := lm.Load(model)
+	require.NoError(t, err)
+	assert.Equal(t, "finetune", info.Mode)
+	assert.Equal(t, finetuneMaxPrompt, m.Config().MaxPrompt)
+	assert.Equal(t, 1, info.Epochs)
+}
+
 func TestLMTrainRefusesBadInput(t *testing.T) {
 	dir := lmCohort(t)
 	for name, args := range map[string][]string{
-		"no out":        {"lm", "train", dir},
-		"out inside":    {"lm", "train", dir, "--out", filepath.Join(dir, "model")},
-		"out is data":   {"lm", "train", dir, "--out", dir},
-		"out contains":  {"lm", "train", dir, "--out", filepath.Dir(dir)},
-		"bad mode":      {"lm", "train", dir, "--out", filepath.Join(t.TempDir(), "m"), "--mode", "x"},
-		"zero epochs":   {"lm", "train", dir, "--out", filepath.Join(t.TempDir(), "m"), "--epochs", "0"},
-		"bad heads":     {"lm", "train", dir, "--out", filepath.Join(t.TempDir(), "m"), "--dim", "10", "--heads", "3"},
-		"missing data":  {"lm", "train", filepath.Join(dir, "absent"), "--out", filepath.Join(t.TempDir(), "m")},
-		"no subcommand": {"lm", dir},
-		"ask no model":  {"ask", "--llm", "lm", "hello"},
-		"ask bad model": {"ask", "--llm", "lm", "--model", dir, "hello"},
-		"ask zero beam": {"ask", "--llm", "lm", "--model", dir, "--beam", "0", "hello"},
+		"no out":          {"lm", "train", dir},
+		"out inside":      {"lm", "train", dir, "--out", filepath.Join(dir, "model")},
+		"out is data":     {"lm", "train", dir, "--out", dir},
+		"out contains":    {"lm", "train", dir, "--out", filepath.Dir(dir)},
+		"bad mode":        {"lm", "train", dir, "--out", filepath.Join(t.TempDir(), "m"), "--mode", "x"},
+		"negative epochs": {"lm", "train", dir, "--out", filepath.Join(t.TempDir(), "m"), "--epochs", "-1"},
+		"bad heads":       {"lm", "train", dir, "--out", filepath.Join(t.TempDir(), "m"), "--dim", "10", "--heads", "3"},
+		"missing data":    {"lm", "train", filepath.Join(dir, "absent"), "--out", filepath.Join(t.TempDir(), "m")},
+		"no subcommand":   {"lm", dir},
+		"ask no model":    {"ask", "--llm", "lm", "hello"},
+		"ask bad model":   {"ask", "--llm", "lm", "--model", dir, "hello"},
+		"ask zero beam":   {"ask", "--llm", "lm", "--model", dir, "--beam", "0", "hello"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
