@@ -169,6 +169,26 @@ func TestLeadWeight(t *testing.T) {
 	}
 }
 
+// Many labels and candidates: counts stay positive (a percentage split
+// of 100 cannot hold more than 100 candidates).
+func TestManyCandidates(t *testing.T) {
+	var labels []string
+	var cases []Case
+	for i := range 150 {
+		l := fmt.Sprintf("condition %d", i)
+		labels = append(labels, l)
+		cases = append(cases, Case{Label: l, Reply: "advice " + l})
+	}
+	pairs, err := Build(cases, labels, nil, Options{Seed: 9, MaxCandidates: 1000, SinglePerCase: -1, LikelihoodPerCase: -1})
+	require.NoError(t, err)
+	for _, p := range pairs {
+		for _, c := range p.Candidates {
+			require.Positive(t, c.Weight, p.Input)
+		}
+		assert.Equal(t, "advice "+p.Label, p.Output)
+	}
+}
+
 func TestCaseHasNoIdentifier(t *testing.T) {
 	ty := reflect.TypeFor[Case]()
 	var fields []string

@@ -237,7 +237,7 @@ func (g *generator) differential() Pair {
 		total = 3 + g.rng.IntN(18)
 	}
 	total = max(total, m)
-	percent := g.chance(0.1)
+	percent := g.chance(0.1) && m <= 100
 	if percent {
 		total = 100
 	}
