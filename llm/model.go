@@ -68,8 +68,9 @@ func FromModel(m llms.Model, opts ...ModelOption) *ModelResponder {
 func (m *ModelResponder) Identity() Identity { return m.id }
 
 // Complete answers prompt with an explicit system prompt (overriding the
-// one set with WithSystem); the label predictor uses it to ask for a
-// diagnosis with instructions of its own.
+// one set with WithSystem), for callers that need instructions of their
+// own. (The LLM label predictor, predict.LLMClassifier, calls its
+// langchaingo model directly.)
 func (m *ModelResponder) Complete(ctx context.Context, system, prompt string) (Response, error) {
 	return m.generate(ctx, system, prompt)
 }

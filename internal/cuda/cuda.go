@@ -1,6 +1,6 @@
 // Package cuda multiplies batches of small float32 matrices, the shape of
-// work in BERTScore's token-similarity matrices and the policy's batched word
-// scoring.
+// work in BERTScore's token-similarity matrices (reward.BERTScoreOptions
+// Batched). The policy does not use it: its word scoring runs on spago.
 //
 // Built with the "cuda" build tag, New loads the CUDA driver (libcuda.so.1)
 // and NVRTC at run time with dlopen, compiles the batched-matmul kernel of
