@@ -79,11 +79,10 @@ func lossAndGrad(ws *workspace, params, grad []float32, l layout, pm *packedMode
 	c := ws.cfg
 	T, D, V := len(seq.ids)-1, c.Dim, c.Vocab // the last token is only a target
 	ids := seq.ids[:T]
-	wte, wpe := l.wte.of(params), l.wpe.of(params)
+	wte := l.wte.of(params)
 	x := ws.resid[0][:T*D]
 	for t, id := range ids {
 		copy(x[t*D:(t+1)*D], wte[id*D:(id+1)*D])
-		addTo(x[t*D:(t+1)*D], wpe[t*D:(t+1)*D])
 	}
 	for i := range c.Layers {
 		blockForward(ws, params, l.layers[i], &pm.layers[i], &ws.layers[i], ws.resid[i], ws.resid[i+1], T)
@@ -128,10 +127,8 @@ func lossAndGrad(ws *workspace, params, grad []float32, l layout, pm *packedMode
 	for i := c.Layers - 1; i >= 0; i-- {
 		blockBackward(ws, params, grad, l.layers[i], &pm.layers[i], &ws.layers[i], ws.resid[i], T)
 	}
-	dwpe := l.wpe.of(grad)
 	for t, id := range ids {
 		addTo(dwte[id*D:(id+1)*D], dres[t*D:(t+1)*D])
-		addTo(dwpe[t*D:(t+1)*D], dres[t*D:(t+1)*D])
 	}
 	return nll
 }
@@ -190,8 +187,12 @@ func attentionForward(ws *workspace, a *layerActs, T int) {
 		att := a.att[h*T*T : (h+1)*T*T]
 		kernels.PackTransposed(&ws.packK, k, T, dh, 3*D)
 		gemm(att, T, q, 3*D, T, &ws.packK, nil)
+		slope := alibiSlope(h, nh) / scale // the bias is added before the scaling
 		for i := range T {
 			row := att[i*T : (i+1)*T]
+			for j := range i {
+				row[j] -= slope * float32(i-j)
+			}
 			kernels.SoftmaxScaled(row[:i+1], scale)
 			clear(row[i+1:])
 		}

@@ -3,11 +3,13 @@ package lm
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Config is the shape of a model: a decoder-only transformer with pre-layer
-// normalization (as GPT-2), learned absolute positions and the output layer
-// tied to the token embeddings.
+// normalization (as GPT-2), positions given by linear attention biases
+// (ALiBi, Press et al. 2022) rather than learned embeddings, and the output
+// layer tied to the token embeddings.
 type Config struct {
 	// Vocab is the number of token ids (set from the Vocabulary).
 	Vocab int `json:"vocab"`
@@ -59,7 +61,7 @@ func (c Config) Validate() error {
 
 // layout is where each tensor lives in the flat parameter vector.
 type layout struct {
-	wte, wpe   span // Vocab×Dim, Context×Dim
+	wte        span // Vocab×Dim
 	layers     []layerLayout
 	lnfG, lnfB span
 	size       int
@@ -88,7 +90,6 @@ func (c Config) layout() layout {
 	}
 	d, h := c.Dim, c.Hidden
 	l.wte = next(c.Vocab * d)
-	l.wpe = next(c.Context * d)
 	l.layers = make([]layerLayout, c.Layers)
 	for i := range l.layers {
 		ly := &l.layers[i]
@@ -101,6 +102,17 @@ func (c Config) layout() layout {
 	}
 	l.lnfG, l.lnfB = next(d), next(d)
 	return l
+}
+
+// alibiSlope is head h's attention penalty per position of distance: the
+// geometric sequence 2^(−8(h+1)/heads) of the ALiBi paper. Position
+// enters only as the distance between query and key, so a reply is
+// written the same way whether it starts after a short or a long prompt;
+// learned absolute positions were measured to fail there (replies
+// starting after a 150-token prompt came out as garbage when training
+// inputs were short).
+func alibiSlope(h, heads int) float32 {
+	return float32(math.Exp2(-8 * float64(h+1) / float64(heads)))
 }
 
 // NumParams is the number of weights of a model of this shape.

@@ -3,8 +3,10 @@
 //
 // No pretrained weights can be had offline, so the model is a compact
 // decoder-only transformer (GPT-2's pre-layer-norm block: causal
-// multi-head attention and a GELU feed-forward layer, learned positions,
-// the output layer tied to the token embeddings) trained on prompt → reply
+// multi-head attention and a GELU feed-forward layer; positions as ALiBi's
+// linear attention biases, so replies are written alike after short and
+// long prompts; the output layer tied to the token embeddings) trained on
+// prompt → reply
 // pairs. It reads a prompt and writes a reply token by token; because every
 // reply token attends to every prompt word, the reply depends on the
 // prompt's wording, which is what PMLM's prompt refinement needs from a

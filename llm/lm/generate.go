@@ -306,11 +306,10 @@ func (d *decoder) forward(tokens []int) []float32 {
 	grow(&d.tmp, rows*D)
 	grow(&d.fc, rows*H)
 	p := m.params
-	wte, wpe := m.lay.wte.of(p), m.lay.wpe.of(p)
+	wte := m.lay.wte.of(p)
 	x := d.x[:rows*D]
 	for r, id := range tokens {
 		copy(x[r*D:(r+1)*D], wte[id*D:(id+1)*D])
-		addTo(x[r*D:(r+1)*D], wpe[(d.n+r)*D:(d.n+r+1)*D])
 	}
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	for i, ly := range m.lay.layers {
@@ -329,6 +328,10 @@ func (d *decoder) forward(tokens []int) []float32 {
 				s := d.scores[:keys]
 				blas32.Gemv(blas.NoTrans, 1, blas32.General{Rows: keys, Cols: dh, Stride: D, Data: kc[h*dh:]},
 					blas32.Vector{N: dh, Inc: 1, Data: qkv[r*3*D+h*dh:]}, 0, blas32.Vector{N: keys, Inc: 1, Data: s})
+				slope := alibiSlope(h, nh) / scale
+				for j := range keys - 1 {
+					s[j] -= slope * float32(keys-1-j)
+				}
 				kernels.SoftmaxScaled(s, scale)
 				blas32.Gemv(blas.Trans, 1, blas32.General{Rows: keys, Cols: dh, Stride: D, Data: vc[h*dh:]},
 					blas32.Vector{N: keys, Inc: 1, Data: s}, 0, blas32.Vector{N: dh, Inc: 1, Data: d.atty[r*D+h*dh:]})

@@ -50,7 +50,6 @@ func New(cfg Config, vocab *Vocabulary, seed uint64) (*Model, error) {
 		}
 	}
 	normal(m.lay.wte, 0.02)
-	normal(m.lay.wpe, 0.01)
 	residual := 0.02 / math.Sqrt(2*float64(cfg.Layers))
 	for _, ly := range m.lay.layers {
 		ones(ly.ln1G)

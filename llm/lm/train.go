@@ -363,7 +363,6 @@ func newAdamW(m *Model) *adamW {
 		}
 	}
 	mark(m.lay.wte)
-	mark(m.lay.wpe)
 	for _, ly := range m.lay.layers {
 		mark(ly.wqkv)
 		mark(ly.wo)
