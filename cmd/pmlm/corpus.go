@@ -38,7 +38,7 @@ func corpusCommand() command {
 					return err
 				}
 				train, _, test := c.Split(cohort.DefaultSplit())
-				pairs, err := defaultCorpus(c, train, *seed)
+				pairs, err := pmlm.GeneralCorpus(c, train, corpus.Options{Seed: *seed})
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
@@ -85,29 +85,6 @@ func corpusCommand() command {
 			}
 		},
 	}
-}
-
-// defaultCorpus builds the general responder's corpus from the training
-// patients of c with the default options, the obstetric reference
-// intervals and the obstetric signatures.
-func defaultCorpus(c *cohort.Cohort, train []*cohort.Patient, seed uint64) ([]corpus.Pair, error) {
-	cases, inds := corpusInputs(c, train)
-	return corpus.Build(cases, c.Labels, inds, corpus.Options{Seed: seed, Signatures: corpus.ObstetricSignatures()})
-}
-
-// corpusInputs returns what the corpus is built from: the patients'
-// diagnoses and replies (no identifier, no value), and the cohort's
-// metric catalogue completed with the obstetric reference intervals.
-func corpusInputs(c *cohort.Cohort, patients []*cohort.Patient) ([]corpus.Case, []corpus.Indicator) {
-	cases := make([]corpus.Case, len(patients))
-	for i, p := range patients {
-		cases[i] = corpus.Case{Label: p.Label, Reply: p.Response}
-	}
-	catalogue := make([]corpus.Indicator, len(c.Metrics))
-	for i, m := range c.Metrics {
-		catalogue[i] = corpus.Indicator{Name: m.Name, Description: m.Description, Unit: m.Unit, Min: m.Min, Max: m.Max}
-	}
-	return cases, corpus.WithKnowledge(catalogue, corpus.ObstetricIndicators())
 }
 
 // writePairs writes pairs as JSON lines.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
+	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
@@ -73,7 +74,7 @@ func TestObstetricIndicatorsMatchCatalogue(t *testing.T) {
 		assert.Equal(t, []any{m.Name, m.Description, m.Unit, m.Min, m.Max}, []any{k.Name, k.Description, k.Unit, k.Min, k.Max})
 	}
 	c := cohort.NewObstetricCohort()
-	_, inds := corpusInputs(c, nil)
+	_, inds := pmlm.CorpusInputs(c, nil)
 	for i, in := range inds {
 		assert.Equal(t, known[i].Source, in.Source, in.Name)
 		assert.NoError(t, in.Validate())

@@ -1,0 +1,82 @@
+package pmlm
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/llm/lm"
+	"github.com/pmlm-go/pmlm/llm/lm/corpus"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+)
+
+func lmTestCohort(t *testing.T) *cohort.Cohort {
+	t.Helper()
+	opts := synth.DefaultOptions()
+	opts.Seed, opts.Patients, opts.Visits = 4, 40, 0
+	c, err := synth.Generate(opts)
+	require.NoError(t, err)
+	return c
+}
+
+func TestLMExamples(t *testing.T) {
+	c := lmTestCohort(t)
+	train, _, _ := c.Split(cohort.DefaultSplit())
+	gen, val, err := LMExamples(c, LMOptions{Seed: 2, Validation: 7})
+	require.NoError(t, err)
+	assert.Len(t, val, 7)
+	// The general corpus holds every training reply, and no lab value in
+	// a diagnosis input.
+	replies := map[string]bool{}
+	for _, e := range gen {
+		replies[e.Reply] = true
+	}
+	for _, p := range train {
+		assert.True(t, replies[p.Response], "reply of %s", p.ID)
+	}
+	ft, _, err := LMExamples(c, LMOptions{Mode: LMFinetune, Validation: -1})
+	require.NoError(t, err)
+	require.Len(t, ft, len(train))
+	want, err := FinetunePrompt(c.Metrics, train[0])
+	require.NoError(t, err)
+	assert.Equal(t, want, ft[0].Prompt)
+	assert.Contains(t, ft[0].Prompt, "HGB")
+	assert.Equal(t, train[0].Response, ft[0].Reply)
+
+	_, _, err = LMExamples(c, LMOptions{Mode: "other"})
+	require.ErrorIs(t, err, ErrOptions)
+	_, _, err = LMExamples(nil, LMOptions{})
+	require.ErrorIs(t, err, ErrOptions)
+}
+
+func TestGeneralCorpusKeepsSignaturesOfKnownIndicators(t *testing.T) {
+	c := lmTestCohort(t)
+	train, _, _ := c.Split(cohort.DefaultSplit())
+	pairs, err := GeneralCorpus(c, train, corpus.Options{Seed: 1})
+	require.NoError(t, err)
+	all := corpus.Counts(pairs)[corpus.KindSignature]
+	assert.Positive(t, all)
+	// A catalogue without the obstetric indicators keeps only the
+	// signatures without a lab sign (about the cohort's labels).
+	c.Metrics = c.Metrics[:1]
+	pairs, err = GeneralCorpus(c, train, corpus.Options{Seed: 1, LabPerIndicator: -1})
+	require.NoError(t, err)
+	assert.Less(t, corpus.Counts(pairs)[corpus.KindSignature], all)
+}
+
+func TestTrainLM(t *testing.T) {
+	c := lmTestCohort(t)
+	cfg := lm.Config{Dim: 16, Heads: 2, Layers: 1, Hidden: 32, Context: 512, MaxPrompt: 192}
+	m, info, rep, err := TrainLM(context.Background(), c, LMOptions{Seed: 3, Epochs: 1, Config: cfg, Validation: 5,
+		Corpus: corpus.Options{LabPerIndicator: -1}})
+	require.NoError(t, err)
+	assert.Equal(t, LMGeneral, info.Mode)
+	assert.Equal(t, c.Digest(), info.DataDigest)
+	assert.Len(t, rep.ValidationPerplexity, 1)
+	assert.Equal(t, cfg.Dim, m.Config().Dim)
+	_, _, _, err = TrainLM(context.Background(), c, LMOptions{Epochs: -1})
+	require.ErrorIs(t, err, ErrOptions)
+}
