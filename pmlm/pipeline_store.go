@@ -299,17 +299,6 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 		}
 		return b, nil
 	}
-	part := func(role string, required bool) (Part, []byte, error) {
-		pt, ok := m.Parts[role]
-		if !ok {
-			if required {
-				return pt, nil, fmt.Errorf("%w: the manifest lists no %s", ErrModel, role)
-			}
-			return pt, nil, nil
-		}
-		b, err := read(pt.File, pt.SHA256)
-		return pt, b, err
-	}
 	builtin := DefaultLoaders()
 	b := &PromptBuilder{labels: m.Data.Labels, k: m.K, noSelf: m.Data.NoSelfPersonalization,
 		noPeer: m.Data.NoPeerPersonalization, templateText: m.PromptTemplate}
@@ -331,71 +320,35 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 		return nil, fmt.Errorf("%w: the model needs text encoder %q: pass it in LoadOptions.Text", ErrOptions, m.TextEncoder)
 	}
 
-	if pt, raw, err := part(PartPredictor, !b.noSelf); err != nil {
+	if b.predictor, _, err = loadPart(m, PartPredictor, !b.noSelf, opts.Loaders.Predictors, builtin.Predictors, read); err != nil {
 		return nil, err
-	} else if raw != nil {
-		load, err := lookup(opts.Loaders.Predictors, builtin.Predictors, PartPredictor, pt.Kind)
-		if err != nil {
-			return nil, err
-		}
-		if b.predictor, err = load(bytes.NewReader(raw)); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
-		}
 	}
-	pt, raw, err := part(PartEncoder, true)
+	if b.encoder, _, err = loadPart(m, PartEncoder, true, opts.Loaders.Encoders, builtin.Encoders, read); err != nil {
+		return nil, err
+	}
+	enc, found, err := loadPart(m, PartPolicyEncoder, false, opts.Loaders.Encoders, builtin.Encoders, read)
 	if err != nil {
 		return nil, err
 	}
-	loadEnc, err := lookup(opts.Loaders.Encoders, builtin.Encoders, PartEncoder, pt.Kind)
-	if err != nil {
-		return nil, err
-	}
-	if b.encoder, err = loadEnc(bytes.NewReader(raw)); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
-	}
-	if pt, raw, err := part(PartPolicyEncoder, false); err != nil {
-		return nil, err
-	} else if raw != nil {
-		load, err := lookup(opts.Loaders.Encoders, builtin.Encoders, PartPolicyEncoder, pt.Kind)
-		if err != nil {
-			return nil, err
-		}
-		enc, err := load(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
-		}
+	if found {
 		d, ok := enc.(mlp.Differentiable)
 		if !ok {
-			return nil, fmt.Errorf("%w: the policy encoder of kind %q is not differentiable", ErrModel, pt.Kind)
+			return nil, fmt.Errorf("%w: the policy encoder of kind %q is not differentiable", ErrModel, m.Parts[PartPolicyEncoder].Kind)
 		}
 		p.patient = d
 	}
-	if pt, raw, err = part(PartRecommender, true); err != nil {
+	if b.recommender, _, err = loadPart(m, PartRecommender, true, opts.Loaders.Recommenders, builtin.Recommenders, read); err != nil {
 		return nil, err
 	}
-	loadRec, err := lookup(opts.Loaders.Recommenders, builtin.Recommenders, PartRecommender, pt.Kind)
-	if err != nil {
+	if p.policy, _, err = loadPart(m, PartPolicy, true, opts.Loaders.Policies, builtin.Policies, read); err != nil {
 		return nil, err
-	}
-	if b.recommender, err = loadRec(bytes.NewReader(raw)); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
-	}
-	if pt, raw, err = part(PartPolicy, true); err != nil {
-		return nil, err
-	}
-	loadPol, err := lookup(opts.Loaders.Policies, builtin.Policies, PartPolicy, pt.Kind)
-	if err != nil {
-		return nil, err
-	}
-	if p.policy, err = loadPol(bytes.NewReader(raw)); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
 	}
 
 	want, ok := m.Files[fileCases]
 	if !ok {
 		return nil, fmt.Errorf("%w: the manifest lists no %s", ErrModel, fileCases)
 	}
-	raw, err = read(fileCases, want)
+	raw, err := read(fileCases, want)
 	if err != nil {
 		return nil, err
 	}
@@ -411,4 +364,30 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	}
 	p.scorer = reward.NewBERTScorer(p.text, reward.BERTScoreOptions{})
 	return p, nil
+}
+
+// loadPart reads the part of the role from the model directory with the
+// loader of its kind (user's first, then built-in); found is false for an
+// optional part the manifest does not list.
+func loadPart[T any](m *Manifest, role string, required bool, user, builtin map[string]func(io.Reader) (T, error),
+	read func(name, sha string) ([]byte, error)) (part T, found bool, err error) {
+	pt, ok := m.Parts[role]
+	if !ok {
+		if required {
+			return part, false, fmt.Errorf("%w: the manifest lists no %s", ErrModel, role)
+		}
+		return part, false, nil
+	}
+	raw, err := read(pt.File, pt.SHA256)
+	if err != nil {
+		return part, false, err
+	}
+	load, err := lookup(user, builtin, role, pt.Kind)
+	if err != nil {
+		return part, false, err
+	}
+	if part, err = load(bytes.NewReader(raw)); err != nil {
+		return part, false, fmt.Errorf("%w: %s: %w", ErrModel, pt.File, err)
+	}
+	return part, true, nil
 }

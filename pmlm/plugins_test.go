@@ -294,3 +294,33 @@ func TestSaveRefusesAPartWithoutSaver(t *testing.T) {
 	err = p.Save(filepath.Join(t.TempDir(), "model"))
 	require.ErrorIs(t, err, pmlm.ErrNotSaveable)
 }
+
+// TestBuiltinNeuralPredictorSavesAndLoads trains with a built-in neural
+// baseline: Load finds its loader among the defaults, and the loaded
+// pipeline predicts the same labels.
+func TestBuiltinNeuralPredictorSavesAndLoads(t *testing.T) {
+	_, c := trainedOrFail(t)
+	ctx := context.Background()
+	opts := pluginOptions()
+	opts.CrossFitFolds = 1
+	opts.NewPredictor = func(seed uint64) (predict.Predictor, error) {
+		return &predict.NeuralClassifier{Config: predict.NeuralConfig{Arch: predict.ArchCNN, Hidden: 8, Epochs: 2, Seed: seed}}, nil
+	}
+	p, err := pmlm.Train(ctx, c, opts)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(dir))
+	m, err := pmlm.ReadManifest(dir)
+	require.NoError(t, err)
+	assert.Equal(t, predict.KindCNN, m.Parts[pmlm.PartPredictor].Kind)
+	q, err := pmlm.Load(ctx, dir, pmlm.LoadOptions{})
+	require.NoError(t, err)
+	_, _, test := c.Split(cohort.DefaultSplit())
+	for _, pt := range test[:5] {
+		want, err := p.CoarsePrompt(ctx, pt)
+		require.NoError(t, err)
+		got, err := q.CoarsePrompt(ctx, pt)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+}
