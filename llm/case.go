@@ -33,7 +33,7 @@ type CaseOptions struct {
 	K int
 }
 
-// ErrNoCase: no training case is left to answer from (all excluded).
+// ErrNoCase is returned when no training case is left to answer from (all excluded).
 var ErrNoCase = errors.New("llm: no training case to answer from")
 
 // CaseResponder is the offline, embedded default responder. It is a

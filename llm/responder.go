@@ -145,23 +145,23 @@ func DefaultParams() Params { return Params{Temperature: 0, Seed: DefaultSeed} }
 
 // Sentinel errors; test with errors.Is.
 var (
-	// ErrEmpty: the model returned no choices or an empty text.
+	// ErrEmpty is returned when the model returned no choices or an empty text.
 	ErrEmpty = errors.New("llm: empty answer")
-	// ErrTruncated: the answer stopped at the token limit (finish reason
+	// ErrTruncated is returned when the answer stopped at the token limit (finish reason
 	// "length" or "max_tokens"). Respond returns the partial Response with it.
 	ErrTruncated = errors.New("llm: answer truncated at the token limit")
-	// ErrRefused: the model or its content filter refused to answer
+	// ErrRefused is returned when the model or its content filter refused to answer
 	// (finish reason "content_filter", "refusal", a safety stop, or an
 	// OpenAI "refusal" message).
 	ErrRefused = errors.New("llm: answer refused")
-	// ErrBudgetExhausted: the Budget allows no further call.
+	// ErrBudgetExhausted is returned when the Budget allows no further call.
 	ErrBudgetExhausted = errors.New("llm: budget exhausted")
-	// ErrTimeout: one attempt ran past its per-call timeout.
+	// ErrTimeout is returned when one attempt ran past its per-call timeout.
 	ErrTimeout = errors.New("llm: call timed out")
-	// ErrMalformedResponse: the server answered 200 with a body that is not
+	// ErrMalformedResponse is returned when the server answered 200 with a body that is not
 	// valid JSON.
 	ErrMalformedResponse = errors.New("llm: malformed response")
-	// ErrMissingAPIKey: the environment variable holding the API key is
+	// ErrMissingAPIKey is returned when the environment variable holding the API key is
 	// empty.
 	ErrMissingAPIKey = errors.New("llm: missing API key")
 )

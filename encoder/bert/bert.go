@@ -30,23 +30,24 @@ import (
 	"github.com/pmlm-go/pmlm/encoder"
 )
 
-// Errors that callers can branch on (wrapped with file names and details).
+// Sentinel errors of package bert; test with errors.Is. Every error of
+// the package is wrapped with the "bert: " prefix, file names and details.
 var (
-	// ErrMissingFile: a required file of the model directory is absent.
+	// ErrMissingFile is returned when a required file of the model directory is absent.
 	ErrMissingFile = errors.New("missing model file")
-	// ErrBadConfig: config.json has an invalid value.
+	// ErrBadConfig is returned when config.json has an invalid value.
 	ErrBadConfig = errors.New("invalid config")
-	// ErrUnsupported: a valid setting this package does not implement.
+	// ErrUnsupported is returned for a valid setting this package does not implement.
 	ErrUnsupported = errors.New("unsupported")
-	// ErrBadVocab: vocab.txt is empty, lacks a special token or disagrees
+	// ErrBadVocab is returned when vocab.txt is empty, lacks a special token or disagrees
 	// with config.json.
 	ErrBadVocab = errors.New("invalid vocabulary")
-	// ErrBadWeights: the weights file is malformed or disagrees with
+	// ErrBadWeights is returned when the weights file is malformed or disagrees with
 	// config.json.
 	ErrBadWeights = errors.New("invalid weights")
-	// ErrMissingTensor: the weights file lacks a tensor the model needs.
+	// ErrMissingTensor is returned when the weights file lacks a tensor the model needs.
 	ErrMissingTensor = errors.New("missing tensor")
-	// ErrBadLayer: a layer outside 0..NumLayers.
+	// ErrBadLayer is returned for a layer outside 0..NumLayers.
 	ErrBadLayer = errors.New("layer out of range")
 )
 
