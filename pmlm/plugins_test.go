@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -167,6 +168,26 @@ func pluginOptions() pmlm.TrainOptions {
 	return pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 7}
 }
 
+// sharedFit is the default predictor fitted once for the tests that plug
+// in other parts, so that they do not each fit MiniRocket.
+var sharedFit = sync.OnceValues(func() (*pmlm.PredictorFit, error) {
+	c, err := smallCohort()
+	if err != nil {
+		return nil, err
+	}
+	return pmlm.FitPredictor(context.Background(), c, pluginOptions())
+})
+
+// fittedOptions are pluginOptions with the shared predictor fit.
+func fittedOptions(t *testing.T) pmlm.TrainOptions {
+	t.Helper()
+	fit, err := sharedFit()
+	require.NoError(t, err)
+	opts := pluginOptions()
+	opts.Fitted = fit
+	return opts
+}
+
 func TestPluginPredictor(t *testing.T) {
 	_, c := trainedOrFail(t)
 	var made atomic.Int64
@@ -192,7 +213,7 @@ func TestPluginPredictor(t *testing.T) {
 
 func TestPluginEncoder(t *testing.T) {
 	_, c := trainedOrFail(t)
-	opts := pluginOptions()
+	opts := fittedOptions(t)
 	opts.NewEncoder = func(_ context.Context, d pmlm.EncoderData) (encoder.Encoder, error) {
 		return &meanEncoder{Metrics: d.NumMetrics}, nil
 	}
@@ -239,7 +260,7 @@ func TestPluginEncoder(t *testing.T) {
 
 func TestPluginRecommender(t *testing.T) {
 	_, c := trainedOrFail(t)
-	opts := pluginOptions()
+	opts := fittedOptions(t)
 	opts.NewRecommender = newFirstKeys
 	q := trainSaveLoad(t, c, opts, pmlm.Loaders{Recommenders: map[string]func(io.Reader) (similarity.Recommender, error){"test.first-keys": loadFirstKeys}})
 	train, _, test := c.Split(cohort.DefaultSplit())
@@ -269,7 +290,7 @@ func TestPluginRecommender(t *testing.T) {
 
 func TestPluginPolicy(t *testing.T) {
 	_, c := trainedOrFail(t)
-	opts := pluginOptions()
+	opts := fittedOptions(t)
 	opts.NewPolicy = newFrontPolicy
 	q := trainSaveLoad(t, c, opts, pmlm.Loaders{Policies: map[string]func(io.Reader) (policy.Policy, error){"test.front": loadFrontPolicy}})
 	_, _, test := c.Split(cohort.DefaultSplit())
@@ -284,7 +305,7 @@ func TestPluginPolicy(t *testing.T) {
 
 func TestSaveRefusesAPartWithoutSaver(t *testing.T) {
 	_, c := trainedOrFail(t)
-	opts := pluginOptions()
+	opts := fittedOptions(t)
 	opts.NewRecommender = func(_ context.Context, refs []similarity.Reference) (similarity.Recommender, error) {
 		r, err := newFirstKeys(context.Background(), refs)
 		return struct{ similarity.Recommender }{r}, err // hides Kind and Save
