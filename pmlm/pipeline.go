@@ -292,5 +292,9 @@ func (p *Pipeline) PromptBuilder() *PromptBuilder { return p.builder }
 // Labels returns the label set the pipeline was trained with.
 func (p *Pipeline) Labels() []string { return append([]string(nil), p.builder.labels...) }
 
-// TextEncoderName names the embedder of the policy and of BERTScore.
-func (p *Pipeline) TextEncoderName() string { return p.text.Name() }
+// TextEncoder returns the embedder of the policy and of BERTScore (its
+// Name is recorded in the manifest).
+func (p *Pipeline) TextEncoder() encoder.TextEncoder { return p.text }
+
+// Responder returns the responder that answers the prompts.
+func (p *Pipeline) Responder() llm.Responder { return p.responder }
