@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -145,4 +146,18 @@ func TestPromptAgreesWithRespond(t *testing.T) {
 			assert.Equal(t, a.Coarse, prompts(dir, "--patient", pt.ID, "--seed", "9"), pt.ID)
 		}
 	}
+
+	// respond --json carries the same coarse prompt and, with --coarse, the
+	// answer to it.
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"respond", model, dir, "--patient", test[0].ID, "--json", "--coarse"}, &env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	var got pmlm.Answer
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &got))
+	want, err := p.CoarsePrompt(ctx, test[0])
+	require.NoError(t, err)
+	assert.Equal(t, want.Prompt, got.Coarse)
+	require.NotNil(t, got.CoarseResponse)
+	assert.NotEmpty(t, got.CoarseResponse.Text)
+	assert.NotEmpty(t, got.Response.Text)
 }

@@ -28,7 +28,8 @@ func respondCommand() command {
 			model := fs.String("model", "", "model name of the LLM provider")
 			baseURL := fs.String("base-url", "", "endpoint (openai-compatible)")
 			cachePath := fs.String("cache", "", "persistent response cache file (bbolt)")
-			asJSON := fs.Bool("json", false, "print the result as JSON")
+			asJSON := fs.Bool("json", false, "print the result as JSON (pmlm.Answer)")
+			coarse := fs.Bool("coarse", false, "also ask the responder for its answer to the coarse prompt (one more call)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
@@ -67,7 +68,7 @@ func respondCommand() command {
 				if pt == nil {
 					return fmt.Errorf("no patient %q in %s", *id, args[1])
 				}
-				a, err := p.Respond(ctx, pt, pmlm.RespondOptions{})
+				a, err := p.Respond(ctx, pt, pmlm.RespondOptions{Coarse: *coarse})
 				if err != nil {
 					return err
 				}
@@ -83,6 +84,9 @@ func respondCommand() command {
 				fmt.Fprintf(e.stdout, "\n\ncoarse prompt:\n%s\n\ndeleted:", a.Coarse)
 				for _, d := range a.Deletions {
 					fmt.Fprintf(e.stdout, " %q (word %d, step %d)", d.Word, d.Index, d.Step+1)
+				}
+				if a.CoarseResponse != nil {
+					fmt.Fprintf(e.stdout, "\n\nanswer to the coarse prompt (%s):\n%s", a.CoarseResponse.Model, a.CoarseResponse.Text)
 				}
 				fmt.Fprintf(e.stdout, "\n\nrefined prompt:\n%s\n\nanswer (%s):\n%s\n", a.Final, a.Response.Model, a.Response.Text)
 				return nil
