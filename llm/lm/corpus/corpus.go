@@ -52,8 +52,10 @@ type Pair struct {
 	Label string
 	// Candidates are the diagnoses Input names with their stated weights
 	// (for KindSingle one with weight 1; nil for KindLab and
-	// KindSignature). Label is always
-	// one of them; it was drawn with probability proportional to Weight.
+	// KindSignature). Label is always one of them; it was drawn with
+	// probability proportional to Weight, before deletion noise (see
+	// Options.Deletion) removed the name of a candidate that was not drawn
+	// (it then leaves Candidates) or its count (it keeps its weight).
 	Candidates []Weight
 }
 
@@ -94,6 +96,26 @@ type Options struct {
 	// PerSignature is the number of KindSignature pairs per signature
 	// (default 20).
 	PerSignature int
+	// Context is the share of diagnosis inputs that get context sentences:
+	// non-diagnostic sentences of this package's own (where the data come
+	// from, who asks, what is wanted, the format, the setting, general
+	// clinical reasoning) before, after and between the diagnosis
+	// sentences (default 0.75, at most 1).
+	Context float64
+	// MaxContext is the most context sentences one input gets; their
+	// number is uniform in 1..MaxContext (default 5).
+	MaxContext int
+	// Deletion is the share of diagnosis inputs that lose 1 to MaxDeleted
+	// random words, as a word-deleting prompt policy would delete them
+	// (default 0.3, at most 1). The reply's diagnosis keeps its name and
+	// count; see the package documentation.
+	Deletion float64
+	// MaxDeleted is the most words one input loses (default 10).
+	MaxDeleted int
+	// DeleteOther is the share of the noisy inputs that also lose the
+	// name or the count of one candidate the reply was not drawn for
+	// (default 0.2, at most 1).
+	DeleteOther float64
 }
 
 // Defaults of Options.
@@ -107,13 +129,22 @@ const (
 	DefaultLeadWeight          = 0.5
 	DefaultPreamble            = 0.4
 	DefaultPerSignature        = 20
+	DefaultContext             = 0.8
+	DefaultMaxContext          = 6
+	DefaultDeletion            = 0.3
+	DefaultMaxDeleted          = 10
+	DefaultDeleteOther         = 0.2
 )
 
-// Limits of Options: a larger LeadWeight would drown every count, and a
-// corpus of more than MaxPairs pairs would not fit in memory anyway.
+// Limits of Options: a larger LeadWeight would drown every count, a
+// corpus of more than MaxPairs pairs would not fit in memory anyway, and
+// more context sentences or deleted words than this would make inputs
+// longer than any model's prompt or than any policy deletes.
 const (
 	MaxLeadWeight = 100
 	MaxPairs      = 1 << 24
+	MaxMaxContext = 20
+	MaxMaxDeleted = 100
 )
 
 // ErrInput marks invalid cases, labels, indicators or options.
@@ -141,9 +172,10 @@ func orFloat(v, def float64) float64 {
 
 // resolved returns o with defaults filled in, or an error.
 func (o Options) resolved() (Options, error) {
-	for _, v := range []float64{o.Lead, o.LeadWeight, o.Preamble} {
+	for _, v := range []float64{o.Lead, o.LeadWeight, o.Preamble, o.Context, o.Deletion, o.DeleteOther} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return o, fmt.Errorf("%w: Lead %v, LeadWeight %v and Preamble %v must be finite", ErrInput, o.Lead, o.LeadWeight, o.Preamble)
+			return o, fmt.Errorf("%w: Lead %v, LeadWeight %v, Preamble %v, Context %v, Deletion %v and DeleteOther %v must be finite",
+				ErrInput, o.Lead, o.LeadWeight, o.Preamble, o.Context, o.Deletion, o.DeleteOther)
 		}
 	}
 	r := o
@@ -156,6 +188,11 @@ func (o Options) resolved() (Options, error) {
 	r.LeadWeight = orFloat(o.LeadWeight, DefaultLeadWeight)
 	r.Preamble = orFloat(o.Preamble, DefaultPreamble)
 	r.PerSignature = orInt(o.PerSignature, DefaultPerSignature)
+	r.Context = orFloat(o.Context, DefaultContext)
+	r.MaxContext = orInt(o.MaxContext, DefaultMaxContext)
+	r.Deletion = orFloat(o.Deletion, DefaultDeletion)
+	r.MaxDeleted = orInt(o.MaxDeleted, DefaultMaxDeleted)
+	r.DeleteOther = orFloat(o.DeleteOther, DefaultDeleteOther)
 	for _, s := range o.Signatures {
 		if err := s.Validate(); err != nil {
 			return o, err
@@ -164,8 +201,13 @@ func (o Options) resolved() (Options, error) {
 	if r.MaxCandidates < 2 && (r.DifferentialPerCase > 0 || r.LikelihoodPerCase > 0) {
 		return o, fmt.Errorf("%w: MaxCandidates is %d, need at least 2", ErrInput, o.MaxCandidates)
 	}
-	if r.Lead > 1 || r.Preamble > 1 {
-		return o, fmt.Errorf("%w: Lead %v and Preamble %v must be shares in [0, 1]", ErrInput, o.Lead, o.Preamble)
+	if r.Lead > 1 || r.Preamble > 1 || r.Context > 1 || r.Deletion > 1 || r.DeleteOther > 1 {
+		return o, fmt.Errorf("%w: Lead %v, Preamble %v, Context %v, Deletion %v and DeleteOther %v must be shares in [0, 1]",
+			ErrInput, o.Lead, o.Preamble, o.Context, o.Deletion, o.DeleteOther)
+	}
+	if r.MaxContext > MaxMaxContext || r.MaxDeleted > MaxMaxDeleted {
+		return o, fmt.Errorf("%w: MaxContext %d must be at most %d and MaxDeleted %d at most %d",
+			ErrInput, o.MaxContext, MaxMaxContext, o.MaxDeleted, MaxMaxDeleted)
 	}
 	if r.LeadWeight > MaxLeadWeight {
 		return o, fmt.Errorf("%w: LeadWeight %v is above %v", ErrInput, o.LeadWeight, float64(MaxLeadWeight))
@@ -204,9 +246,10 @@ func Build(cases []Case, labels []string, indicators []Indicator, opt Options) (
 		return nil, fmt.Errorf("%w: the options ask for %.0f pairs, more than %d", ErrInput, requested, MaxPairs)
 	}
 	g := &generator{
-		rng:  rand.New(rand.NewPCG(o.Seed, 0x636f72707573)), // "corpus"
-		opt:  o,
-		pool: pool,
+		rng:     rand.New(rand.NewPCG(o.Seed, 0x636f72707573)), // "corpus"
+		opt:     o,
+		pool:    pool,
+		context: usableContext(pool.labels),
 	}
 	var pairs []Pair
 	for _, c := range cases {
@@ -256,9 +299,10 @@ func Inputs(pairs []Pair) []string {
 
 // generator holds the state of one Build call.
 type generator struct {
-	rng  *rand.Rand
-	opt  Options
-	pool *replyPool
+	rng     *rand.Rand
+	opt     Options
+	pool    *replyPool
+	context []string // the context sentences that name no label
 }
 
 // chance reports true with probability p.
@@ -287,6 +331,12 @@ func newReplyPool(cases []Case, labels []string) (*replyPool, error) {
 	for i, l := range labels {
 		if strings.TrimSpace(l) == "" {
 			return nil, fmt.Errorf("%w: label %d is empty", ErrInput, i)
+		}
+		if strings.Join(strings.Fields(l), " ") != l {
+			return nil, fmt.Errorf("%w: label %q has leading, trailing or repeated white space", ErrInput, l)
+		}
+		if hasMarkRune(l) {
+			return nil, fmt.Errorf("%w: label %d holds a private-use character U+E000–U+E003", ErrInput, i)
 		}
 		if _, dup := index[l]; dup {
 			return nil, fmt.Errorf("%w: label %q is listed twice", ErrInput, l)
@@ -375,17 +425,20 @@ func sampleIndex(rng *rand.Rand, w []float64) int {
 	return last // rounding at the end of the range
 }
 
-// withReply draws the reply's diagnosis from the stated weights and
-// completes the pair.
-func (g *generator) withReply(kind Kind, input string, cands []Weight) Pair {
+// withReply draws the reply's diagnosis from the stated weights, writes
+// the input (context, task sentences, deletion noise) and completes the
+// pair.
+func (g *generator) withReply(kind Kind, segs []string, cands []Weight) Pair {
 	w := make([]float64, len(cands))
 	for i, c := range cands {
 		w[i] = c.Weight
 	}
 	label := cands[sampleIndex(g.rng, w)].Label
+	li := g.pool.labelIndex(label)
+	input, cands := g.noisy(g.compose(segs), li, cands)
 	return Pair{
 		Input:      input,
-		Output:     g.pool.reply(g.rng, g.pool.labelIndex(label)),
+		Output:     g.pool.reply(g.rng, li),
 		Kind:       kind,
 		Label:      label,
 		Candidates: cands,

@@ -112,7 +112,7 @@ func TestReplyDiagnosisIsAmongCandidates(t *testing.T) {
 // each candidate is the reply's diagnosis as often as its weight share
 // predicts, and the dominant candidate clearly more often than chance.
 func TestReplyFollowsStatedWeights(t *testing.T) {
-	pairs, err := Build(testCases(50), testLabels, nil, Options{Seed: 11, SinglePerCase: -1, DifferentialPerCase: 10, LikelihoodPerCase: 10})
+	pairs, err := Build(testCases(50), testLabels, nil, Options{Seed: 11, SinglePerCase: -1, DifferentialPerCase: 10, LikelihoodPerCase: 10, Deletion: -1})
 	require.NoError(t, err)
 	for _, kind := range []Kind{KindDifferential, KindLikelihood} {
 		var expTop, gotTop, varTop, uniform float64
@@ -145,7 +145,7 @@ func TestReplyFollowsStatedWeights(t *testing.T) {
 // With a leading diagnosis, its weight is the counts' weight plus
 // LeadWeight of the total.
 func TestLeadWeight(t *testing.T) {
-	pairs, err := Build(testCases(10), testLabels, nil, Options{Seed: 2, SinglePerCase: -1, LikelihoodPerCase: -1, Lead: 1, LeadWeight: 2})
+	pairs, err := Build(testCases(10), testLabels, nil, Options{Seed: 2, SinglePerCase: -1, LikelihoodPerCase: -1, Lead: 1, LeadWeight: 2, Deletion: -1})
 	require.NoError(t, err)
 	for _, p := range pairs {
 		var lead string
@@ -223,6 +223,15 @@ func TestBuildErrors(t *testing.T) {
 		"infinite LeadWeight": {good, testLabels, inds, Options{LeadWeight: math.Inf(1)}},
 		"huge LeadWeight":     {good, testLabels, inds, Options{LeadWeight: 1e9}},
 		"too many pairs":      {good, testLabels, inds, Options{SinglePerCase: math.MaxInt / 4}},
+		"Context above one":   {good, testLabels, inds, Options{Context: 1.5}},
+		"NaN Deletion":        {good, testLabels, inds, Options{Deletion: math.NaN()}},
+		"DeleteOther above 1": {good, testLabels, inds, Options{DeleteOther: 2}},
+		"infinite Context":    {good, testLabels, inds, Options{Context: math.Inf(1)}},
+		"huge MaxContext":     {good, testLabels, inds, Options{MaxContext: MaxMaxContext + 1}},
+		"huge MaxDeleted":     {good, testLabels, inds, Options{MaxDeleted: MaxMaxDeleted + 1}},
+		"label with a mark":   {[]Case{{Label: "a\ue001b", Reply: "r"}}, []string{"a\ue001b"}, inds, Options{}},
+		"label with 2 spaces": {[]Case{{Label: "a  b", Reply: "r"}}, []string{"a  b"}, inds, Options{}},
+		"label with a margin": {[]Case{{Label: " a", Reply: "r"}}, []string{" a"}, inds, Options{}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			pairs, err := Build(tc.cases, tc.labels, tc.inds, tc.opt)

@@ -57,33 +57,44 @@ func (g *generator) frame(s string) string {
 	return s
 }
 
-// sentence upper-cases the first letter of s. It is never applied to a
-// diagnosis name: names are written exactly as given, even at the start of
+// sentence upper-cases the first letter of s (of a marked count, its
+// first letter). It is never applied to a diagnosis name: names are written exactly as given, even at the start of
 // a sentence, so that their words are the same tokens wherever they
 // appear.
 func sentence(s string) string {
-	if s == "" {
+	if s == "" || s[0] == 0 {
 		return s
 	}
 	r := []rune(s)
-	r[0] = []rune(strings.ToUpper(string(r[0])))[0]
+	i := 0
+	switch r[0] {
+	case openName:
+		return s
+	case openCount:
+		for i < len(r) && r[i] != markSep {
+			i++
+		}
+		i++
+		if i >= len(r) {
+			return s
+		}
+	}
+	r[i] = []rune(strings.ToUpper(string(r[i])))[0]
 	return string(r)
 }
 
 func (g *generator) single(c Case) Pair {
-	return Pair{
-		Input:      g.frame(fmt.Sprintf(pick(g.rng, singleForms), c.Label)),
-		Output:     c.Reply,
-		Kind:       KindSingle,
-		Label:      c.Label,
-		Candidates: []Weight{{Label: c.Label, Weight: 1}},
-	}
+	li := g.pool.labelIndex(c.Label)
+	segs := []string{fmt.Sprintf(pick(g.rng, singleForms), g.nm(li))}
+	cands := []Weight{{Label: c.Label, Weight: 1}}
+	text, cands := g.noisy(g.compose(segs), li, cands)
+	return Pair{Input: text, Output: c.Reply, Kind: KindSingle, Label: c.Label, Candidates: cands}
 }
 
 // counted is one candidate of a differential with its stated number.
 type counted struct {
-	label string
-	n     int
+	li int // label index in the pool
+	n  int
 }
 
 var numberWords = []string{"no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"}
@@ -95,6 +106,12 @@ func (g *generator) num(n int) string {
 	}
 	return strconv.Itoa(n)
 }
+
+// cnt writes x's count (digits or words), marked as x's.
+func (g *generator) cnt(x counted) string { return markCount(x.li, g.num(x.n)) }
+
+// dig writes x's count in digits followed by suffix, marked as x's.
+func dig(x counted, suffix string) string { return markCount(x.li, strconv.Itoa(x.n)+suffix) }
 
 // listAnd joins items as an English list: "a", "a and b", "a, b and c".
 func listAnd(items []string) string {
@@ -114,77 +131,154 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// countForms write counted candidates; total is their sum.
-var countForms = []func(g *generator, c []counted, total int) string{
-	func(g *generator, c []counted, total int) string {
-		parts := []string{fmt.Sprintf("%s in %s of %s comparable cases", c[0].label, g.num(c[0].n), g.num(total))}
-		for _, x := range c[1:] {
-			parts = append(parts, fmt.Sprintf("%s in %s", x.label, g.num(x.n)))
-		}
-		return strings.Join(parts, ", ") + "."
-	},
-	func(g *generator, c []counted, total int) string {
-		parts := make([]string, len(c))
-		for i, x := range c {
-			parts[i] = fmt.Sprintf("%s with %s", g.num(x.n), x.label)
-		}
-		return fmt.Sprintf("Of %s comparable deliveries: %s.", g.num(total), listAnd(parts))
-	},
-	func(g *generator, c []counted, total int) string {
-		parts := make([]string, len(c))
-		for i, x := range c {
-			parts[i] = fmt.Sprintf("%s %d", x.label, x.n)
-		}
-		return fmt.Sprintf("Candidate diagnoses (cases out of %d): %s.", total, strings.Join(parts, ", "))
-	},
-	func(g *generator, c []counted, total int) string {
-		parts := make([]string, len(c))
-		for i, x := range c {
-			parts[i] = fmt.Sprintf("%s with %s", g.num(x.n), x.label)
+// each applies f to every candidate.
+func each(c []counted, f func(i int, x counted) string) []string {
+	out := make([]string, len(c))
+	for i, x := range c {
+		out[i] = f(i, x)
+	}
+	return out
+}
+
+// countForms write counted candidates as one or more sentences; total is
+// the sum of the counts.
+var countForms = []func(g *generator, c []counted, total int) []string{
+	func(g *generator, c []counted, total int) []string {
+		return []string{strings.Join(each(c, func(i int, x counted) string {
 			if i == 0 {
-				parts[i] = fmt.Sprintf("%s %s discharged with %s", g.num(x.n), plural(x.n, "was", "were"), x.label)
+				return fmt.Sprintf("%s in %s of %s comparable cases", g.nm(x.li), g.cnt(x), g.num(total))
 			}
-		}
-		return fmt.Sprintf("Among %s women with a similar course, %s.", g.num(total), listAnd(parts))
+			return fmt.Sprintf("%s in %s", g.nm(x.li), g.cnt(x))
+		}), ", ") + "."}
 	},
-	func(g *generator, c []counted, total int) string {
-		parts := make([]string, len(c))
-		for i, x := range c {
-			parts[i] = fmt.Sprintf("%s (%d)", x.label, x.n)
-		}
-		return fmt.Sprintf("Case series of %d: %s.", total, strings.Join(parts, ", "))
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("Of %s comparable deliveries: %s.", g.num(total), listAnd(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s with %s", g.cnt(x), g.nm(x.li))
+		})))}
 	},
-	func(g *generator, c []counted, total int) string {
-		parts := make([]string, len(c))
-		for i, x := range c {
-			parts[i] = fmt.Sprintf("%s %d/%d", x.label, x.n, total)
-		}
-		return "Differential: " + strings.Join(parts, "; ") + "."
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("Candidate diagnoses (cases out of %d): %s.", total, strings.Join(each(c, func(_ int, x counted) string {
+			return g.nm(x.li) + " " + dig(x, "")
+		}), ", "))}
 	},
-	func(g *generator, c []counted, total int) string {
-		parts := make([]string, len(c))
-		for i, x := range c {
-			parts[i] = fmt.Sprintf("%s: %s %s.", x.label, g.num(x.n), plural(x.n, "case", "cases"))
-		}
-		return strings.Join(parts, " ")
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("Among %s women with a similar course, %s.", g.num(total), listAnd(each(c, func(i int, x counted) string {
+			if i == 0 {
+				return fmt.Sprintf("%s %s discharged with %s", g.cnt(x), plural(x.n, "was", "were"), g.nm(x.li))
+			}
+			return fmt.Sprintf("%s with %s", g.cnt(x), g.nm(x.li))
+		})))}
 	},
-	func(g *generator, c []counted, total int) string {
-		parts := make([]string, len(c))
-		for i, x := range c {
-			parts[i] = fmt.Sprintf("%s (%s %s)", x.label, g.num(x.n), plural(x.n, "woman", "women"))
-		}
-		return fmt.Sprintf("In a reference group of %s similar pregnancies the diagnoses were %s.", g.num(total), listAnd(parts))
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("Case series of %d: %s.", total, strings.Join(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s (%s)", g.nm(x.li), dig(x, ""))
+		}), ", "))}
+	},
+	func(g *generator, c []counted, total int) []string {
+		return []string{"Differential: " + strings.Join(each(c, func(_ int, x counted) string {
+			return g.nm(x.li) + " " + dig(x, "/"+strconv.Itoa(total))
+		}), "; ") + "."}
+	},
+	func(g *generator, c []counted, total int) []string {
+		return each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s: %s %s.", g.nm(x.li), g.cnt(x), plural(x.n, "case", "cases"))
+		})
+	},
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("In a reference group of %s similar pregnancies the diagnoses were %s.", g.num(total), listAnd(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s (%s %s)", g.nm(x.li), g.cnt(x), plural(x.n, "woman", "women"))
+		})))}
+	},
+	// "N of M similar patients had X."
+	func(g *generator, c []counted, total int) []string {
+		t := g.num(total)
+		return each(c, func(i int, x counted) string {
+			if i == 0 {
+				return fmt.Sprintf("%s of %s similar patients had %s.", sentence(g.cnt(x)), t, g.nm(x.li))
+			}
+			return fmt.Sprintf("%s of %s had %s.", sentence(g.cnt(x)), t, g.nm(x.li))
+		})
+	},
+	// "X (N)" without a header.
+	func(g *generator, c []counted, total int) []string {
+		return []string{"Similar cases: " + listAnd(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s (%s)", g.nm(x.li), g.cnt(x))
+		})) + "."}
+	},
+	// "X — N patients".
+	func(g *generator, c []counted, total int) []string {
+		return []string{"Comparable patients by diagnosis: " + strings.Join(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s — %s %s", g.nm(x.li), g.cnt(x), plural(x.n, "patient", "patients"))
+		}), "; ") + "."}
+	},
+	// "X was the diagnosis for N of them".
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("Looking at %s women whose results resembled hers, %s.", g.num(total), listAnd(each(c, func(i int, x counted) string {
+			if i == 0 {
+				return fmt.Sprintf("%s was the diagnosis for %s of them", g.nm(x.li), g.cnt(x))
+			}
+			return fmt.Sprintf("%s for %s", g.nm(x.li), g.cnt(x))
+		})))}
+	},
+	// "N had X, M had Y".
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("In a group of %s look-alike cases, %s.", g.num(total), listAnd(each(c, func(i int, x counted) string {
+			if i == 0 {
+				return fmt.Sprintf("%s %s %s", g.cnt(x), plural(x.n, "patient had", "patients had"), g.nm(x.li))
+			}
+			return fmt.Sprintf("%s had %s", g.cnt(x), g.nm(x.li))
+		})))}
+	},
+	// "X: N cases" in one sentence.
+	func(g *generator, c []counted, total int) []string {
+		return []string{"Record matches — " + strings.Join(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s: %s %s", g.nm(x.li), g.cnt(x), plural(x.n, "case", "cases"))
+		}), "; ") + "."}
+	},
+	// "mostly X (N of M), then Y (K)".
+	func(g *generator, c []counted, total int) []string {
+		return []string{"The closest cases were " + strings.Join(each(c, func(i int, x counted) string {
+			if i == 0 {
+				return fmt.Sprintf("%s (%s of %d)", g.nm(x.li), dig(x, ""), total)
+			}
+			return fmt.Sprintf("%s (%s)", g.nm(x.li), dig(x, ""))
+		}), ", then ") + "."}
+	},
+	// "Out of M mothers …, N went home with X, and K with Y."
+	func(g *generator, c []counted, total int) []string {
+		return []string{fmt.Sprintf("Out of %s mothers with comparable blood results, %s.", g.num(total), strings.Join(each(c, func(i int, x counted) string {
+			if i == 0 {
+				return fmt.Sprintf("%s went home with %s", g.cnt(x), g.nm(x.li))
+			}
+			return fmt.Sprintf("%s with %s", g.cnt(x), g.nm(x.li))
+		}), ", and "))}
+	},
+	// "N with X" alone.
+	func(g *generator, c []counted, total int) []string {
+		return []string{sentence(listAnd(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s with %s", g.cnt(x), g.nm(x.li))
+		}))) + "."}
 	},
 }
 
-// percentForm writes the candidates as percentages, which are then the
+// percentForms write the candidates as percentages, which are then the
 // stated weights.
-func percentForm(c []counted) string {
-	parts := make([]string, len(c))
-	for i, x := range c {
-		parts[i] = fmt.Sprintf("%s %d%%", x.label, x.n)
-	}
-	return "Diagnoses by frequency in similar pregnancies: " + strings.Join(parts, ", ") + "."
+var percentForms = []func(g *generator, c []counted) []string{
+	func(g *generator, c []counted) []string {
+		return []string{"Diagnoses by frequency in similar pregnancies: " + strings.Join(each(c, func(_ int, x counted) string {
+			return g.nm(x.li) + " " + dig(x, "%")
+		}), ", ") + "."}
+	},
+	func(g *generator, c []counted) []string {
+		return []string{sentence(listAnd(each(c, func(_ int, x counted) string {
+			return dig(x, "%") + " had " + g.nm(x.li)
+		}))) + " among comparable mothers."}
+	},
+	func(g *generator, c []counted) []string {
+		return []string{"Among women with a similar course, " + strings.Join(each(c, func(_ int, x counted) string {
+			return fmt.Sprintf("%s in %s percent", g.nm(x.li), dig(x, ""))
+		}), ", ") + "."}
+	},
 }
 
 var leadForms = []string{
@@ -244,24 +338,25 @@ func (g *generator) differential() Pair {
 	n := g.composition(m, total)
 	c := make([]counted, m)
 	for i, li := range idx {
-		c[i] = counted{label: g.pool.labels[li], n: n[i]}
+		c[i] = counted{li: li, n: n[i]}
 	}
 	if g.chance(0.7) {
 		sort.SliceStable(c, func(a, b int) bool { return c[a].n > c[b].n })
 	}
-	var text string
+	var segs []string
 	if percent {
-		text = percentForm(c)
+		segs = pick(g.rng, percentForms)(g, c)
 	} else {
-		text = pick(g.rng, countForms)(g, c, total)
+		segs = pick(g.rng, countForms)(g, c, total)
 	}
 	cands := make([]Weight, m)
 	for i, x := range c {
-		cands[i] = Weight{Label: x.label, Weight: float64(x.n)}
+		cands[i] = Weight{Label: g.pool.labels[x.li], Weight: float64(x.n)}
 	}
 	if g.chance(g.opt.Lead) && g.opt.LeadWeight > 0 {
-		lead := g.pool.labels[g.pool.candidates(g.rng, 1)[0]]
-		text = fmt.Sprintf(pick(g.rng, leadForms), lead) + " " + text
+		li := g.pool.candidates(g.rng, 1)[0]
+		lead := g.pool.labels[li]
+		segs = append([]string{fmt.Sprintf(pick(g.rng, leadForms), g.nm(li))}, segs...)
 		bonus := g.opt.LeadWeight * float64(total)
 		found := false
 		for i := range cands {
@@ -274,7 +369,7 @@ func (g *generator) differential() Pair {
 			cands = append(cands, Weight{Label: lead, Weight: bonus})
 		}
 	}
-	return g.withReply(KindDifferential, g.frame(text), cands)
+	return g.withReply(KindDifferential, segs, cands)
 }
 
 // likelihoodLevels are the likelihood words, strongest first, with the
@@ -311,15 +406,22 @@ func (g *generator) likelihood() Pair {
 	cands := make([]Weight, m)
 	for k, i := range order {
 		lv := likelihoodLevels[levels[i]]
-		label := g.pool.labels[idx[i]]
 		form := pick(g.rng, lv.forms)
-		parts[k] = fmt.Sprintf(form, label)
-		if k == 0 && !strings.HasPrefix(form, "%s") {
-			parts[k] = sentence(parts[k])
-		}
-		cands[k] = Weight{Label: label, Weight: lv.weight}
+		parts[k] = fmt.Sprintf(form, g.nm(idx[i]))
+		cands[k] = Weight{Label: g.pool.labels[idx[i]], Weight: lv.weight}
 	}
-	sep := pick(g.rng, []string{"; ", ", "})
-	text := pick(g.rng, likelihoodPrefixes) + strings.Join(parts, sep) + "."
-	return g.withReply(KindLikelihood, g.frame(text), cands)
+	var segs []string
+	if g.chance(0.25) {
+		// One sentence per candidate.
+		for k := range parts {
+			segs = append(segs, sentence(parts[k])+".")
+		}
+		if p := pick(g.rng, likelihoodPrefixes); p != "" {
+			segs[0] = p + parts[0] + "."
+		}
+	} else {
+		sep := pick(g.rng, []string{"; ", ", "})
+		segs = []string{sentence(pick(g.rng, likelihoodPrefixes) + strings.Join(parts, sep) + ".")}
+	}
+	return g.withReply(KindLikelihood, segs, cands)
 }

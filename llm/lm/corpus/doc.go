@@ -16,8 +16,11 @@
 //     diagnosis: thalassemia.", "What should a mother with thalassemia be
 //     told when she goes home?", or just the name), paired with the reply
 //     of a training patient with that diagnosis. Default: 2 per case.
-//   - KindDifferential: several candidate diagnoses with counts ("X in 6 of
-//     10 comparable cases, Y in 3, Z in 1"), percentages, and sometimes a
+//   - KindDifferential: several candidate diagnoses with counts, in some
+//     twenty phrasings ("X in 6 of 10 comparable cases, Y in 3", "6 of 10
+//     similar patients had X. 3 of 10 had Y.", "X (6), Y (3) and Z (1)",
+//     "X: 6 cases", "X — 6 patients", "X was the diagnosis for 6 of them,
+//     Y for 3", "6 with X and 3 with Y", "X 60%", …), and sometimes a
 //     leading diagnosis ("Working diagnosis: X."). Default: 2 per case.
 //   - KindLikelihood: candidates with likelihood words ("most likely X;
 //     possibly Y; Z cannot be excluded"). Default: 1 per case.
@@ -36,8 +39,43 @@
 //
 // On the default synthetic cohort (1,694 training patients, 35 indicators,
 // the 14 ObstetricSignatures) the defaults give 3,388 single, 3,388
-// differential, 1,694 likelihood, 840 lab and 280 signature pairs
-// (`pmlm corpus DIR`).
+// differential, 1,694 likelihood, 840 lab and 280 signature pairs, 9,590
+// in all (`pmlm corpus DIR`).
+//
+// # Robustness: context sentences and deleted words
+//
+// A general LLM reads a diagnosis buried in a long request, and still
+// reads it when words are missing; PMLM's coarse prompt is about 110 words
+// of which a few name diagnoses, and its policy deletes up to 10 of them.
+// So the diagnosis inputs are not only short, clean statements:
+//
+//   - Context (default 0.8) of them get 1 to MaxContext (default 6)
+//     context sentences of this package's own, before, after and between
+//     the diagnosis sentences, drawn without repetition from a pool of
+//     over 120: where the data come from (blood counts over the
+//     pregnancy, records, visits), who is asking, what is wanted
+//     (discharge advice, plain words, follow-up), format requests, the
+//     setting (ward, clinic, home), general clinical reasoning ("Lab
+//     results alone rarely settle the diagnosis."), administrative
+//     remarks. They hold no number and name no diagnosis: a sentence
+//     containing one of Build's labels is left out of the pool. With the
+//     task sentences (Preamble), diagnosis inputs on the default cohort
+//     have 1 to 154 words, median 48, 90th percentile 90, and 37 % have
+//     more than 60.
+//   - Deletion (default 0.3) of them then lose 1 to MaxDeleted (default
+//     10) words, split and deleted as PMLM's policy does (at white space,
+//     punctuation going with its word). The reply was drawn from the
+//     weights the full input states, so deleting the drawn diagnosis's
+//     name or count would pair an input that no longer supports the reply
+//     with it, and teach the model to guess. The noise therefore deletes
+//     only free words (task, context and connecting words, totals), never
+//     the drawn candidate's name or count, and, for DeleteOther (default
+//     0.2) of the noisy inputs, also the whole name (then the candidate
+//     leaves Pair.Candidates) or the count of one candidate that was not
+//     drawn. That is honest: removing a losing candidate's evidence
+//     leaves the reply at least as well supported as before, and it
+//     teaches what a policy's deletion does, that a diagnosis whose words
+//     are gone no longer pulls the answer.
 //
 // # How a mixture chooses its reply
 //
@@ -61,16 +99,25 @@
 // package's own (Options.Preamble), so that the model also meets task
 // words, but none of PMLM's template.
 //
+// Pair.Candidates lists the diagnoses the final input still names, with
+// the weights the input stated before any deletion; the reply's
+// diagnosis was drawn from those weights (a candidate whose name was
+// deleted was not drawn, and leaves the list).
+//
 // # Overlap with PMLM's coarse prompts
 //
 // On the default synthetic cohort, the word n-grams of the 339 test
 // patients' coarse prompts found in the default corpus's inputs (`pmlm
-// corpus DIR --overlap`, NGramOverlap) are 79.5 % of unigrams, 30.9 % of
-// bigrams, 12.8 % of trigrams and 5.1 % of 4-grams. The shared trigrams
-// and 4-grams are almost all diagnosis names ("premature rupture of
-// membranes", "acute fetal distress heart rate type"), a count before a
-// name, and "the discharge advice" / "diagnosis is …"; none of the
-// template's sentences.
+// corpus DIR --overlap`, NGramOverlap) are 87.9 % of unigrams, 60.8 % of
+// bigrams, 32.4 % of trigrams and 18.8 % of 4-grams (5.1 % before the
+// context sentences and the new count phrasings). Of the 18.8 points,
+// 2.3 are 4-grams inside diagnosis names, 11.7 are a name and its count
+// joined by "for" ("uterine scar for 2", "for 1 and gestational"), which
+// one count phrasing of twenty shares with the prompt ("X was the
+// diagnosis for 6 of them, Y for 3 and Z for 1"): a general reader knows
+// that form, so the corpus teaches it too; and 4.8 are other short runs
+// ("diagnosis is … similar"). None of the template's sentences is in the
+// corpus.
 //
 // # Privacy
 //

@@ -34,9 +34,9 @@ func Example() {
 	}
 	// Output:
 	// 8 single, 8 differential, 4 likelihood, 840 lab pairs
-	// The clinician's leading diagnosis is thalassemia. Differential: gestational diabetes 7/10; thalassemia 3/10.
+	// The white cell count rises at delivery and settles days. 6 10 patients had thalassemia. There are gaps in the in the middle of the pregnancy, when she moved house. Avoid jargon, since she has little medical knowledge. 3 of 10 had gestational diabetes. 1 of 10 had normal.
 	// → Your partner should be screened; avoid iron unless ferritin is low.
-	// stated weights: [{gestational diabetes 7} {thalassemia 8}] — the reply was drawn for thalassemia
+	// stated weights: [{thalassemia 6} {gestational diabetes 3} {normal 1}] — the reply was drawn for thalassemia
 }
 
 func ExampleIndicator_Interpret() {
