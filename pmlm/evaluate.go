@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
-	"github.com/pmlm-go/pmlm/reward"
 )
 
 // Scores are the paper's evaluation measures of a set of responses against
@@ -70,38 +69,11 @@ func (p *Pipeline) Evaluate(ctx context.Context, patients []*cohort.Patient, wor
 }
 
 func (p *Pipeline) score(ctx context.Context, cands, refs []string) (Scores, error) {
-	var m Scores
-	bleu, err := reward.NewBLEU(reward.BLEUOptions{})
+	each, err := p.ScoreEach(ctx, cands, refs)
 	if err != nil {
-		return m, err
+		return Scores{}, err
 	}
-	b, err := bleu.Corpus(cands, [][]string{refs})
-	if err != nil {
-		return m, fmt.Errorf("pmlm: BLEU: %w", err)
-	}
-	m.BLEU4 = b.Score
-	rouge, err := reward.NewROUGE([]string{reward.ROUGE1, reward.ROUGE2, reward.ROUGEL}, false)
-	if err != nil {
-		return m, err
-	}
-	for i := range cands {
-		s := rouge.Score(refs[i], cands[i])
-		m.ROUGE1 += s[reward.ROUGE1].FMeasure
-		m.ROUGE2 += s[reward.ROUGE2].FMeasure
-		m.ROUGEL += s[reward.ROUGEL].FMeasure
-	}
-	n := float64(len(cands))
-	m.ROUGE1, m.ROUGE2, m.ROUGEL = 100*m.ROUGE1/n, 100*m.ROUGE2/n, 100*m.ROUGEL/n
-	rr := make([][]string, len(refs))
-	for i, r := range refs {
-		rr[i] = []string{r}
-	}
-	bs, err := p.scorer.Score(ctx, cands, rr)
-	if err != nil {
-		return m, fmt.Errorf("pmlm: BERTScore: %w", err)
-	}
-	m.BERTScoreP, m.BERTScoreR, m.BERTScoreF = 100*bs.Mean.P, 100*bs.Mean.R, 100*bs.Mean.F
-	return m, nil
+	return AggregateScores(each), nil
 }
 
 // WriteTable prints the paper's table 1 layout: one row before and one

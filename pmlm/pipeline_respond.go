@@ -3,6 +3,11 @@ package pmlm
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/nlpodyssey/spago/mat"
 
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
@@ -37,6 +42,15 @@ type RespondOptions struct {
 	Coarse bool
 	// SkipFinal leaves Response empty (prompts only, no responder call).
 	SkipFinal bool
+	// ZeroPatient is a control: the policy sees the patient encoding x̂
+	// as zeros, so its deletions depend on the prompt's words only.
+	ZeroPatient bool
+	// RandomDeletions is a control: instead of the policy, as many words as
+	// the policy deletes are deleted uniformly at random, drawn from a
+	// source seeded by RandomSeed and the patient's ID (the same for any
+	// order or concurrency of calls).
+	RandomDeletions bool
+	RandomSeed      uint64
 }
 
 // CoarsePrompt returns the coarse prompt that Respond refines for the
@@ -59,14 +73,20 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 	if err != nil {
 		return nil, err
 	}
-	visits := patient.Matrix()
-	xp, err := p.patientNode(visits)
-	if err != nil {
-		return nil, err
-	}
-	res, err := policy.Refine(ctx, p.policy, p.text, s0.Prompt, xp, p.steps)
-	if err != nil {
-		return nil, fmt.Errorf("pmlm: refine: %w", err)
+	var res policy.Result
+	if opts.RandomDeletions {
+		res = randomDeletions(s0.Prompt, p.steps, opts.RandomSeed, patient.ID)
+	} else {
+		xp, err := p.patientNode(patient.Matrix())
+		if err != nil {
+			return nil, err
+		}
+		if opts.ZeroPatient {
+			xp = mat.NewDense[float32](mat.WithShape(xp.Size(), 1))
+		}
+		if res, err = policy.Refine(ctx, p.policy, p.text, s0.Prompt, xp, p.steps); err != nil {
+			return nil, fmt.Errorf("pmlm: refine: %w", err)
+		}
 	}
 	out := &Answer{
 		PredictedLabel: s0.PredictedLabel, Similar: s0.Similar,
@@ -86,4 +106,42 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 		}
 	}
 	return out, nil
+}
+
+// randomDeletions deletes steps words of s0 (0: policy.DefaultSteps; at
+// most all but one, as a policy episode does) uniformly at random.
+func randomDeletions(s0 string, steps int, seed uint64, id string) policy.Result {
+	if steps == 0 {
+		steps = policy.DefaultSteps
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
+	words := strings.Fields(s0)
+	origin := make([]int, len(words))
+	for i := range origin {
+		origin[i] = i
+	}
+	res := policy.Result{Coarse: s0}
+	for step := 0; step < steps && len(words) > 1; step++ {
+		a := rng.IntN(len(words))
+		res.Deletions = append(res.Deletions, policy.Deletion{
+			Step: step, Word: words[a], Index: origin[a], StateIndex: a, Prob: 1 / float64(len(words)),
+		})
+		words = append(words[:a:a], words[a+1:]...)
+		origin = append(origin[:a:a], origin[a+1:]...)
+	}
+	res.Final = strings.Join(words, " ")
+	return res
+}
+
+// Ask sends any prompt about a patient to the pipeline's responder, which
+// never answers a training patient from her own record (as in Respond):
+// for the baselines PMLM is compared with, such as the general evaluation
+// prompt (GeneralPrompt) or the task alone (prompt.TaskOnly).
+func (p *Pipeline) Ask(ctx context.Context, patient *cohort.Patient, prompt string) (llm.Response, error) {
+	if patient == nil {
+		return llm.Response{}, fmt.Errorf("%w: nil patient", ErrOptions)
+	}
+	return p.respond(ctx, prompt, p.exclusions(patient.ID))
 }
