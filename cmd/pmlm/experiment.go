@@ -105,10 +105,8 @@ func experimentCommand() command {
 						}
 					}
 				}
-				names := []string{args[0]}
-				if args[0] == "all" {
-					names = experiment.Names()
-				} else if !slices.Contains(experiment.Names(), args[0]) {
+				names := []string{args[0]} // the runner expands "all"
+				if args[0] != "all" && !slices.Contains(experiment.Names(), args[0]) {
 					return fmt.Errorf("%w: unknown experiment %q (want all or one of %s)", errUsage, args[0], strings.Join(experiment.Names(), ", "))
 				}
 				start := time.Now()

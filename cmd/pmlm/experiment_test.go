@@ -86,7 +86,7 @@ func TestExperimentUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"experiment", "all", "synthetic"}, "--out is required"},
-		{[]string{"experiment", "table2", "synthetic", "--out", t.TempDir(), "--patients", "120"}, "unknown experiment \"table2\""},
+		{[]string{"experiment", "table9", "synthetic", "--out", t.TempDir(), "--patients", "120"}, "unknown experiment \"table9\""},
 		{[]string{"experiment", "fig7", "synthetic", "--out", t.TempDir(), "--ks", "1,x"}, "--ks: \"x\" is not an integer"},
 		{[]string{"experiment", "all", filepath.Join(t.TempDir(), "missing"), "--out", t.TempDir()}, "missing"},
 	} {
@@ -154,8 +154,14 @@ func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
 	recs, err := csv.NewReader(f).ReadAll()
 	f.Close()
 	require.NoError(t, err)
-	require.Len(t, recs, 7, "header and before, after, gain for each of two responders")
-	assert.Equal(t, []string{"openai-compatible test-model", "before"}, recs[4][:2])
-	assert.Equal(t, []string{"openai-compatible test-model", "after"}, recs[5][:2])
-	assert.NotEqual(t, recs[1][2:], recs[4][2:], "the LLM's answers score differently from the case responder's")
+	require.Len(t, recs, 1+10+4, "header, the case responder's rows with controls, the LLM's rows without the general prompt")
+	var llmRows []string
+	for _, rec := range recs[1:] {
+		if rec[0] == "openai-compatible test-model" {
+			llmRows = append(llmRows, rec[1])
+		}
+	}
+	assert.Equal(t, []string{"task only", "coarse", "refined", "refined − coarse"}, llmRows, "no general prompt without --general-prompt-opt-in")
+	assert.Equal(t, []string{"openai-compatible test-model", "coarse"}, recs[12][:2])
+	assert.NotEqual(t, recs[3][2:], recs[12][2:], "the LLM's answers score differently from the case responder's")
 }

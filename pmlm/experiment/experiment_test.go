@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,28 +72,60 @@ func TestRunWritesEveryTableAndFigure(t *testing.T) {
 	}
 
 	t1 := readCSV(t, filepath.Join(dir, "table1.csv"))
-	require.Len(t, t1, 4, "header, before, after and their difference for the case responder")
-	assert.Equal(t, []string{"responder", "prompt", "BLEU-4_mean", "BLEU-4_std"}, t1[0][:4])
-	assert.Len(t, t1[0], 2+2*7+1)
-	assert.Equal(t, []string{experiment.CaseResponderName, "before"}, t1[1][:2])
-	assert.Equal(t, "2", t1[1][len(t1[1])-1], "two seeds")
-	assert.Equal(t, "after − before", t1[3][1])
-	for c := 2; c < len(t1[0])-1; c += 2 { // mean columns
-		b, err := strconv.ParseFloat(t1[1][c], 64)
-		require.NoError(t, err)
-		a, err := strconv.ParseFloat(t1[2][c], 64)
-		require.NoError(t, err)
-		d, err := strconv.ParseFloat(t1[3][c], 64)
-		require.NoError(t, err)
-		assert.InDelta(t, a-b, d, 2e-4, "the mean gain is the gain of the means (%s)", t1[0][c])
+	var prompts []string
+	for _, rec := range t1[1:] {
+		assert.Equal(t, experiment.CaseResponderName, rec[0])
+		prompts = append(prompts, rec[1])
 	}
+	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "control: random deletions", "control: refined, x̂ = 0",
+		"coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0"}, prompts)
+	assert.Equal(t, []string{"responder", "prompt", "BLEU-4_mean", "BLEU-4_std", "BLEU-4_ci_low", "BLEU-4_ci_high", "BLEU-4_seeds_positive"}, t1[0][:7])
+	assert.Len(t, t1[0], 2+5*7+1)
+	assert.Equal(t, "2", t1[1][len(t1[1])-1], "two seeds")
+	row := func(prompt string) []float64 {
+		i := slices.Index(prompts, prompt)
+		require.GreaterOrEqual(t, i, 0, prompt)
+		var out []float64
+		for c := 2; c < len(t1[0])-1; c += 5 { // mean columns
+			x, err := strconv.ParseFloat(t1[i+1][c], 64)
+			require.NoError(t, err)
+			out = append(out, x)
+		}
+		return out
+	}
+	for _, d := range [][3]string{{"coarse − general", "coarse", "general"}, {"refined − coarse", "refined", "coarse"},
+		{"refined − random deletions", "refined", "control: random deletions"}, {"refined − refined, x̂ = 0", "refined", "control: refined, x̂ = 0"}} {
+		diff, a, b := row(d[0]), row(d[1]), row(d[2])
+		for c := range diff {
+			assert.InDelta(t, a[c]-b[c], diff[c], 2e-4, "the mean difference is the difference of the means (%s, %s)", d[0], t1[0][2+5*c])
+		}
+		rec := t1[slices.Index(prompts, d[0])+1]
+		for c := 2; c < len(rec)-1; c += 5 {
+			lo, err := strconv.ParseFloat(rec[c+2], 64)
+			require.NoError(t, err, "%s has an interval", d[0])
+			hi, err := strconv.ParseFloat(rec[c+3], 64)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, lo, hi)
+			pos, err := strconv.Atoi(rec[c+4])
+			require.NoError(t, err)
+			assert.LessOrEqual(t, pos, 2)
+		}
+	}
+	assert.Empty(t, t1[slices.Index(prompts, "coarse")+1][4], "no interval in a row of means")
 
 	t3 := readCSV(t, filepath.Join(dir, "table3.csv"))
 	require.Len(t, t3, 5)
 	assert.Equal(t, []string{"w/o SP", "w/o PP", "w/o PR", "full"}, []string{t3[1][0], t3[2][0], t3[3][0], t3[4][0]})
-	// w/o PR is the full method's before row, full its after row.
-	assert.Equal(t, t1[1][2:], t3[3][4:])
-	assert.Equal(t, t1[2][2:], t3[4][4:])
+	// w/o PR is the full method's coarse row, full its refined row.
+	means := func(rec []string) []string {
+		var out []string
+		for c := 2; c < len(rec)-1; c += 5 {
+			out = append(out, rec[c], rec[c+1])
+		}
+		return append(out, rec[len(rec)-1])
+	}
+	assert.Equal(t, means(t1[slices.Index(prompts, "coarse")+1]), t3[3][4:])
+	assert.Equal(t, means(t1[slices.Index(prompts, "refined")+1]), t3[4][4:])
 
 	k := readCSV(t, filepath.Join(dir, "fig7_k.csv"))
 	assert.Equal(t, [][]string{{"2"}, {"4"}}, [][]string{k[1][:1], k[2][:1]})
@@ -187,4 +220,7 @@ func TestStat(t *testing.T) {
 	assert.InDelta(t, 1.2909944, s.Std, 1e-6)
 	assert.Equal(t, "2.50 ± 1.29", s.String())
 	assert.Equal(t, "7.00", experiment.NewStat([]float64{7}).String())
+	d := experiment.NewStat([]float64{0.5, -0.1, 0.3})
+	d.CI, d.Positive = &experiment.Interval{Low: -0.05, High: 0.61}, 2
+	assert.Equal(t, "0.23 ± 0.31 [-0.05, 0.61] 2/3", d.String())
 }

@@ -132,15 +132,15 @@ func (r *Runner) Fig7(ctx context.Context) ([]*Sweep, error) {
 		return nil
 	}
 	if err := sweep("k", "the number of similar patients k", r.cfg.Ks, func(k int) (func(*variant), func(*outcome) pmlm.Scores) {
-		return func(v *variant) { v.k = k }, after
+		return func(v *variant) { v.k = k }, picker(promptRefined)
 	}); err != nil {
 		return nil, err
 	}
 	if err := sweep("n", "the number of deletion steps n", r.cfg.Ns, func(n int) (func(*variant), func(*outcome) pmlm.Scores) {
 		if n == 0 {
-			return func(*variant) {}, before
+			return func(*variant) {}, picker(promptCoarse)
 		}
-		return func(v *variant) { v.n = n }, after
+		return func(v *variant) { v.n = n }, picker(promptRefined)
 	}); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // Results are what a run of experiments produced; fields of experiments
 // not run are nil.
 type Results struct {
-	Table1, Table3, TableA1 *Table
+	Table1, Table2, Table3, TableA1 *Table
 	Heatmap                 *Heatmap
 	Sweeps                  []*Sweep
 }
@@ -27,9 +26,7 @@ type Results struct {
 // once, Config.Jobs at a time, and those saved in Config.RunsDir not at
 // all.
 func (r *Runner) Run(ctx context.Context, names ...string) (*Results, error) {
-	if slices.Contains(names, "all") {
-		names = Names()
-	}
+	names = r.expand(names)
 	if _, err := r.Plan(names...); err != nil {
 		return nil, err
 	}
@@ -42,6 +39,8 @@ func (r *Runner) Run(ctx context.Context, names ...string) (*Results, error) {
 		switch name {
 		case "table1":
 			res.Table1, err = r.Table1(ctx)
+		case "table2":
+			res.Table2, err = r.Table2(ctx)
 		case "table3":
 			res.Table3, err = r.Table3(ctx)
 		case "fig6":
@@ -61,7 +60,7 @@ func (r *Runner) Run(ctx context.Context, names ...string) (*Results, error) {
 // tables lists the measured tables in report order.
 func (res *Results) tables() []*Table {
 	var ts []*Table
-	for _, t := range []*Table{res.Table1, res.Table3} {
+	for _, t := range []*Table{res.Table1, res.Table2, res.Table3} {
 		if t != nil {
 			ts = append(ts, t)
 		}
@@ -164,7 +163,7 @@ func (res *Results) WriteReport(w io.Writer, o ReportOptions) error {
 		}
 		b.WriteString("\n\n")
 	}
-	b.WriteString("Measured numbers come from this repository's synthetic cohort and offline case responder unless a row names another responder. " +
+	b.WriteString("Measured numbers come from the cohort and the responders each table names. " +
 		"Tables marked **Paper** are copied from the PMLM paper (private hospital data, proprietary LLMs such as GPT-4) for orientation only: " +
 		"the data, the responder and the scale of the study differ, so equal numbers are not expected.\n\n")
 	if o.Reading != "" {
@@ -188,7 +187,10 @@ func (res *Results) WriteReport(w io.Writer, o ReportOptions) error {
 		return nil
 	}
 	fig := func(name string) string { return filepath.ToSlash(filepath.Join(o.Figures, name)) }
-	if err := section("Table 1: before and after refinement", res.Table1, PaperTable1()); err != nil {
+	if err := section("Table 1: general, coarse and refined prompts", res.Table1, PaperTable1()); err != nil {
+		return err
+	}
+	if err := section("Table 2: fine-tuned LM and PMLM", res.Table2, PaperTable2()); err != nil {
 		return err
 	}
 	if err := section("Table 3: ablation", res.Table3, PaperTable3()); err != nil {

@@ -3,6 +3,7 @@ package experiment
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,12 +17,22 @@ import (
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
 )
 
-// Responder is an LLM to compare in table 1, with the name its rows carry.
+// Responder is an LLM to compare, with the name its rows carry.
 type Responder struct {
 	Name      string
 	Responder llm.Responder
+	// History is the form of the lab history in this responder's general
+	// prompt (the paper's figure 5); the zero value writes every
+	// indicator in full. A model with a short context (the general LM)
+	// reads a brief form better.
+	History prompt.HistoryOptions
+	// Local marks a model that runs on this machine (the offline LMs):
+	// the general prompt, which carries raw lab values, goes to it
+	// without Config.GeneralOptIn.
+	Local bool
 }
 
 // CaseResponderName names the offline case responder, the pipeline's
@@ -36,10 +47,26 @@ type Config struct {
 	Train pmlm.TrainOptions
 	// Seeds are the training seeds; every number is a mean over them.
 	Seeds []uint64
-	// Responders are LLMs compared in table 1 besides the offline case
-	// responder, which is always there and answers in every other
-	// experiment.
+	// Default, if set, answers in every experiment (the project's general
+	// LM: llm.NewGenerative over the model of pmlm.TrainLM) and heads
+	// table 1; the offline case responder is then one more row of table 1.
+	// Nil: the case responder answers everywhere.
+	Default *Responder
+	// Finetuned, if set, is table 2's fine-tuned LM (pmlm.TrainLM in mode
+	// finetune), answering the general prompt in its History form; table
+	// 2 compares it with PMLM over Default.
+	Finetuned *Responder
+	// Responders are further LLMs compared in table 1 (any langchaingo
+	// model).
 	Responders []Responder
+	// GeneralOptIn allows the general prompt, which carries the patient's
+	// raw lab values, to go to responders not marked Local. Without it
+	// their table-1 rows leave the general prompt out.
+	GeneralOptIn bool
+	// Resamples is the number of bootstrap resamples of every interval
+	// (0: DefaultResamples) and BootstrapSeed seeds them.
+	Resamples     int
+	BootstrapSeed uint64
 	// Ks and Ns are the values of figure 7's sweeps of the number of similar
 	// patients and of deletion steps; n = 0 is the coarse prompt.
 	Ks, Ns []int
@@ -107,6 +134,9 @@ type Runner struct {
 	cfg    Config
 	test   []*cohort.Patient
 	k, n   int
+	// def names the responder of every experiment (Config.Default or the
+	// case responder).
+	def string
 
 	store                       runStore
 	trainSettings, studySetting string
@@ -156,7 +186,7 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 	if cfg.Train.CheckpointPath != "" {
 		return nil, fmt.Errorf("%w: Train.CheckpointPath would be shared by every configuration; use RunsDir", ErrConfig)
 	}
-	r := &Runner{cohort: c, cfg: cfg, k: cfg.Train.K, n: cfg.Train.Steps, store: runStore{dir: cfg.RunsDir, fresh: cfg.Fresh},
+	r := &Runner{cohort: c, cfg: cfg, k: cfg.Train.K, n: cfg.Train.Steps, def: CaseResponderName, store: runStore{dir: cfg.RunsDir, fresh: cfg.Fresh},
 		fits: map[uint64]*fitCell{}, outcomes: map[variant]*outcome{}, studies: map[uint64][]PredictorScore{}, looked: map[string]bool{}}
 	if r.k == 0 {
 		r.k = pmlm.DefaultK
@@ -174,10 +204,21 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 			return nil, fmt.Errorf("%w: n = %d, want ≥ 0", ErrConfig, n)
 		}
 	}
-	for _, rs := range cfg.Responders {
-		if rs.Name == "" || rs.Name == CaseResponderName || rs.Responder == nil {
+	names := map[string]bool{CaseResponderName: true}
+	for _, rs := range r.configured() {
+		if rs.Name == "" || names[rs.Name] || rs.Responder == nil {
 			return nil, fmt.Errorf("%w: responder %q needs a distinct name and an LLM", ErrConfig, rs.Name)
 		}
+		names[rs.Name] = true
+	}
+	if cfg.Default != nil {
+		r.def = cfg.Default.Name
+	}
+	if cfg.Finetuned != nil && cfg.Default == nil {
+		return nil, fmt.Errorf("%w: a fine-tuned LM (table 2) is compared with PMLM over the general LM: set Default too", ErrConfig)
+	}
+	if _, err := (BootstrapOptions{Resamples: cfg.Resamples}).withDefaults(); err != nil {
+		return nil, err
 	}
 	train, _, test := c.Split(cfg.Train.Split)
 	if len(train) < 2 || len(test) == 0 {
@@ -196,7 +237,121 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 func (r *Runner) TestPatients() int { return len(r.test) }
 
 func (r *Runner) full(seed uint64) variant {
-	return variant{seed: seed, responder: CaseResponderName, k: r.k, n: r.n}
+	return variant{seed: seed, responder: r.def, k: r.k, n: r.n}
+}
+
+// isFull reports whether v is the full method of its seed, with any
+// responder: the configuration whose answers table 1 compares with the
+// baseline prompts.
+func (r *Runner) isFull(v variant) bool {
+	f := r.full(v.seed)
+	f.responder = v.responder
+	return v == f
+}
+
+// configured lists the responders of the Config: Default, Finetuned and
+// Responders.
+func (r *Runner) configured() []Responder {
+	var out []Responder
+	for _, rs := range []*Responder{r.cfg.Default, r.cfg.Finetuned} {
+		if rs != nil {
+			out = append(out, *rs)
+		}
+	}
+	return append(out, r.cfg.Responders...)
+}
+
+// responder returns the configured responder of that name; nil for the
+// case responder, which every pipeline builds itself.
+func (r *Runner) responder(name string) *Responder {
+	if d := r.cfg.Default; d != nil && d.Name == name {
+		return d
+	}
+	for i := range r.cfg.Responders {
+		if r.cfg.Responders[i].Name == name {
+			return &r.cfg.Responders[i]
+		}
+	}
+	return nil
+}
+
+// table1Responders names the responders of table 1 in row order: the
+// default one, the case responder (if not the default), the others.
+func (r *Runner) table1Responders() []string {
+	names := []string{r.def}
+	if r.def != CaseResponderName {
+		names = append(names, CaseResponderName)
+	}
+	for _, rs := range r.cfg.Responders {
+		names = append(names, rs.Name)
+	}
+	return names
+}
+
+// generalAllowed reports whether the general prompt, which carries raw lab
+// values, may go to the named responder: the case responder and local
+// models, others only with Config.GeneralOptIn.
+func (r *Runner) generalAllowed(name string) bool {
+	rs := r.responder(name)
+	return rs == nil || rs.Local || r.cfg.GeneralOptIn
+}
+
+// withControls reports whether v's evaluation also answers the controls
+// (random deletions, x̂ = 0) and table 2's fine-tuned LM: the full method
+// of the default responder.
+func (r *Runner) withControls(v variant) bool { return v == r.full(v.seed) }
+
+// runName names a configuration's saved run: the variant, the identity
+// of its responder and of what its evaluation also asks, so that a
+// retrained LM is never mistaken for the one a saved run used.
+func (r *Runner) runName(v variant) string {
+	s := v.String()
+	if rs := r.responder(v.responder); rs != nil {
+		s += "; " + identity(rs.Responder)
+	}
+	if r.isFull(v) {
+		s += "; baselines: task only"
+		if r.generalAllowed(v.responder) {
+			s += ", general prompt " + historyForm(r.historyOf(v.responder))
+		}
+	}
+	if r.withControls(v) {
+		s += "; controls: random deletions, x̂ = 0"
+		if ft := r.cfg.Finetuned; ft != nil {
+			s += "; fine-tuned " + identity(ft.Responder) + " on the general prompt " + historyForm(ft.History)
+		}
+	}
+	return s
+}
+
+// historyOf is the form of the general prompt for the named responder.
+func (r *Runner) historyOf(name string) prompt.HistoryOptions {
+	if rs := r.responder(name); rs != nil {
+		return rs.History
+	}
+	return prompt.HistoryOptions{}
+}
+
+func identity(resp llm.Responder) string {
+	if id, ok := resp.(llm.Identified); ok {
+		b, err := json.Marshal(id.Identity())
+		if err == nil {
+			return string(b)
+		}
+	}
+	return fmt.Sprintf("%T", resp)
+}
+
+// historyForm describes a general prompt's form in a few words.
+func historyForm(h prompt.HistoryOptions) string {
+	s := "(all indicators"
+	if len(h.Only) > 0 {
+		s = "(" + strings.Join(h.Only, ",")
+	}
+	if h.Brief {
+		s += ", brief"
+	}
+	return s + ")"
 }
 
 // Plan announces the experiments about to run, so that progress lines
@@ -204,7 +359,7 @@ func (r *Runner) full(seed uint64) variant {
 // holds of them. It returns the number of configurations and
 // predictor-study seeds left to run.
 func (r *Runner) Plan(names ...string) (int, error) {
-	vs, seeds, err := r.needed(names)
+	vs, seeds, err := r.needed(r.expand(names))
 	if err != nil {
 		return 0, err
 	}
@@ -242,7 +397,7 @@ func (r *Runner) needed(names []string) ([]variant, []uint64, error) {
 	defer r.mu.Unlock()
 	vs = slices.DeleteFunc(vs, func(v variant) bool {
 		if r.outcomes[v] == nil {
-			if sr := r.loadSaved(r.trainSettings, v.String()); sr != nil && sr.Outcome != nil {
+			if sr := r.loadSaved(r.trainSettings, r.runName(v)); sr != nil && sr.Outcome != nil {
 				r.outcomes[v] = sr.Outcome
 			}
 		}
@@ -312,8 +467,21 @@ func (r *Runner) prepare(ctx context.Context, names []string) error {
 	return g.Wait()
 }
 
-// Names lists the experiments in the order "all" runs them.
-func Names() []string { return []string{"table1", "table3", "fig6", "fig7", "tableA1"} }
+// Names lists the experiments in the order "all" runs them. Table 2 needs
+// Config.Finetuned; "all" leaves it out without one.
+func Names() []string { return []string{"table1", "table2", "table3", "fig6", "fig7", "tableA1"} }
+
+// expand replaces "all" by the experiments this Runner can run.
+func (r *Runner) expand(names []string) []string {
+	if !slices.Contains(names, "all") {
+		return names
+	}
+	out := Names()
+	if r.cfg.Finetuned == nil {
+		out = slices.DeleteFunc(out, func(n string) bool { return n == "table2" })
+	}
+	return out
+}
 
 // variants lists the configurations an experiment evaluates.
 func (r *Runner) variants(name string) ([]variant, error) {
@@ -322,12 +490,16 @@ func (r *Runner) variants(name string) ([]variant, error) {
 		f := r.full(s)
 		switch name {
 		case "table1":
-			vs = append(vs, f)
-			for _, rs := range r.cfg.Responders {
+			for _, name := range r.table1Responders() {
 				v := f
-				v.responder = rs.Name
+				v.responder = name
 				vs = append(vs, v)
 			}
+		case "table2":
+			if r.cfg.Finetuned == nil {
+				return nil, fmt.Errorf("%w: table 2 needs a fine-tuned LM (Config.Finetuned)", ErrConfig)
+			}
+			vs = append(vs, f)
 		case "table3":
 			noSelf, noPeer := f, f
 			noSelf.noSelf, noPeer.noPeer = true, true
@@ -416,9 +588,8 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
 		// would interleave, and the runner's lines suffice.
 		opts.Progress = r.cfg.Progress
 	}
-	if v.responder != CaseResponderName {
-		i := slices.IndexFunc(r.cfg.Responders, func(rs Responder) bool { return rs.Name == v.responder })
-		opts.Responder = r.cfg.Responders[i].Responder
+	if rs := r.responder(v.responder); rs != nil {
+		opts.Responder = rs.Responder
 	}
 	if !v.noSelf {
 		f, err := r.fit(ctx, v.seed)
@@ -431,18 +602,18 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiment: %s: %w", v, err)
 	}
-	ev, err := p.Evaluate(ctx, r.test, r.cfg.Workers)
+	o, err := r.answer(ctx, p, v)
 	if err != nil {
 		return nil, fmt.Errorf("experiment: %s: %w", v, err)
 	}
 	took := time.Since(start)
-	o := newOutcome(ev, took.Seconds())
-	if err := r.store.save(&savedRun{Settings: r.trainSettings, Run: v.String(), Outcome: o}); err != nil {
+	o.Seconds = took.Seconds()
+	if err := r.store.save(&savedRun{Settings: r.trainSettings, Run: r.runName(v), Outcome: o}); err != nil {
 		return nil, fmt.Errorf("experiment: saving %s: %w", v, err)
 	}
 	left := r.finish(took, func() { r.outcomes[v] = o })
-	r.logf("[%d/%d] done in %s: BERTScore-F1 %.2f before, %.2f after refinement (%d test patients)%s",
-		nth, planned, took.Round(time.Second), o.Before.BERTScoreF, o.After.BERTScoreF, o.Patients, left)
+	r.logf("[%d/%d] done in %s: BERTScore-F1 %.2f coarse, %.2f refined (%d test patients)%s",
+		nth, planned, took.Round(time.Second), o.scores(promptCoarse).BERTScoreF, o.scores(promptRefined).BERTScoreF, o.Patients, left)
 	return o, nil
 }
 
@@ -522,16 +693,51 @@ func (r *Runner) perSeed(ctx context.Context, change func(*variant), pick func(*
 	return out, nil
 }
 
-func before(o *outcome) pmlm.Scores { return o.Before }
-func after(o *outcome) pmlm.Scores  { return o.After }
-
-// gain is after minus before, metric by metric.
-func gain(ev *outcome) pmlm.Scores {
-	a, b := ev.After, ev.Before
-	return pmlm.Scores{
-		BLEU4: a.BLEU4 - b.BLEU4, ROUGE1: a.ROUGE1 - b.ROUGE1, ROUGE2: a.ROUGE2 - b.ROUGE2, ROUGEL: a.ROUGEL - b.ROUGEL,
-		BERTScoreP: a.BERTScoreP - b.BERTScoreP, BERTScoreR: a.BERTScoreR - b.BERTScoreR, BERTScoreF: a.BERTScoreF - b.BERTScoreF,
+// eachSeed returns, per seed, the per-patient scores of the prompt's
+// answers in the variant derived from the seed's full method by change.
+func (r *Runner) eachSeed(ctx context.Context, change func(*variant), prompt string) ([][]pmlm.PatientScore, error) {
+	var out [][]pmlm.PatientScore
+	for _, s := range r.cfg.Seeds {
+		v := r.full(s)
+		change(&v)
+		o, err := r.evaluate(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		each, ok := o.Each[prompt]
+		if !ok {
+			return nil, fmt.Errorf("experiment: %s: no %s answers", v, prompt)
+		}
+		out = append(out, each)
 	}
+	return out, nil
+}
+
+// meanRow summarizes per-seed per-patient scores as a row of mean ± std
+// over seeds.
+func meanRow(labels []string, each [][]pmlm.PatientScore) Row {
+	runs := make([]pmlm.Scores, len(each))
+	for i, e := range each {
+		runs[i] = pmlm.AggregateScores(e)
+	}
+	return Row{Labels: labels, Values: metricStats(runs)}
+}
+
+func (r *Runner) bootstrapOptions() BootstrapOptions {
+	return BootstrapOptions{Resamples: r.cfg.Resamples, Seed: r.cfg.BootstrapSeed}
+}
+
+// diffRow is the paired difference a − b with its interval.
+func (r *Runner) diffRow(labels []string, a, b [][]pmlm.PatientScore) (Row, error) {
+	vals, err := pairedDifference(a, b, r.bootstrapOptions())
+	if err != nil {
+		return Row{}, err
+	}
+	return Row{Labels: labels, Values: vals}, nil
+}
+
+func picker(prompt string) func(*outcome) pmlm.Scores {
+	return func(o *outcome) pmlm.Scores { return o.scores(prompt) }
 }
 
 func (r *Runner) note() string {
@@ -539,28 +745,105 @@ func (r *Runner) note() string {
 		len(r.cfg.Seeds), r.cfg.Seeds, len(r.test))
 }
 
-// Table1 compares the responses to the coarse prompt (before) and to the
-// refined prompt (after) for the case responder and every configured LLM.
+func (r *Runner) diffNote() string {
+	return fmt.Sprintf("A − B rows: each seed's difference of the aggregated scores (paired: the same test patients and trained pipeline), "+
+		"mean ± std over seeds; [low, high] is the 95 %% paired cluster-bootstrap interval over test patients (each patient's difference "+
+		"averaged over the seeds, then the %d patients resampled with replacement %d times; BLEU-4 recomputed as corpus BLEU of each "+
+		"resample); k/N counts the seeds whose difference is positive.", len(r.test), BootstrapOptions{Resamples: r.cfg.Resamples}.resamples())
+}
+
+// Table1 compares, per responder, the answers to the task alone (no
+// patient information), to the paper's general evaluation prompt (task and
+// lab history), to PMLM's coarse prompt and to the refined prompt, with the
+// paired differences coarse − general and refined − coarse. For the
+// default responder it adds the controls: as many words deleted at random,
+// and the trained policy with the patient encoding x̂ zeroed, each against
+// the refined prompt.
 func (r *Runner) Table1(ctx context.Context) (*Table, error) {
-	t := &Table{Name: "table1", Title: "Table 1: before and after prompt refinement, per responder",
+	t := &Table{Name: "table1", Title: "Table 1: the general prompt and PMLM's coarse and refined prompts, per responder",
 		LabelColumns: []string{"responder", "prompt"}, ValueColumns: metricColumns}
-	names := []string{CaseResponderName}
-	for _, rs := range r.cfg.Responders {
-		names = append(names, rs.Name)
-	}
-	for _, name := range names {
-		for _, row := range []struct {
-			label string
-			pick  func(*outcome) pmlm.Scores
-		}{{"before", before}, {"after", after}, {"after − before", gain}} {
-			runs, err := r.perSeed(ctx, func(v *variant) { v.responder = name }, row.pick)
+	var notes []string
+	for _, name := range r.table1Responders() {
+		of := func(v *variant) { v.responder = name }
+		get := func(prompt string) ([][]pmlm.PatientScore, error) { return r.eachSeed(ctx, of, prompt) }
+		rows := []string{promptTask, promptCoarse, promptRefined}
+		if r.generalAllowed(name) {
+			rows = []string{promptTask, promptGeneral, promptCoarse, promptRefined}
+		} else {
+			notes = append(notes, fmt.Sprintf("%s: no general prompt, which carries raw lab values: it is an external LLM and the run did not opt in (--general-prompt-opt-in).", name))
+		}
+		each := map[string][][]pmlm.PatientScore{}
+		for _, pr := range rows {
+			e, err := get(pr)
 			if err != nil {
 				return nil, err
 			}
-			t.Rows = append(t.Rows, Row{Labels: []string{name, row.label}, Values: metricStats(runs)})
+			each[pr] = e
+			t.Rows = append(t.Rows, meanRow([]string{name, pr}, e))
+		}
+		diffs := [][2]string{{promptRefined, promptCoarse}}
+		if each[promptGeneral] != nil {
+			diffs = [][2]string{{promptCoarse, promptGeneral}, {promptRefined, promptCoarse}}
+		}
+		if name == r.def {
+			for _, pr := range []string{promptRandom, promptZero} {
+				e, err := get(pr)
+				if err != nil {
+					return nil, err
+				}
+				each[pr] = e
+				t.Rows = append(t.Rows, meanRow([]string{name, "control: " + pr}, e))
+			}
+			diffs = append(diffs, [2]string{promptRefined, promptRandom}, [2]string{promptRefined, promptZero})
+		}
+		for _, d := range diffs {
+			row, err := r.diffRow([]string{name, d[0] + " − " + d[1]}, each[d[0]], each[d[1]])
+			if err != nil {
+				return nil, err
+			}
+			t.Rows = append(t.Rows, row)
 		}
 	}
-	t.Notes = []string{r.note(), "after − before is the gain of each seed (paired), then its mean ± std over seeds."}
+	t.Notes = append([]string{r.note(), r.diffNote(),
+		"task only: the task without any patient information; general: the paper's evaluation prompt (figure 5: the task and the patient's lab history, raw values); " +
+			"coarse: PMLM's personalized prompt without refinement (table 3's w/o PR); refined: PMLM. " +
+			fmt.Sprintf("Controls (default responder only): %d words deleted uniformly at random (seeded per seed and patient) instead of by the policy, and the trained policy fed x̂ = 0 instead of the patient's encoding.", r.n)},
+		notes...)
+	if h := r.historyOf(r.def); r.def != CaseResponderName {
+		t.Notes = append(t.Notes, fmt.Sprintf("The general prompt of %s writes the lab history %s.", r.def, historyForm(h)))
+	}
+	return t, nil
+}
+
+// Table2 compares the fine-tuned LM (Config.Finetuned, answering the
+// general prompt with the lab history) with PMLM over the general LM
+// (Config.Default, the refined prompt), with their paired difference.
+func (r *Runner) Table2(ctx context.Context) (*Table, error) {
+	ft := r.cfg.Finetuned
+	if ft == nil {
+		return nil, fmt.Errorf("%w: table 2 needs a fine-tuned LM (Config.Finetuned)", ErrConfig)
+	}
+	t := &Table{Name: "table2", Title: "Table 2: a fine-tuned LM beside PMLM over the general LM",
+		LabelColumns: []string{"model", "prompt"}, ValueColumns: metricColumns}
+	same := func(*variant) {}
+	tuned, err := r.eachSeed(ctx, same, promptFinetuned)
+	if err != nil {
+		return nil, err
+	}
+	pmlmEach, err := r.eachSeed(ctx, same, promptRefined)
+	if err != nil {
+		return nil, err
+	}
+	pmlmName := "PMLM (" + r.def + ")"
+	general := "general " + historyForm(ft.History)
+	diff, err := r.diffRow([]string{pmlmName + " − " + ft.Name, "refined − " + general}, pmlmEach, tuned)
+	if err != nil {
+		return nil, err
+	}
+	t.Rows = []Row{meanRow([]string{ft.Name, general}, tuned), meanRow([]string{pmlmName, promptRefined}, pmlmEach), diff}
+	t.Notes = []string{r.note(), r.diffNote(),
+		"The fine-tuned LM was trained once (its scores do not vary with the seed); it reads raw lab values and runs locally. " +
+			"PMLM's prompt carries no lab values."}
 	return t, nil
 }
 
@@ -569,17 +852,17 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 // (PR: the coarse prompt's response of the full method), and the full
 // method.
 func (r *Runner) Table3(ctx context.Context) (*Table, error) {
-	t := &Table{Name: "table3", Title: "Table 3: ablation (case responder)",
+	t := &Table{Name: "table3", Title: "Table 3: ablation (" + r.def + ")",
 		LabelColumns: []string{"variant", "SP", "PP", "PR"}, ValueColumns: metricColumns}
 	rows := []struct {
 		labels []string
 		change func(*variant)
 		pick   func(*outcome) pmlm.Scores
 	}{
-		{[]string{"w/o SP", "✗", "✓", "✓"}, func(v *variant) { v.noSelf = true }, after},
-		{[]string{"w/o PP", "✓", "✗", "✓"}, func(v *variant) { v.noPeer = true }, after},
-		{[]string{"w/o PR", "✓", "✓", "✗"}, func(*variant) {}, before},
-		{[]string{"full", "✓", "✓", "✓"}, func(*variant) {}, after},
+		{[]string{"w/o SP", "✗", "✓", "✓"}, func(v *variant) { v.noSelf = true }, picker(promptRefined)},
+		{[]string{"w/o PP", "✓", "✗", "✓"}, func(v *variant) { v.noPeer = true }, picker(promptRefined)},
+		{[]string{"w/o PR", "✓", "✓", "✗"}, func(*variant) {}, picker(promptCoarse)},
+		{[]string{"full", "✓", "✓", "✓"}, func(*variant) {}, picker(promptRefined)},
 	}
 	for _, row := range rows {
 		runs, err := r.perSeed(ctx, row.change, row.pick)

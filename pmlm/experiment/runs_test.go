@@ -3,6 +3,7 @@ package experiment_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,7 @@ func tableCSVs(t *testing.T, res *experiment.Results) map[string]string {
 
 // exactParts returns the parts of the results that do not depend on the
 // trained policy, and are therefore bitwise reproducible: the coarse
-// prompt's scores (table 1's "before", table 3's "w/o PR", figure 7's
+// prompt's scores (table 1's "coarse", table 3's "w/o PR", figure 7's
 // n = 0) and the predictor study. Scores after refinement are not (see
 // Config.Jobs).
 func exactParts(t *testing.T, res *experiment.Results) []string {
@@ -50,7 +51,7 @@ func exactParts(t *testing.T, res *experiment.Results) []string {
 	var out []string
 	for _, name := range []string{"table1.csv", "table3.csv", "fig7_n.csv"} {
 		for _, line := range strings.Split(csvs[name], "\n") {
-			if strings.Contains(line, ",before,") || strings.HasPrefix(line, "w/o PR,") || strings.HasPrefix(line, "0,") {
+			if strings.Contains(line, ",coarse,") || strings.HasPrefix(line, "w/o PR,") || strings.HasPrefix(line, "0,") {
 				out = append(out, name+": "+line)
 			}
 		}
@@ -138,6 +139,30 @@ func TestRunsDirResumesAndNeverHoldsPatientData(t *testing.T) {
 	planned, err = r.Plan(names...)
 	require.NoError(t, err)
 	assert.Equal(t, 4, planned)
+
+	// A run saved by the previous version (format 1: aggregated scores,
+	// no per-patient ones) is detected and made again, not misread.
+	var old map[string]any
+	b, err := os.ReadFile(files[1])
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &old))
+	if o, ok := old["Outcome"].(map[string]any); ok {
+		delete(o, "Each")
+		o["Before"], o["After"] = map[string]float64{"BLEU4": 1}, map[string]float64{"BLEU4": 2}
+	}
+	old["Format"] = 1
+	b, err = json.Marshal(old)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(files[1], b, 0o644))
+	log.Reset()
+	r, err = experiment.NewRunner(c, cfg)
+	require.NoError(t, err)
+	planned, err = r.Plan(names...)
+	require.NoError(t, err)
+	assert.Equal(t, 1, planned)
+	assert.Contains(t, log.String(), "saved in format 1, this version reads format 2")
+	_, err = r.Run(ctx, names...)
+	require.NoError(t, err)
 
 	// A damaged file is reported and its run made again.
 	require.NoError(t, os.WriteFile(files[0], []byte(`{"Format":1,"Outco`), 0o644))

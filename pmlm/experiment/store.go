@@ -18,12 +18,36 @@ import (
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
+// The prompts whose answers an outcome scores (its Each keys).
+const (
+	// promptTask is the task alone, without patient information
+	// (prompt.TaskOnly).
+	promptTask = "task only"
+	// promptGeneral is the paper's evaluation prompt (figure 5): the task
+	// and the lab history.
+	promptGeneral = "general"
+	// promptCoarse and promptRefined are PMLM's prompts without and with
+	// refinement.
+	promptCoarse  = "coarse"
+	promptRefined = "refined"
+	// promptRandom and promptZero are the controls: as many words deleted
+	// at random, and the trained policy with x̂ = 0.
+	promptRandom = "random deletions"
+	promptZero   = "refined, x̂ = 0"
+	// promptFinetuned is the fine-tuned LM's answer to its general prompt
+	// (table 2).
+	promptFinetuned = "fine-tuned"
+)
+
 // outcome is what the tables and figures take from one trained and
 // evaluated configuration, and all a saved run holds: no prompt, response
 // or patient identifier is kept.
 type outcome struct {
-	Patients      int
-	Before, After pmlm.Scores
+	Patients int
+	// Each holds, per prompt (the prompt constants), the scores of every
+	// test patient's answer, indexed by the patient's position in the test
+	// split.
+	Each map[string][]pmlm.PatientScore
 	// Deletions are the step and the coarse-prompt position of every word
 	// the policy deleted on the test split, for figure 6.
 	Deletions []deletion
@@ -33,19 +57,13 @@ type outcome struct {
 
 type deletion struct{ Step, Index int }
 
-func newOutcome(ev *pmlm.Evaluation, seconds float64) *outcome {
-	o := &outcome{Patients: ev.Patients, Before: ev.Before, After: ev.After, Seconds: seconds}
-	for _, a := range ev.Answers {
-		for _, d := range a.Deletions {
-			o.Deletions = append(o.Deletions, deletion{Step: d.Step, Index: d.Index})
-		}
-	}
-	return o
-}
+// scores returns the aggregated scores of a prompt's answers.
+func (o *outcome) scores(prompt string) pmlm.Scores { return pmlm.AggregateScores(o.Each[prompt]) }
 
 // savedRunFormat is the version of the saved-run files; a file of another
-// version is not reused.
-const savedRunFormat = 1
+// version is not reused. Version 1 held aggregated scores only; version 2
+// holds every test patient's scores per prompt.
+const savedRunFormat = 2
 
 // savedRun is the JSON file of one finished run in Config.RunsDir.
 type savedRun struct {
@@ -83,12 +101,18 @@ type runStore struct {
 
 func (s runStore) path(settings, run string) string {
 	sum := sha256.Sum256([]byte(settings + "\x00" + run))
+	// The file is named after the run's first part (the variant; what
+	// follows ";" are identities) and a hash of everything.
+	name, _, _ := strings.Cut(run, ";")
+	if len(name) > 100 {
+		name = name[:100]
+	}
 	slug := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
 			return r
 		}
 		return '_'
-	}, run)
+	}, name)
 	return filepath.Join(s.dir, slug+"-"+hex.EncodeToString(sum[:6])+".json")
 }
 
@@ -111,8 +135,18 @@ func (s runStore) load(settings, run string) (*savedRun, error) {
 	if err := json.Unmarshal(b, &sr); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if sr.Format != savedRunFormat || sr.Settings != settings || sr.Run != run {
-		return nil, fmt.Errorf("%s: saved by another version or for other settings", path)
+	if sr.Format != savedRunFormat {
+		return nil, fmt.Errorf("%s: saved in format %d, this version reads format %d (running it again)", path, sr.Format, savedRunFormat)
+	}
+	if sr.Settings != settings || sr.Run != run {
+		return nil, fmt.Errorf("%s: saved for other settings", path)
+	}
+	if o := sr.Outcome; o != nil {
+		for prompt, each := range o.Each {
+			if len(each) != o.Patients {
+				return nil, fmt.Errorf("%s: %d scores of %q for %d patients", path, len(each), prompt, o.Patients)
+			}
+		}
 	}
 	if sr.Outcome == nil && sr.Study == nil {
 		return nil, fmt.Errorf("%s: holds no result", path)
@@ -126,7 +160,7 @@ func (s runStore) save(sr *savedRun) error {
 		return nil
 	}
 	sr.Format = savedRunFormat
-	b, err := json.MarshalIndent(sr, "", "\t")
+	b, err := json.Marshal(sr) // compact: a run holds thousands of scores
 	if err != nil {
 		return err
 	}

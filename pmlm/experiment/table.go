@@ -1,7 +1,16 @@
 // Package experiment reruns the PMLM paper's study (section 5 and appendix
-// A.3) on a cohort: the before/after comparison per responder (table 1),
-// the ablation (table 3), the heatmap of deleted word positions (figure 6),
-// the sweeps of k and n (figure 7) and the predictor study (table A1).
+// A.3) on a cohort: per responder, the answers to the task alone, to the
+// paper's general evaluation prompt (task and lab history), to PMLM's
+// coarse prompt and to its refined prompt, with paired differences and
+// controls (table 1); a fine-tuned LM beside PMLM (table 2); the ablation
+// (table 3), the heatmap of deleted word positions (figure 6), the sweeps
+// of k and n (figure 7) and the predictor study (table A1).
+//
+// Every difference row carries a 95 % paired cluster-bootstrap interval
+// over the test patients (BootstrapMean) and the number of seeds whose
+// difference is positive. The general prompt carries raw lab values: it
+// goes to the case responder and to local models (Responder.Local), to any
+// other LLM only with Config.GeneralOptIn.
 //
 // A Runner trains and evaluates every configuration an experiment needs
 // once per seed and caches it, so that experiments sharing a configuration
@@ -23,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -36,6 +46,11 @@ type Stat struct {
 	// N is the number of runs. 0 marks a value copied from elsewhere (the
 	// paper), which has no known spread.
 	N int
+	// CI is the 95 % paired cluster-bootstrap interval of a difference
+	// row (nil in other rows), and Positive the number of runs whose
+	// difference is above zero.
+	CI       *Interval `json:",omitempty"`
+	Positive int       `json:",omitempty"`
 }
 
 // NewStat summarizes runs.
@@ -58,12 +73,17 @@ func NewStat(runs []float64) Stat {
 }
 
 // String formats the mean with two decimals and, for a measured value of
-// several runs, "± std".
+// several runs, "± std"; a difference adds its interval and the share of
+// runs with a positive difference: "0.41 ± 0.20 [0.12, 0.70] 5/5".
 func (s Stat) String() string {
+	out := fmt.Sprintf("%.2f", s.Mean)
 	if s.N > 1 {
-		return fmt.Sprintf("%.2f ± %.2f", s.Mean, s.Std)
+		out = fmt.Sprintf("%.2f ± %.2f", s.Mean, s.Std)
 	}
-	return fmt.Sprintf("%.2f", s.Mean)
+	if s.CI != nil {
+		out += fmt.Sprintf(" [%.2f, %.2f] %d/%d", s.CI.Low, s.CI.High, s.Positive, s.N)
+	}
+	return out
 }
 
 // Row is one row of a Table: its label cells, then one Stat per value
@@ -117,21 +137,38 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 }
 
 // WriteCSV writes the table with two columns per value column, NAME_mean
-// and NAME_std, and a final column n (runs).
+// and NAME_std, and a final column n (runs). A table with difference
+// rows also has, per value column, NAME_ci_low, NAME_ci_high (the 95 %
+// interval) and NAME_seeds_positive (runs with a positive difference),
+// empty in the other rows.
 func (t *Table) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
+	paired := slices.ContainsFunc(t.Rows, func(r Row) bool {
+		return slices.ContainsFunc(r.Values, func(s Stat) bool { return s.CI != nil })
+	})
 	header := append([]string(nil), t.LabelColumns...)
 	for _, c := range t.ValueColumns {
 		header = append(header, c+"_mean", c+"_std")
+		if paired {
+			header = append(header, c+"_ci_low", c+"_ci_high", c+"_seeds_positive")
+		}
 	}
 	if err := cw.Write(append(header, "n")); err != nil {
 		return err
 	}
+	num := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 	for _, r := range t.Rows {
 		rec := append([]string(nil), r.Labels...)
 		n := 0
 		for _, v := range r.Values {
-			rec = append(rec, strconv.FormatFloat(v.Mean, 'f', 4, 64), strconv.FormatFloat(v.Std, 'f', 4, 64))
+			rec = append(rec, num(v.Mean), num(v.Std))
+			if paired {
+				if v.CI != nil {
+					rec = append(rec, num(v.CI.Low), num(v.CI.High), strconv.Itoa(v.Positive))
+				} else {
+					rec = append(rec, "", "", "")
+				}
+			}
 			n = max(n, v.N)
 		}
 		if err := cw.Write(append(rec, strconv.Itoa(n))); err != nil {
