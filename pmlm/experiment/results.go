@@ -17,8 +17,8 @@ import (
 // not run are nil.
 type Results struct {
 	Table1, Table2, Table3, TableA1 *Table
-	Heatmap                 *Heatmap
-	Sweeps                  []*Sweep
+	Heatmap                         *Heatmap
+	Sweeps                          []*Sweep
 }
 
 // Run runs the named experiments (Names; "all" for every one) and returns
