@@ -69,6 +69,17 @@ func TestLMTrainAndAsk(t *testing.T) {
 	assert.LessOrEqual(t, out.CompletionTokens, 12)
 	assert.Contains(t, out.Model, m.Digest()[:16])
 
+	// The headroom of refinement with this model (an oracle).
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), []string{"headroom", dir, "--lm", model, "--k", "3", "--probes", "1"},
+		&env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	assert.Contains(t, stdout.String(), "oracle − coarse [95 % CI]")
+	assert.Contains(t, stdout.String(), "random single-word deletions that change the answer")
+	code = run(context.Background(), []string{"headroom", dir}, &env{stdout: &stdout, stderr: &stderr})
+	assert.Equal(t, 1, code, "--lm is required")
+
 	if raceEnabled {
 		return // the library's tests cover determinism; a second training takes a minute here
 	}

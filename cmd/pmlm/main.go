@@ -45,6 +45,7 @@ func commands() []command {
 		promptCommand(),
 		corpusCommand(),
 		lmCommand(),
+		headroomCommand(),
 		validateCommand(),
 		tsBenchCommand(),
 		predictStudyCommand(),

@@ -1,0 +1,355 @@
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pmlm-go/pmlm/encoder/wordvec"
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/llm/lm/corpus"
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
+	"github.com/pmlm-go/pmlm/reward"
+)
+
+// HeadroomConfig configures Headroom.
+type HeadroomConfig struct {
+	// Train holds the prompt builder's options (Seed, K, predictor,
+	// encoder), as for pmlm.NewPromptBuilder; its Responder is not used.
+	Train pmlm.TrainOptions
+	// Responder answers the prompts (required): the responder whose
+	// headroom is measured.
+	Responder llm.Responder
+	// Scorer is the reward's BERTScore (nil: over the embedded word
+	// vectors, the pipeline's default).
+	Scorer *reward.BERTScorer
+	// Steps is the deletion budget n (0: pmlm.DefaultSteps).
+	Steps int
+	// Probes is the number of random single-word deletions tried per
+	// patient (0: 5; negative: none).
+	Probes int
+	// Patients are the patients measured (nil: the validation split).
+	Patients []*cohort.Patient
+	// Workers is the number of patients measured at once (0: 2).
+	Workers int
+	// Seed seeds the probes and the bootstrap.
+	Seed uint64
+	// Bootstrap configures the confidence intervals.
+	Bootstrap BootstrapOptions
+}
+
+// Headroom is what refinement by deletion can gain at most with a
+// responder, measured by an oracle that knows the true diagnosis: no
+// policy can gain where the oracle cannot.
+type Headroom struct {
+	// Patients measured and the deletion budget.
+	Patients, Steps int
+	// Coarse is the mean BERTScore-F1 (0–100) of the coarse prompts'
+	// answers.
+	Coarse float64
+	// Oracle is the mean BERTScore-F1 of the best prompt the oracle
+	// reaches: the coarse prompt with the words of the wrong diagnoses
+	// deleted, one diagnosis after the other (the predicted label first
+	// when it is wrong, then the similar patients' wrong labels, most
+	// frequent first), within the budget, taking the best of these
+	// prompts and the coarse one.
+	Oracle float64
+	// Gain is Oracle − Coarse per patient, its mean and 95 % interval
+	// (bootstrap over patients).
+	Gain     float64
+	GainCI   Interval
+	Improved int // patients whose oracle answer scores higher than the coarse one
+	// FixedGain is the gain of deleting every wrong diagnosis's words
+	// within the budget, without choosing the best prefix (a fixed rule
+	// that can lose).
+	FixedGain   float64
+	FixedGainCI Interval
+	// Changed of Probed random single-word deletions changed the answer.
+	Changed, Probed int
+	// CoarseRight and OracleRight count the answers about the patient's
+	// true diagnosis (corpus.ReplyDiagnosis).
+	CoarseRight, OracleRight int
+	// Embedder names the BERTScore's token embeddings.
+	Embedder string
+}
+
+// ErrHeadroom is returned when the headroom cannot be measured.
+var ErrHeadroom = errors.New("experiment: headroom")
+
+// MeasureHeadroom measures the headroom of refinement with a responder on
+// a cohort: for each patient, the answer to the coarse prompt, the answers
+// after the oracle's deletions, and the answers after single random
+// deletions.
+func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) (*Headroom, error) {
+	if c == nil || cfg.Responder == nil {
+		return nil, fmt.Errorf("%w: a cohort and a responder are required", ErrHeadroom)
+	}
+	steps := cfg.Steps
+	if steps == 0 {
+		steps = pmlm.DefaultSteps
+	}
+	probes := cfg.Probes
+	if probes == 0 {
+		probes = 5
+	}
+	if steps < 0 || cfg.Workers < 0 {
+		return nil, fmt.Errorf("%w: steps %d and workers %d must not be negative", ErrHeadroom, cfg.Steps, cfg.Workers)
+	}
+	patients := cfg.Patients
+	if patients == nil {
+		split := cfg.Train.Split
+		if split == (cohort.SplitBoundaries{}) {
+			split = cohort.DefaultSplit()
+		}
+		_, patients, _ = c.Split(split)
+	}
+	if len(patients) == 0 {
+		return nil, fmt.Errorf("%w: no patients to measure (the validation split is empty)", ErrHeadroom)
+	}
+	scorer := cfg.Scorer
+	if scorer == nil {
+		wv, err := wordvec.Default()
+		if err != nil {
+			return nil, err
+		}
+		scorer = reward.NewBERTScorer(wv, reward.BERTScoreOptions{})
+	}
+	b, err := pmlm.NewPromptBuilder(ctx, c, cfg.Train)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]patientHeadroom, len(patients))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(cfg.Workers, 2))
+	var mu sync.Mutex
+	embedder := ""
+	for i, p := range patients {
+		g.Go(func() error {
+			r, emb, err := headroomOf(gctx, b, c.Labels, p, cfg.Responder, scorer, steps, probes, cfg.Seed, uint64(i))
+			if err != nil {
+				return fmt.Errorf("patient %d of %d: %w", i+1, len(patients), err)
+			}
+			results[i] = r
+			mu.Lock()
+			embedder = emb
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	h := &Headroom{Patients: len(patients), Steps: steps, Embedder: embedder}
+	gains := make([]float64, len(results))
+	fixed := make([]float64, len(results))
+	for i, r := range results {
+		h.Coarse += r.coarse
+		h.Oracle += r.best
+		gains[i] = r.best - r.coarse
+		fixed[i] = r.fixed - r.coarse
+		if r.best > r.coarse {
+			h.Improved++
+		}
+		h.Changed += r.changed
+		h.Probed += r.probed
+		if r.coarseRight {
+			h.CoarseRight++
+		}
+		if r.bestRight {
+			h.OracleRight++
+		}
+	}
+	n := float64(len(results))
+	h.Coarse /= n
+	h.Oracle /= n
+	h.Gain = h.Oracle - h.Coarse
+	bo := cfg.Bootstrap
+	if bo.Seed == 0 {
+		bo.Seed = cfg.Seed
+	}
+	if h.GainCI, err = BootstrapMean(gains, bo); err != nil {
+		return nil, err
+	}
+	for _, f := range fixed {
+		h.FixedGain += f / n
+	}
+	if h.FixedGainCI, err = BootstrapMean(fixed, bo); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// patientHeadroom is one patient's measurement (BERTScore-F1 on 0–100).
+type patientHeadroom struct {
+	coarse, best, fixed    float64
+	changed, probed        int
+	coarseRight, bestRight bool
+}
+
+func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *cohort.Patient, r llm.Responder,
+	scorer *reward.BERTScorer, steps, probes int, seed, index uint64) (patientHeadroom, string, error) {
+	var out patientHeadroom
+	coarse, err := b.Build(ctx, p.Matrix(), nil)
+	if err != nil {
+		return out, "", err
+	}
+	words := prompt.Words(coarse.Prompt)
+	prompts := []string{coarse.Prompt}
+	for _, del := range oracleDeletions(words, coarse, p.Label, steps) {
+		prompts = append(prompts, prompt.Join(without(words, del)))
+	}
+	nOracle := len(prompts)
+	if probes > 0 && len(words) > 1 {
+		rng := rand.New(rand.NewPCG(seed, index))
+		for _, at := range rng.Perm(len(words))[:min(probes, len(words))] {
+			prompts = append(prompts, prompt.Join(without(words, map[int]bool{at: true})))
+		}
+	}
+	answers := make([]string, len(prompts))
+	for i, q := range prompts {
+		resp, err := r.Respond(ctx, q)
+		if err != nil && !errors.Is(err, llm.ErrEmpty) {
+			return out, "", err
+		}
+		answers[i] = resp.Text
+	}
+	refs := make([][]string, nOracle)
+	for i := range refs {
+		refs[i] = []string{p.Response}
+	}
+	s, err := scorer.Score(ctx, answers[:nOracle], refs)
+	if err != nil {
+		return out, "", err
+	}
+	f := func(i int) float64 { return 100 * s.Pairs[i].F }
+	right := func(i int) bool {
+		d, ok := corpus.ReplyDiagnosis(answers[i], labels)
+		return ok && d == p.Label
+	}
+	out.coarse, out.best, out.fixed = f(0), f(0), f(nOracle-1)
+	out.coarseRight, out.bestRight = right(0), right(0)
+	for i := 1; i < nOracle; i++ {
+		if f(i) > out.best {
+			out.best, out.bestRight = f(i), right(i)
+		}
+	}
+	for _, a := range answers[nOracle:] {
+		out.probed++
+		if a != answers[0] {
+			out.changed++
+		}
+	}
+	return out, s.Embedder, nil
+}
+
+// oracleDeletions returns the oracle's growing deletion sets: the word
+// positions of the wrong diagnoses in the prompt, one diagnosis after the
+// other (the predicted label first when it is wrong, then the similar
+// patients' wrong labels, most frequent first), each set within the
+// budget of steps words.
+func oracleDeletions(words []string, coarse pmlm.Coarse, truth string, steps int) []map[int]bool {
+	var order []string
+	seen := map[string]bool{truth: true}
+	add := func(l string) {
+		if !seen[l] {
+			seen[l] = true
+			order = append(order, l)
+		}
+	}
+	add(coarse.PredictedLabel)
+	for _, s := range coarse.Similar {
+		add(s.Label)
+	}
+	var sets []map[int]bool
+	cur := map[int]bool{}
+	for _, l := range order {
+		pos := occurrences(words, l)
+		if len(pos) == 0 {
+			continue
+		}
+		grown := false
+		for _, at := range pos {
+			if len(cur) == steps {
+				break
+			}
+			if !cur[at] {
+				cur[at] = true
+				grown = true
+			}
+		}
+		if grown {
+			next := make(map[int]bool, len(cur))
+			for k := range cur {
+				next[k] = true
+			}
+			sets = append(sets, next)
+		}
+		if len(cur) == steps {
+			break
+		}
+	}
+	return sets
+}
+
+// occurrences returns the positions of every word of every occurrence of
+// the label's words in words, ignoring trailing punctuation.
+func occurrences(words []string, label string) []int {
+	lw := strings.Fields(label)
+	if len(lw) == 0 {
+		return nil
+	}
+	bare := func(w string) string { return strings.ToLower(strings.TrimRight(w, ",.;:")) }
+	var pos []int
+	for i := 0; i+len(lw) <= len(words); i++ {
+		match := true
+		for j, w := range lw {
+			if bare(words[i+j]) != bare(w) {
+				match = false
+				break
+			}
+		}
+		if match {
+			for j := range lw {
+				pos = append(pos, i+j)
+			}
+			i += len(lw) - 1
+		}
+	}
+	return pos
+}
+
+// without returns words minus the positions in del.
+func without(words []string, del map[int]bool) []string {
+	out := make([]string, 0, len(words))
+	for i, w := range words {
+		if !del[i] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Markdown renders the measurement as a short table with its reading.
+func (h *Headroom) Markdown() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "| measure | value |\n| --- | ---: |\n")
+	fmt.Fprintf(&sb, "| patients | %d |\n", h.Patients)
+	fmt.Fprintf(&sb, "| coarse prompt, BERTScore-F1 | %.2f |\n", h.Coarse)
+	fmt.Fprintf(&sb, "| oracle (best of the wrong-diagnosis deletions, n ≤ %d), BERTScore-F1 | %.2f |\n", h.Steps, h.Oracle)
+	fmt.Fprintf(&sb, "| oracle − coarse [95 %% CI] | %+.2f [%+.2f, %+.2f] |\n", h.Gain, h.GainCI.Low, h.GainCI.High)
+	fmt.Fprintf(&sb, "| patients the oracle improves | %d of %d |\n", h.Improved, h.Patients)
+	fmt.Fprintf(&sb, "| all wrong-diagnosis words deleted (no choice) − coarse [95 %% CI] | %+.2f [%+.2f, %+.2f] |\n", h.FixedGain, h.FixedGainCI.Low, h.FixedGainCI.High)
+	fmt.Fprintf(&sb, "| answers about the true diagnosis: coarse / oracle | %d / %d of %d |\n", h.CoarseRight, h.OracleRight, h.Patients)
+	if h.Probed > 0 {
+		fmt.Fprintf(&sb, "| random single-word deletions that change the answer | %d of %d (%.1f %%) |\n", h.Changed, h.Probed, 100*float64(h.Changed)/float64(h.Probed))
+	}
+	fmt.Fprintf(&sb, "\nBERTScore over %s.\n", h.Embedder)
+	return sb.String()
+}

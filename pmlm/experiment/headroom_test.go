@@ -1,0 +1,70 @@
+package experiment
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/llm/lm"
+	"github.com/pmlm-go/pmlm/llm/lm/corpus"
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+)
+
+func TestOracleDeletions(t *testing.T) {
+	text := "Patient: her predicted discharge diagnosis is uterine scar. Similar patients: the discharge diagnosis was normal for 5, uterine scar for 3, gestational diabetes for 2."
+	words := prompt.Words(text)
+	coarse := pmlm.Coarse{PredictedLabel: "uterine scar", Prompt: text, Similar: []prompt.LabelCount{
+		{Label: "normal", Count: 5}, {Label: "uterine scar", Count: 3}, {Label: "gestational diabetes", Count: 2}}}
+	sets := oracleDeletions(words, coarse, "normal", 10)
+	require.Len(t, sets, 2)
+	// First the wrong predicted label (both of its occurrences), then the
+	// next wrong similar label; the true label's words stay.
+	assert.Equal(t, "Patient: her predicted discharge diagnosis is Similar patients: the discharge diagnosis was normal for 5, for 3, gestational diabetes for 2.",
+		prompt.Join(without(words, sets[0])))
+	assert.Equal(t, "Patient: her predicted discharge diagnosis is Similar patients: the discharge diagnosis was normal for 5, for 3, for 2.",
+		prompt.Join(without(words, sets[1])))
+	// The budget caps the deletions.
+	capped := oracleDeletions(words, coarse, "normal", 3)
+	require.Len(t, capped, 1)
+	assert.Len(t, capped[0], 3)
+	// Nothing to delete when every label is the true one.
+	assert.Empty(t, oracleDeletions(words, pmlm.Coarse{PredictedLabel: "normal"}, "normal", 10))
+}
+
+func TestMeasureHeadroom(t *testing.T) {
+	opts := synth.DefaultOptions()
+	opts.Seed, opts.Patients, opts.Visits = 2, 80, 0
+	c, err := synth.Generate(opts)
+	require.NoError(t, err)
+	m, _, _, err := pmlm.TrainLM(context.Background(), c, pmlm.LMOptions{Seed: 1, Epochs: 1, Validation: -1,
+		Config: lm.Config{Dim: 16, Heads: 2, Layers: 1, Hidden: 32, Context: 512, MaxPrompt: 192},
+		Corpus: corpus.Options{LabPerIndicator: -1}})
+	require.NoError(t, err)
+	r, err := llm.NewGenerative(m, lm.GenerateOptions{MaxTokens: 24})
+	require.NoError(t, err)
+	_, val, _ := c.Split(cohort.DefaultSplit())
+	require.NotEmpty(t, val)
+	h, err := MeasureHeadroom(context.Background(), c, HeadroomConfig{
+		Train: pmlm.TrainOptions{Seed: 1, K: 5}, Responder: r, Probes: 2, Seed: 3,
+		Bootstrap: BootstrapOptions{Resamples: 200},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, len(val), h.Patients)
+	assert.Equal(t, 2*len(val), h.Probed)
+	assert.LessOrEqual(t, h.Changed, h.Probed)
+	assert.GreaterOrEqual(t, h.Oracle, h.Coarse, "the oracle keeps the coarse prompt when nothing helps")
+	assert.GreaterOrEqual(t, h.Gain, 0.0)
+	assert.LessOrEqual(t, h.GainCI.Low, h.Gain+1e-9)
+	assert.GreaterOrEqual(t, h.GainCI.High, h.Gain-1e-9)
+	assert.LessOrEqual(t, h.Improved, h.Patients)
+	assert.Contains(t, h.Markdown(), "oracle − coarse")
+
+	_, err = MeasureHeadroom(context.Background(), c, HeadroomConfig{})
+	require.ErrorIs(t, err, ErrHeadroom)
+}
