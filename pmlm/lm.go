@@ -3,6 +3,7 @@ package pmlm
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/pmlm-go/pmlm/llm/lm"
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
@@ -126,7 +127,7 @@ func TrainLM(ctx context.Context, c *cohort.Cohort, opt LMOptions) (*lm.Model, l
 		return nil, lm.Info{}, rep, fmt.Errorf("pmlm: language model: %w", err)
 	}
 	info := lm.Info{Mode: opt.Mode, Seed: opt.Seed, Epochs: opt.Epochs, Examples: len(train), DataDigest: c.Digest()}
-	if n := len(rep.ValidationPerplexity); n > 0 {
+	if n := len(rep.ValidationPerplexity); n > 0 && !math.IsNaN(rep.ValidationPerplexity[n-1]) {
 		info.ValidationPerplexity = rep.ValidationPerplexity[n-1]
 	}
 	return m, info, rep, nil

@@ -135,6 +135,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	g2, err := got.Generate(ctx, "diagnosis: diabetes", GenerateOptions{MaxTokens: 8})
 	require.NoError(t, err)
 	assert.Equal(t, g1, g2)
+	require.Error(t, m.Save(filepath.Join(t.TempDir(), "nan"), Info{ValidationPerplexity: math.NaN()}))
 	// Saving again over a model directory replaces it; the bytes are the
 	// same (no timestamps).
 	before := readAll(t, dir)

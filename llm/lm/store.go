@@ -91,6 +91,9 @@ func (m *Model) Save(dir string, info Info) error {
 	if m == nil {
 		return fmt.Errorf("%w: nil model", ErrModel)
 	}
+	if v := info.ValidationPerplexity; math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return fmt.Errorf("lm: save: validation perplexity %v (0 when not measured)", v)
+	}
 	dir = filepath.Clean(dir)
 	if err := checkReplaceable(dir); err != nil {
 		return err
