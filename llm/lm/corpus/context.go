@@ -40,7 +40,7 @@ var contextSentences = []string{
 	"Ferritin was only measured once, early on.",
 	"Blood pressure readings from the clinic are in a separate chart that we do not have.",
 	"What we have is a long series of blood tests from her antenatal visits, from the first booking appointment until the day she went into labour, with a few gaps where she missed a visit.",
-	"Her full blood count, liver enzymes, kidney function, glucose and thyroid tests were repeated at most visits, so each value can be followed over the weeks of her pregnancy.",
+	"Her full blood count, liver enzymes, kidney function, glucose and thyroid tests were repeated at most visits, so each value can be followed week by week until delivery.",
 	"The values were exported from the hospital laboratory system and summarised automatically, so a transcription error here and there cannot be ruled out.",
 	"Nothing in her blood results was alarming on its own, but the trends over the last weeks before delivery may still say something about her recovery.",
 	// Who is asking.
@@ -116,7 +116,7 @@ var contextSentences = []string{
 	"Lab results alone rarely settle the diagnosis.",
 	"A single odd value may just be a sampling error.",
 	"Diagnoses made from records should be confirmed at follow-up.",
-	"Similar cases help, but every mother is different.",
+	"Comparable cases help, but every mother is different.",
 	"Blood counts change a lot during pregnancy and after the birth.",
 	"Haemoglobin tends to fall in pregnancy as the blood volume rises.",
 	"The advice should fit the diagnosis, not the raw numbers.",

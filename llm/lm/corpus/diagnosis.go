@@ -62,7 +62,7 @@ func (g *generator) frame(s string) string {
 // a sentence, so that their words are the same tokens wherever they
 // appear.
 func sentence(s string) string {
-	if s == "" || s[0] == 0 {
+	if s == "" {
 		return s
 	}
 	r := []rune(s)
@@ -201,7 +201,7 @@ var countForms = []func(g *generator, c []counted, total int) []string{
 	},
 	// "X (N)" without a header.
 	func(g *generator, c []counted, total int) []string {
-		return []string{"Similar cases: " + listAnd(each(c, func(_ int, x counted) string {
+		return []string{"Look-alike cases: " + listAnd(each(c, func(_ int, x counted) string {
 			return fmt.Sprintf("%s (%s)", g.nm(x.li), g.cnt(x))
 		})) + "."}
 	},

@@ -196,6 +196,16 @@ func TestNoisyDeletesOnlyWhatItMay(t *testing.T) {
 	assert.InDelta(t, 2000*0.5*0.6, lost["name"], 100)
 	assert.InDelta(t, 2000*0.5*0.4, lost["count"], 100)
 
+	// MaxDeleted 1 and no DeleteOther: exactly one free word goes.
+	g.opt.MaxDeleted, g.opt.DeleteOther = 1, 0
+	for range 200 {
+		out, kept := g.noisy(text, drawn, slices.Clone(cands))
+		require.Equal(t, len(strings.Fields(full))-1, len(strings.Fields(out)), out)
+		require.Contains(t, out, "gestational diabetes")
+		require.Contains(t, out, " 4 ")
+		require.Equal(t, cands, kept)
+	}
+
 	g.opt.Deletion = 0
 	out, kept := g.noisy(text, drawn, cands)
 	assert.Equal(t, full, out)
