@@ -66,7 +66,8 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 }
 
 func (m *Model) greedy(ctx context.Context, prompt []int, limit int) ([]int, float64, bool, error) {
-	d := newDecoder(m)
+	d := m.getDecoder()
+	defer m.putDecoder(d)
 	logits := d.forward(prompt)
 	var out []int
 	var logp float64
@@ -253,6 +254,19 @@ type decoder struct {
 	x, ln, qkv, atty, tmp, fc []float32
 	scores, logits            []float32
 }
+
+// getDecoder takes a decoder from the model's pool (its cache holds about
+// a megabyte at the default shape: reusing it keeps answering free of
+// garbage).
+func (m *Model) getDecoder() *decoder {
+	if d, ok := m.decoders.Get().(*decoder); ok && d.pm == m.inference() {
+		d.n = 0
+		return d
+	}
+	return newDecoder(m)
+}
+
+func (m *Model) putDecoder(d *decoder) { m.decoders.Put(d) }
 
 func newDecoder(m *Model) *decoder {
 	c := m.cfg

@@ -19,6 +19,7 @@ type Model struct {
 
 	packOnce sync.Once
 	packed   *packedModel // the weights packed for inference
+	decoders sync.Pool    // of *decoder, for Generate
 }
 
 // ErrModel is returned for a model that cannot be built or used.

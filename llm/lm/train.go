@@ -257,6 +257,7 @@ func Train(ctx context.Context, m *Model, train []Example, opt TrainOptions) (Re
 func (m *Model) invalidate() {
 	m.packOnce = sync.Once{}
 	m.packed = nil
+	m.decoders = sync.Pool{}
 }
 
 // epochOrder is the seeded permutation of the examples for one epoch.
