@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/pmlm-go/pmlm/llm/lm"
 )
 
@@ -19,7 +21,16 @@ type GenerativeResponder struct {
 	model  *lm.Model
 	opt    lm.GenerateOptions
 	digest string
+	// recent remembers the latest answers: decoding is deterministic, and
+	// the RL loop asks the same prompt many times (every episode of a
+	// patient starts from its coarse prompt, and greedy refinements
+	// repeat).
+	recent *lru.Cache[string, Response]
 }
+
+// generativeMemory is the number of answers a GenerativeResponder keeps
+// in memory (about 1 KiB each).
+const generativeMemory = 4096
 
 // NewGenerative returns a GenerativeResponder that decodes with opt
 // (greedy by default).
@@ -30,13 +41,23 @@ func NewGenerative(m *lm.Model, opt lm.GenerateOptions) (*GenerativeResponder, e
 	if opt.MaxTokens < 0 || opt.Beam < 0 {
 		return nil, fmt.Errorf("llm: generative responder: negative max tokens %d or beam %d", opt.MaxTokens, opt.Beam)
 	}
-	return &GenerativeResponder{model: m, opt: opt, digest: m.Digest()}, nil
+	recent, err := lru.New[string, Response](generativeMemory)
+	if err != nil {
+		return nil, err
+	}
+	return &GenerativeResponder{model: m, opt: opt, digest: m.Digest(), recent: recent}, nil
 }
 
 // Respond writes the model's reply. A reply that reaches the token limit
-// is returned with StopReason "length"; an empty reply is ErrEmpty.
+// is returned with StopReason "length"; an empty reply is ErrEmpty. One of
+// the latest few thousand prompts is answered from memory (Cached set):
+// the model would write the same reply.
 func (r *GenerativeResponder) Respond(ctx context.Context, prompt string) (Response, error) {
 	start := time.Now()
+	if resp, ok := r.recent.Get(prompt); ok {
+		resp.Cached, resp.Latency = true, time.Since(start)
+		return resp, nil
+	}
 	g, err := r.model.Generate(ctx, prompt, r.opt)
 	if err != nil {
 		return Response{}, err
@@ -52,6 +73,7 @@ func (r *GenerativeResponder) Respond(ctx context.Context, prompt string) (Respo
 	if g.Text == "" {
 		return resp, fmt.Errorf("llm: %s: %w", ProviderLM, ErrEmpty)
 	}
+	r.recent.Add(prompt, resp)
 	return resp, nil
 }
 

@@ -21,7 +21,8 @@ import (
 // must get replies about their own diagnosis, and deleting the dominant
 // candidate of a differential must move the reply to the other one. To
 // stay fast the replies are cut to their first sentence (the one that
-// names the diagnosis).
+// names the diagnosis), and the inputs come without context sentences and
+// deletion noise.
 func TestTrainedResponderIsWordingSensitive(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("trains a language model for about half a minute (ten times that under the race detector)")
@@ -38,7 +39,7 @@ func TestTrainedResponderIsWordingSensitive(t *testing.T) {
 		cases[i] = corpus.Case{Label: p.Label, Reply: first + "."}
 		count[p.Label]++
 	}
-	pairs, err := corpus.Build(cases, c.Labels, nil, corpus.Options{Seed: 1, LabPerIndicator: -1})
+	pairs, err := corpus.Build(cases, c.Labels, nil, corpus.Options{Seed: 1, LabPerIndicator: -1, Context: -1, Deletion: -1})
 	require.NoError(t, err)
 	var ex []lm.Example
 	var texts []string
