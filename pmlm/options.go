@@ -144,7 +144,8 @@ type TrainOptions struct {
 	WarmStart bool
 	// Epochs, BatchSize, Workers and LearningRate configure the REINFORCE
 	// trainer (0: DefaultEpochs, DefaultBatchSize, GOMAXPROCS,
-	// DefaultLearningRate).
+	// DefaultLearningRate; the policy trainer applies its defaults, which
+	// these constants are).
 	Epochs, BatchSize, Workers int
 	LearningRate               float64
 	// BaselineDecay subtracts a running mean of rewards (variance reduction,
@@ -197,17 +198,8 @@ func (o *TrainOptions) setDefaults() error {
 	if o.Steps == 0 {
 		o.Steps = DefaultSteps
 	}
-	if o.Epochs == 0 {
-		o.Epochs = DefaultEpochs
-	}
-	if o.BatchSize == 0 {
-		o.BatchSize = DefaultBatchSize
-	}
 	if o.Workers == 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
-	}
-	if o.LearningRate == 0 {
-		o.LearningRate = DefaultLearningRate
 	}
 	switch o.RewardComponent {
 	case "":
@@ -216,8 +208,11 @@ func (o *TrainOptions) setDefaults() error {
 	default:
 		return fmt.Errorf("%w: reward component %q: want F, P or R", ErrOptions, o.RewardComponent)
 	}
-	if o.K < 1 || o.Steps < 1 || o.Epochs < 1 || o.BatchSize < 1 || o.CrossFitFolds < 1 {
-		return fmt.Errorf("%w: K, Steps, Epochs, BatchSize and CrossFitFolds must be positive", ErrOptions)
+	if o.K < 1 || o.Steps < 1 || o.CrossFitFolds < 1 {
+		return fmt.Errorf("%w: K, Steps and CrossFitFolds must be positive", ErrOptions)
+	}
+	if o.Epochs < 0 || o.BatchSize < 0 || o.LearningRate < 0 {
+		return fmt.Errorf("%w: Epochs, BatchSize and LearningRate must not be negative", ErrOptions)
 	}
 	if o.PromptTemplate == "" {
 		o.PromptTemplate = prompt.DefaultText

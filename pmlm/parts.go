@@ -16,8 +16,9 @@ import (
 // file and records Kind in the manifest; Load reads the part back with the
 // loader registered under that kind in Loaders.
 type Saver interface {
-	// Kind names the part's saved form, e.g. "predict.minirocket". It
-	// should carry a package-like prefix so kinds do not collide.
+	// Kind names the part's saved form, e.g. "predict.minirocket/1": a
+	// package-like prefix, so kinds do not collide, and the format's
+	// version, so a new format is a new kind (the old loader can stay).
 	Kind() string
 	// Save writes the part.
 	Save(w io.Writer) error

@@ -16,7 +16,9 @@ import (
 
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
+	"github.com/pmlm-go/pmlm/similarity"
 )
 
 // trained is one small pipeline shared by the tests of this file: training
@@ -156,8 +158,8 @@ func TestLoadRejectsCorruptedAndForeignModels(t *testing.T) {
 	require.NoError(t, p.Save(dir))
 	man, err := pmlm.ReadManifest(dir)
 	require.NoError(t, err)
-	assert.Equal(t, "similarity.exact", man.Parts[pmlm.PartRecommender].Kind)
-	assert.Equal(t, "predict.minirocket", man.Parts[pmlm.PartPredictor].Kind)
+	assert.Equal(t, similarity.ExactKind, man.Parts[pmlm.PartRecommender].Kind)
+	assert.Equal(t, predict.KindMiniRocket, man.Parts[pmlm.PartPredictor].Kind)
 	assert.Equal(t, "case", man.Responder.Provider)
 	assert.Equal(t, p.Labels(), man.Data.Labels)
 }

@@ -417,7 +417,7 @@ func copyData(p mat.Tensor) []float32 { return append([]float32(nil), p.Data().F
 
 // Kind is the kind under which an MLP policy is saved, for model
 // manifests.
-const Kind = "policy.mlp"
+const Kind = "policy.mlp/1"
 
 // Kind names the saved form of an MLP (Save, Load).
 func (m *MLP) Kind() string { return Kind }

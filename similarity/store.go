@@ -7,7 +7,7 @@ import (
 )
 
 // ExactKind is the kind under which an Exact is saved (see Exact.Kind).
-const ExactKind = "similarity.exact"
+const ExactKind = "similarity.exact/1"
 
 // exactFile is the saved form of an Exact: its references.
 type exactFile struct {

@@ -347,7 +347,7 @@ func sameShape(got []int, rows, cols int) bool {
 }
 
 // Kind is the kind under which an MLP is saved, for model manifests.
-const Kind = "encoder.mlp"
+const Kind = "encoder.mlp/1"
 
 // Kind names the saved form of an MLP (Save, Load).
 func (m *MLP) Kind() string { return Kind }

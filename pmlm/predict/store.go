@@ -4,17 +4,20 @@ import (
 	"encoding/gob"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/nlpodyssey/spago/nn"
 )
 
 // Kinds under which the built-in predictors are saved (see the Kind
 // methods): model manifests record them, and loaders are looked up by them.
+// A kind ends in its file format's version, so a new format is a new kind
+// and the loader of the old one can stay registered.
 const (
-	KindMiniRocket     = "predict.minirocket"
-	KindLSTM           = "predict.lstm"
-	KindCNN            = "predict.cnn"
-	KindTransformer    = "predict.transformer"
+	KindMiniRocket     = "predict.minirocket/1"
+	KindLSTM           = "predict.lstm/1"
+	KindCNN            = "predict.cnn/1"
+	KindTransformer    = "predict.transformer/1"
 	neuralModelVersion = 1
 	neuralKindPrefix   = "predict."
 )
@@ -24,7 +27,9 @@ func (m *MiniRocketClassifier) Kind() string { return KindMiniRocket }
 
 // Kind names the saved form of a NeuralClassifier: one kind per
 // architecture.
-func (m *NeuralClassifier) Kind() string { return neuralKindPrefix + string(m.Config.Arch) }
+func (m *NeuralClassifier) Kind() string {
+	return neuralKindPrefix + string(m.Config.Arch) + "/" + strconv.Itoa(neuralModelVersion)
+}
 
 // neuralModel is the gob form of a fitted NeuralClassifier.
 type neuralModel struct {
