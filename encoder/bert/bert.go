@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	cbert "github.com/nlpodyssey/cybertron/pkg/models/bert"
 	"github.com/nlpodyssey/cybertron/pkg/vocabulary"
@@ -34,21 +35,21 @@ import (
 // the package is wrapped with the "bert: " prefix, file names and details.
 var (
 	// ErrMissingFile is returned when a required file of the model directory is absent.
-	ErrMissingFile = errors.New("missing model file")
+	ErrMissingFile = errors.New("bert: missing model file")
 	// ErrBadConfig is returned when config.json has an invalid value.
-	ErrBadConfig = errors.New("invalid config")
+	ErrBadConfig = errors.New("bert: invalid config")
 	// ErrUnsupported is returned for a valid setting this package does not implement.
-	ErrUnsupported = errors.New("unsupported")
+	ErrUnsupported = errors.New("bert: unsupported")
 	// ErrBadVocab is returned when vocab.txt is empty, lacks a special token or disagrees
 	// with config.json.
-	ErrBadVocab = errors.New("invalid vocabulary")
+	ErrBadVocab = errors.New("bert: invalid vocabulary")
 	// ErrBadWeights is returned when the weights file is malformed or disagrees with
 	// config.json.
-	ErrBadWeights = errors.New("invalid weights")
+	ErrBadWeights = errors.New("bert: invalid weights")
 	// ErrMissingTensor is returned when the weights file lacks a tensor the model needs.
-	ErrMissingTensor = errors.New("missing tensor")
+	ErrMissingTensor = errors.New("bert: missing tensor")
 	// ErrBadLayer is returned for a layer outside 0..NumLayers.
-	ErrBadLayer = errors.New("layer out of range")
+	ErrBadLayer = errors.New("bert: layer out of range")
 )
 
 // The files of a model directory.
@@ -128,8 +129,8 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 		return nil, err
 	}
 	if len(vocab) != cfg.VocabSize {
-		return nil, fmt.Errorf("bert: %s: %w: %d entries, config.json vocab_size is %d",
-			vocabPath, ErrBadVocab, len(vocab), cfg.VocabSize)
+		return nil, fmt.Errorf("%w: %s: %d entries, config.json vocab_size is %d",
+			ErrBadVocab, vocabPath, len(vocab), cfg.VocabSize)
 	}
 	src, path, err := openWeights(dir)
 	if err != nil {
@@ -151,12 +152,12 @@ func requireFile(dir, name string) error {
 	info, err := os.Stat(p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("bert: %s: %w", p, ErrMissingFile)
+			return fmt.Errorf("%w: %s", ErrMissingFile, p)
 		}
-		return fmt.Errorf("bert: %w", err)
+		return wrapf(err, "")
 	}
 	if info.IsDir() {
-		return fmt.Errorf("bert: %s: %w: is a directory", p, ErrMissingFile)
+		return fmt.Errorf("%w: %s: is a directory", ErrMissingFile, p)
 	}
 	return nil
 }
@@ -174,25 +175,25 @@ func openWeights(dir string) (tensorSource, string, error) {
 	}
 	for _, idx := range []string{SafetensorsFile + ".index.json", PytorchFile + ".index.json"} {
 		if _, err := os.Stat(filepath.Join(dir, idx)); err == nil {
-			return nil, "", fmt.Errorf("bert: %s: %w: sharded checkpoint (%s)", dir, ErrUnsupported, idx)
+			return nil, "", fmt.Errorf("%w: %s: sharded checkpoint (%s)", ErrUnsupported, dir, idx)
 		}
 	}
-	return nil, "", fmt.Errorf("bert: %s: %w: neither %s nor %s", dir, ErrMissingFile, SafetensorsFile, PytorchFile)
+	return nil, "", fmt.Errorf("%w: %s: neither %s nor %s", ErrMissingFile, dir, SafetensorsFile, PytorchFile)
 }
 
 func newModel(cfg Config, tc TokenizerConfig, vocab []string, src tensorSource, path, name string, layer *int, forward Forward) (*Model, error) {
 	if forward != ForwardFast && forward != ForwardCybertron {
-		return nil, fmt.Errorf("bert: %w: %v", ErrUnsupported, forward)
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, forward)
 	}
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	k := cfg.NumHiddenLayers
 	if layer != nil {
 		k = *layer
 	}
 	if k < 0 || k > cfg.NumHiddenLayers {
-		return nil, fmt.Errorf("bert: %w: layer %d, model has %d", ErrBadLayer, k, cfg.NumHiddenLayers)
+		return nil, fmt.Errorf("%w: layer %d, model has %d", ErrBadLayer, k, cfg.NumHiddenLayers)
 	}
 	maxLen := cfg.MaxPositionEmbeddings
 	if tc.ModelMaxLength > 0 && tc.ModelMaxLength < maxLen {
@@ -212,7 +213,7 @@ func newModel(cfg Config, tc TokenizerConfig, vocab []string, src tensorSource, 
 	}
 	cb, err := newCybertron(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	if err := ck.fill(cb, cfg, hasPooler); err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func newModel(cfg Config, tc TokenizerConfig, vocab []string, src tensorSource, 
 	cb.Embeddings.Vocab = vocabulary.New(vocab)
 	fast, err := newFastModel(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	return &Model{name: name, cfg: cfg, tok: tok, cb: cb, layer: k, hasPooler: hasPooler,
 		forward: forward, fast: fast}, nil
@@ -324,7 +325,7 @@ func (m *Model) HiddenStatesIDs(ctx context.Context, ids []int, layer int) ([][]
 // which uses the cores and caches better than one sentence at a time.
 func (m *Model) HiddenStatesBatch(ctx context.Context, batch [][]int, layer int) ([][][]float32, error) {
 	if layer < 0 || layer > m.cfg.NumHiddenLayers {
-		return nil, fmt.Errorf("bert: %w: layer %d, model has %d", ErrBadLayer, layer, m.cfg.NumHiddenLayers)
+		return nil, fmt.Errorf("%w: layer %d, model has %d", ErrBadLayer, layer, m.cfg.NumHiddenLayers)
 	}
 	for s, ids := range batch {
 		if len(ids) == 0 || len(ids) > m.cfg.MaxPositionEmbeddings {
@@ -347,7 +348,7 @@ func (m *Model) HiddenStatesBatch(ctx context.Context, batch [][]int, layer int)
 		return m.forwardFast(ctx, batch, layer)
 	case ForwardCybertron:
 	default:
-		return nil, fmt.Errorf("bert: %w: %v", ErrUnsupported, m.forward)
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, m.forward)
 	}
 	out := make([][][]float32, len(batch))
 	for s, ids := range batch {
@@ -390,7 +391,7 @@ func (m *Model) embed(ids []int) ([]mat.Tensor, error) {
 	e := m.cb.Embeddings
 	words, err := e.Tokens.Encode(ids)
 	if err != nil {
-		return nil, fmt.Errorf("bert: word embeddings: %w", err)
+		return nil, wrapf(err, "word embeddings")
 	}
 	positions := make([]int, len(ids))
 	for i := range positions {
@@ -398,11 +399,11 @@ func (m *Model) embed(ids []int) ([]mat.Tensor, error) {
 	}
 	pos, err := e.Positions.Encode(positions)
 	if err != nil {
-		return nil, fmt.Errorf("bert: position embeddings: %w", err)
+		return nil, wrapf(err, "position embeddings")
 	}
 	segment, err := e.TokenTypes.Embedding(0)
 	if err != nil {
-		return nil, fmt.Errorf("bert: token type embeddings: %w", err)
+		return nil, wrapf(err, "token type embeddings")
 	}
 	xs := make([]mat.Tensor, len(ids))
 	for i := range xs {
@@ -410,4 +411,22 @@ func (m *Model) embed(ids []int) ([]mat.Tensor, error) {
 		xs[i] = ag.Add(ag.Add(words[i], segment), pos[i])
 	}
 	return e.Norm.Forward(xs...), nil
+}
+
+// wrapf adds the package prefix and a context (format and args) to err. An
+// error that already starts with "bert: " (a sentinel's text) keeps its
+// start and gets the context after it, so that no message repeats the
+// prefix.
+func wrapf(err error, format string, args ...any) error {
+	where := fmt.Sprintf(format, args...)
+	switch {
+	case !strings.HasPrefix(err.Error(), "bert: "):
+		if where == "" {
+			return fmt.Errorf("bert: %w", err)
+		}
+		return fmt.Errorf("bert: %s: %w", where, err)
+	case where == "":
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, where)
 }

@@ -46,7 +46,7 @@ func newCheckpoint(src tensorSource, path string) (*checkpoint, error) {
 	for _, n := range names {
 		k := canonicalName(n)
 		if prev, dup := c.byKey[k]; dup {
-			return nil, fmt.Errorf("bert: %s: %w: tensors %q and %q both map to %q", path, ErrBadWeights, prev, n, k)
+			return nil, fmt.Errorf("%w: %s: tensors %q and %q both map to %q", ErrBadWeights, path, prev, n, k)
 		}
 		c.byKey[k] = n
 	}
@@ -114,8 +114,8 @@ func (c *checkpoint) validate(cfg Config) (hasPooler bool, err error) {
 		}
 		shape, _ := c.src.shape(name)
 		if !slices.Equal(shape, w.shape) {
-			return false, fmt.Errorf("bert: %s: %w: tensor %q has shape %v, config.json implies %v",
-				c.path, ErrBadWeights, name, shape, w.shape)
+			return false, fmt.Errorf("%w: %s: tensor %q has shape %v, config.json implies %v",
+				ErrBadWeights, c.path, name, shape, w.shape)
 		}
 	}
 	if len(missing) > 0 {
@@ -124,7 +124,7 @@ func (c *checkpoint) validate(cfg Config) (hasPooler bool, err error) {
 			more = fmt.Sprintf(" and %d more", len(missing)-5)
 			missing = missing[:5]
 		}
-		return false, fmt.Errorf("bert: %s: %w: %s%s", c.path, ErrMissingTensor, strings.Join(missing, ", "), more)
+		return false, fmt.Errorf("%w: %s: %s%s", ErrMissingTensor, c.path, strings.Join(missing, ", "), more)
 	}
 	return hasPooler, nil
 }
@@ -132,11 +132,11 @@ func (c *checkpoint) validate(cfg Config) (hasPooler bool, err error) {
 func (c *checkpoint) read(key string) ([]float32, error) {
 	name, ok := c.byKey[key]
 	if !ok {
-		return nil, fmt.Errorf("bert: %s: %w: %q", c.path, ErrMissingTensor, key)
+		return nil, fmt.Errorf("%w: %s: %q", ErrMissingTensor, c.path, key)
 	}
 	v, err := c.src.read(name)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %s: %w", c.path, err)
+		return nil, wrapf(err, "%s", c.path)
 	}
 	return v, nil
 }

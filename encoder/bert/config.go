@@ -37,14 +37,14 @@ const maxDim = 1 << 22
 func readConfig(path string) (Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("bert: %w", err)
+		return Config{}, wrapf(err, "")
 	}
 	cfg := Config{TypeVocabSize: 2, LayerNormEps: 1e-12, HiddenAct: "gelu", PositionEmbeddingType: "absolute"}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return Config{}, fmt.Errorf("bert: %s: %w", path, jsonPosition(raw, err))
+		return Config{}, wrapf(jsonPosition(raw, err), "%s", path)
 	}
 	if err := cfg.validate(); err != nil {
-		return Config{}, fmt.Errorf("bert: %s: %w", path, err)
+		return Config{}, wrapf(err, "%s", path)
 	}
 	return cfg, nil
 }
@@ -121,15 +121,15 @@ func DefaultTokenizerConfig() TokenizerConfig {
 func readTokenizerConfig(path string) (TokenizerConfig, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return TokenizerConfig{}, fmt.Errorf("bert: %w", err)
+		return TokenizerConfig{}, wrapf(err, "")
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return TokenizerConfig{}, fmt.Errorf("bert: %s: %w", path, jsonPosition(raw, err))
+		return TokenizerConfig{}, wrapf(jsonPosition(raw, err), "%s", path)
 	}
 	tc := DefaultTokenizerConfig()
 	fail := func(key string, err error) (TokenizerConfig, error) {
-		return TokenizerConfig{}, fmt.Errorf("bert: %s: key %q: %w", path, key, err)
+		return TokenizerConfig{}, wrapf(err, "%s: key %q", path, key)
 	}
 	if v, ok := fields["do_lower_case"]; ok {
 		if err := json.Unmarshal(v, &tc.DoLowerCase); err != nil {
@@ -207,13 +207,13 @@ func specialTokenString(v json.RawMessage) (string, error) {
 func readVocab(path string) ([]string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	text := strings.ReplaceAll(string(raw), "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	text = strings.TrimSuffix(text, "\n")
 	if text == "" {
-		return nil, fmt.Errorf("bert: %s: %w: empty vocabulary", path, ErrBadVocab)
+		return nil, fmt.Errorf("%w: %s: empty vocabulary", ErrBadVocab, path)
 	}
 	return strings.Split(text, "\n"), nil
 }

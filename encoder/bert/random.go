@@ -13,10 +13,10 @@ import (
 // including the tokenizer's special tokens.
 func NewRandom(cfg Config, tc TokenizerConfig, vocab []string, rng *rand.Rand, opts Options) (*Model, error) {
 	if len(vocab) != cfg.VocabSize {
-		return nil, fmt.Errorf("bert: %w: %d entries, vocab_size is %d", ErrBadVocab, len(vocab), cfg.VocabSize)
+		return nil, fmt.Errorf("%w: %d entries, vocab_size is %d", ErrBadVocab, len(vocab), cfg.VocabSize)
 	}
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	src := &randomSource{rng: rng, shapes: make(map[string][]int)}
 	for _, w := range requiredTensors(cfg) {

@@ -40,17 +40,17 @@ type safetensorsFile struct {
 func openSafetensors(path string) (*safetensorsFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	st, err := parseSafetensors(f, info.Size())
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("bert: %s: %w", path, err)
+		return nil, wrapf(err, "%s", path)
 	}
 	st.path, st.closer = path, f
 	return st, nil
@@ -169,7 +169,7 @@ func (s *safetensorsFile) read(name string) ([]float32, error) {
 	numel, _ := shapeNumel(e.Shape)
 	buf := make([]byte, e.DataOffsets[1]-e.DataOffsets[0])
 	if _, err := s.r.ReadAt(buf, s.dataStart+e.DataOffsets[0]); err != nil {
-		return nil, fmt.Errorf("bert: %s: tensor %q: %w", s.path, name, err)
+		return nil, wrapf(err, "%s: tensor %q", s.path, name)
 	}
 	out := make([]float32, numel)
 	switch e.DType {

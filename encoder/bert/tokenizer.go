@@ -65,7 +65,7 @@ func NewTokenizer(vocab []string, cfg TokenizerConfig, maxLen int) (*Tokenizer, 
 		id        *int
 	}{{"unk_token", cfg.UnkToken, &t.unkID}, {"cls_token", cfg.ClsToken, &t.clsID}, {"sep_token", cfg.SepToken, &t.sepID}} {
 		if *s.id, ok = t.vocab[s.tok]; !ok || s.tok == "" {
-			return nil, fmt.Errorf("bert: %w: %s %q is not in the vocabulary", ErrBadVocab, s.name, s.tok)
+			return nil, fmt.Errorf("%w: %s %q is not in the vocabulary", ErrBadVocab, s.name, s.tok)
 		}
 	}
 	for _, s := range []string{cfg.UnkToken, cfg.SepToken, cfg.PadToken, cfg.ClsToken, cfg.MaskToken} {

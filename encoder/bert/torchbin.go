@@ -110,7 +110,7 @@ func openTorch(path string) (tf *torchFile, err error) {
 	// The pickle machine can panic on hostile input; report it as an error.
 	defer func() {
 		if r := recover(); r != nil {
-			tf, err = nil, fmt.Errorf("bert: %s: %w: unpickling: %v", path, ErrBadWeights, r)
+			tf, err = nil, fmt.Errorf("%w: %s: unpickling: %v", ErrBadWeights, path, r)
 		}
 	}()
 	zr, err := zip.OpenReader(path)
@@ -118,7 +118,7 @@ func openTorch(path string) (tf *torchFile, err error) {
 		if errors.Is(err, zip.ErrFormat) {
 			return openLegacyTorch(path)
 		}
-		return nil, fmt.Errorf("bert: %s: %w", path, err)
+		return nil, wrapf(err, "%s", path)
 	}
 	tf = &torchFile{path: path, zr: zr, records: map[string]*zip.File{}, tensors: map[string]*torchView{}, cache: map[string][]float32{}, unread: map[string]int{}}
 	var dataPkl *zip.File
@@ -130,21 +130,21 @@ func openTorch(path string) (tf *torchFile, err error) {
 			tf.records[f.Name[strings.LastIndex(f.Name, "/")+1:]] = f
 		case strings.HasSuffix(f.Name, "/constants.pkl"):
 			zr.Close()
-			return nil, fmt.Errorf("bert: %s: %w: TorchScript archive, not a state dict", path, ErrUnsupported)
+			return nil, fmt.Errorf("%w: %s: TorchScript archive, not a state dict", ErrUnsupported, path)
 		}
 	}
 	if dataPkl == nil {
 		zr.Close()
-		return nil, fmt.Errorf("bert: %s: %w: no data.pkl in the zip", path, ErrBadWeights)
+		return nil, fmt.Errorf("%w: %s: no data.pkl in the zip", ErrBadWeights, path)
 	}
 	obj, err := tf.unpickle(dataPkl)
 	if err != nil {
 		zr.Close()
-		return nil, fmt.Errorf("bert: %s: %w: %w", path, ErrBadWeights, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadWeights, path, err)
 	}
 	if err := tf.collect(obj); err != nil {
 		zr.Close()
-		return nil, fmt.Errorf("bert: %s: %w", path, err)
+		return nil, wrapf(err, "%s", path)
 	}
 	return tf, nil
 }
@@ -249,19 +249,19 @@ func openLegacyTorch(path string) (*torchFile, error) {
 	head := make([]byte, len(legacyMagic))
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
+		return nil, wrapf(err, "")
 	}
 	n, _ := io.ReadFull(f, head)
 	f.Close()
 	if n == 0 {
-		return nil, fmt.Errorf("bert: %s: %w: empty file", path, ErrBadWeights)
+		return nil, fmt.Errorf("%w: %s: empty file", ErrBadWeights, path)
 	}
 	if string(head[:n]) != legacyMagic {
-		return nil, fmt.Errorf("bert: %s: %w: neither a torch zip archive nor a legacy torch.save file", path, ErrBadWeights)
+		return nil, fmt.Errorf("%w: %s: neither a torch zip archive nor a legacy torch.save file", ErrBadWeights, path)
 	}
 	obj, err := pytorch.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("bert: %s: %w: %w", path, ErrBadWeights, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadWeights, path, err)
 	}
 	tf := &torchFile{path: path, tensors: map[string]*torchView{}}
 	conv := func(v any) any {
@@ -291,7 +291,7 @@ func openLegacyTorch(path string) (*torchFile, error) {
 		}
 	}
 	if err := tf.collect(obj); err != nil {
-		return nil, fmt.Errorf("bert: %s: %w", path, err)
+		return nil, wrapf(err, "%s", path)
 	}
 	return tf, nil
 }
@@ -335,12 +335,12 @@ func (t *torchFile) storageData(x *torchView, name string) ([]float32, error) {
 	}
 	r, err := t.records[s.key].Open()
 	if err != nil {
-		return nil, fmt.Errorf("bert: %s: storage %q: %w", t.path, s.key, err)
+		return nil, wrapf(err, "%s: storage %q", t.path, s.key)
 	}
 	defer r.Close()
 	raw := make([]byte, s.numel*es)
 	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, fmt.Errorf("bert: %s: storage %q: %w", t.path, s.key, err)
+		return nil, wrapf(err, "%s: storage %q", t.path, s.key)
 	}
 	out := make([]float32, s.numel)
 	for i := range out {
