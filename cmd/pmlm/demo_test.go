@@ -18,6 +18,9 @@ import (
 // TestDemoPrintsThreePrompts runs the demo on a small cohort with a tiny
 // general responder trained beforehand (the demo's own takes minutes).
 func TestDemoPrintsThreePrompts(t *testing.T) {
+	if raceEnabled {
+		t.Skip("trains the pipeline through a language model: minutes under the race detector; the pipeline's own tests run there")
+	}
 	opts := synth.DefaultOptions()
 	opts.Seed, opts.Patients, opts.Visits = 1, 80, 0
 	c, err := synth.Generate(opts)

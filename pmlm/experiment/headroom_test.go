@@ -12,6 +12,7 @@ import (
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
@@ -51,7 +52,10 @@ func TestMeasureHeadroom(t *testing.T) {
 	_, val, _ := c.Split(cohort.DefaultSplit())
 	require.NotEmpty(t, val)
 	h, err := MeasureHeadroom(context.Background(), c, HeadroomConfig{
-		Train: pmlm.TrainOptions{Seed: 1, K: 5}, Responder: r, Probes: 2, Seed: 3,
+		Train: pmlm.TrainOptions{Seed: 1, K: 5, NewPredictor: func(seed uint64) (predict.Predictor, error) {
+			return &predict.MiniRocketClassifier{Config: predict.MiniRocketConfig{NumFeatures: 840, Seed: seed}}, nil
+		}},
+		Responder: r, Probes: 2, Seed: 3,
 		Bootstrap: BootstrapOptions{Resamples: 200},
 	})
 	require.NoError(t, err)
