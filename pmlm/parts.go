@@ -29,10 +29,15 @@ type Saver interface {
 // a program registers only its own kinds. There is no process-wide
 // registry: each Load gets the loaders it is given.
 type Loaders struct {
-	Predictors   map[string]func(io.Reader) (predict.Predictor, error)
-	Encoders     map[string]func(io.Reader) (encoder.Encoder, error)
+	// Predictors read label predictors (role PartPredictor).
+	Predictors map[string]func(io.Reader) (predict.Predictor, error)
+	// Encoders read patient encoders (PartEncoder, PartPolicyEncoder; the
+	// policy's must also implement mlp.Differentiable).
+	Encoders map[string]func(io.Reader) (encoder.Encoder, error)
+	// Recommenders read recommenders (PartRecommender).
 	Recommenders map[string]func(io.Reader) (similarity.Recommender, error)
-	Policies     map[string]func(io.Reader) (policy.Policy, error)
+	// Policies read word-deletion policies (PartPolicy).
+	Policies map[string]func(io.Reader) (policy.Policy, error)
 }
 
 // DefaultLoaders returns new maps of the loaders of every built-in part:

@@ -78,13 +78,17 @@ type Manifest struct {
 
 // Part is one saved part of a model directory.
 type Part struct {
-	Kind   string `json:"kind"`
+	// Kind is the part's Saver.Kind, the key of its loader.
+	Kind string `json:"kind"`
+	// File is the part's file in the directory, SHA256 its hex SHA-256.
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
 }
 
 // ResponderInfo identifies a responder without secrets.
 type ResponderInfo struct {
+	// Provider and Model are the llm.Identity's (the responder's Go type
+	// as the provider when it has no identity).
 	Provider string `json:"provider"`
 	Model    string `json:"model"`
 }
@@ -93,12 +97,17 @@ type ResponderInfo struct {
 // and label set (a cohort to answer must use the same), the split, the
 // cohort's digest and the ablation flags.
 type DataInfo struct {
-	Metrics               []cohort.Metric        `json:"metrics"`
-	Labels                []string               `json:"labels"`
-	Split                 cohort.SplitBoundaries `json:"split"`
-	Digest                string                 `json:"digest"`
-	NoSelfPersonalization bool                   `json:"no_self_personalization"`
-	NoPeerPersonalization bool                   `json:"no_peer_personalization"`
+	// Metrics is the metric catalogue and Labels the label set.
+	Metrics []cohort.Metric `json:"metrics"`
+	Labels  []string        `json:"labels"`
+	// Split is the time-based split and Digest the cohort's digest
+	// (cohort.Cohort.Digest).
+	Split  cohort.SplitBoundaries `json:"split"`
+	Digest string                 `json:"digest"`
+	// NoSelfPersonalization and NoPeerPersonalization are the ablation
+	// flags of TrainOptions.
+	NoSelfPersonalization bool `json:"no_self_personalization"`
+	NoPeerPersonalization bool `json:"no_peer_personalization"`
 }
 
 // checksum returns the hex SHA-256 of m's canonical content.
