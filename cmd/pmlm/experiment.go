@@ -31,22 +31,28 @@ const syntheticData = "synthetic"
 func quickDefaults() map[string]string {
 	return map[string]string{
 		"patients": "600", "seeds": "3", "epochs": "1", "episodes": "128", "validation": "40",
-		"ks": "1,5,10,20", "ns": "0,5,10,20", "predictor-epochs": "10",
+		"ks": "1,5,10,20", "ns": "0,5,10,20", "predictor-epochs": "10", "lm-size": "tiny",
 	}
 }
 
 func experimentCommand() command {
 	return command{
 		name:  "experiment",
-		usage: "experiment NAME DATA --out DIR [--responder PROVIDER --model M] [--seeds N] [--quick]",
-		summary: "rerun the paper's tables and figures (table1, table3, fig6, fig7, tableA1 or all)\n\n" +
+		usage: "experiment NAME DATA --out DIR [--lm DIR] [--finetuned DIR] [--responder PROVIDER --model M] [--seeds N] [--quick]",
+		summary: "rerun the paper's tables and figures (table1, table2, table3, fig6, fig7, tableA1 or all)\n\n" +
 			"DATA is a cohort directory or \"synthetic\" (the embedded generator, --patients and\n" +
 			"--cohort-seed). Every configuration is trained on the training split and evaluated\n" +
 			"on the test split once per seed; every number is the mean ± sample std over the\n" +
-			"seeds. DIR receives NAME.md and NAME.csv per table and PNG plots; --markdown writes\n" +
-			"the report (default DIR/EXPERIMENTS.md) with the paper's numbers beside the measured ones. The offline case\n" +
-			"responder always answers; --responder adds an LLM (openai, anthropic, googleai,\n" +
-			"ollama, openai-compatible) to table 1, with its key from the environment.\n" +
+			"seeds, every difference has a 95 % paired bootstrap interval over test patients.\n" +
+			"DIR receives NAME.md and NAME.csv per table and PNG plots; --markdown writes the\n" +
+			"report (default DIR/EXPERIMENTS.md) with the paper's numbers beside the measured ones.\n" +
+			"The general LM (--lm; default DIR/lm-general, trained there once with seed 1 and\n" +
+			"reused) answers in every experiment; the fine-tuned LM (--finetuned; default\n" +
+			"DIR/lm-finetuned, likewise) is table 2's baseline; their answers are cached in\n" +
+			"DIR/lm-cache.db. The offline case responder is a row of table 1 (--no-lm: it answers\n" +
+			"everywhere, no table 2). --responder adds an LLM (openai, anthropic, googleai, ollama,\n" +
+			"openai-compatible) to table 1, with its key from the environment; the general prompt\n" +
+			"carries the patient's raw lab values and goes to it only with --general-prompt-opt-in.\n" +
 			"--quick: " + quickSummary() + ".",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			out := fs.String("out", "", "output folder (required)")
@@ -75,6 +81,12 @@ func experimentCommand() command {
 			baseURL := fs.String("base-url", "", "--responder: endpoint (openai-compatible)")
 			keyEnv := fs.String("api-key-env", "", "--responder: environment variable of the API key")
 			cachePath := fs.String("cache", "", "--responder: persistent response cache file (bbolt)")
+			optIn := fs.Bool("general-prompt-opt-in", false, "also send the general prompt, which carries the patient's raw lab values, to the --responder LLM (the local LMs and the case responder always get it)")
+			lmDir := fs.String("lm", "", "general LM directory (pmlm lm train; default DIR/lm-general, trained there on first use)")
+			finetunedDir := fs.String("finetuned", "", "fine-tuned LM directory (pmlm lm train --mode finetune; default DIR/lm-finetuned, trained there on first use)")
+			lmSize := fs.String("lm-size", "default", "shape of the LMs this command trains: default, or tiny (seconds; poor answers)")
+			lmCache := fs.String("lm-cache", "", "LM answer cache (default DIR/lm-cache.db)")
+			noLM := fs.Bool("no-lm", false, "no LMs: the offline case responder answers everywhere and table 2 is left out")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
@@ -133,6 +145,19 @@ func experimentCommand() command {
 				if cfg.Ns, err = intList("ns", *ns); err != nil {
 					return err
 				}
+				responders := "offline case responder everywhere (--no-lm)"
+				if !*noLM {
+					gen, ft, closer, err := lmResponders(ctx, e, c, *out, *lmDir, *finetunedDir, *lmSize, *lmCache)
+					if err != nil {
+						return err
+					}
+					defer closer.Close()
+					cfg.Default = &experiment.Responder{Name: generalLMName, Responder: gen, History: generalLMHistory(c.Metrics), Local: true}
+					cfg.Finetuned = &experiment.Responder{Name: finetunedLMName, Responder: ft, History: pmlm.FinetuneHistory(c.Metrics), Local: true}
+					responders = fmt.Sprintf("%s %s answers everywhere; %s %s in table 2; the offline case responder is a row of table 1",
+						generalLMName, gen.describe(), finetunedLMName, ft.describe())
+				}
+				cfg.GeneralOptIn = *optIn
 				if *provider != "" {
 					if *model == "" {
 						return fmt.Errorf("--responder %s needs --model", *provider)
@@ -163,6 +188,7 @@ func experimentCommand() command {
 					fmt.Sprintf("seeds: %v; full method k = %d, n = %d; REINFORCE %d epoch(s), %s per epoch, %s for epoch selection",
 						cfg.Seeds, *k, *n, *epochs, countOrAll(*episodes, "training patients"), countOrAll(*validation, "validation patients")),
 					fmt.Sprintf("figure 7: k ∈ {%s}, n ∈ {%s}; table A1: %s (neural epochs: %s)", *ks, *ns, *predictors, countOrAll(*predictorEpochs, "")),
+					"responders: " + responders,
 					fmt.Sprintf("machine: %d CPU cores (GOMAXPROCS); %d configuration(s) at once, %d training worker(s) each, %d evaluation workers", runtime.GOMAXPROCS(0), *jobs, *trainWorkers, *workers),
 				}
 				if *quick {

@@ -27,15 +27,18 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	require.NoError(t, os.WriteFile(reading, []byte("A person's reading."), 0o600))
 	code, stdout, stderr := runCmd(t, "experiment", "all", data, "--out", out, "--seeds", "1", "--epochs", "1",
 		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--ks", "2,3", "--ns", "0,2",
-		"--predictors", "minirocket", "--markdown", report, "--reading", reading)
+		"--predictors", "minirocket", "--markdown", report, "--reading", reading, "--lm-size", "tiny")
 	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "training the general LM (tiny size, seed 1) into "+filepath.Join(out, "lm-general"))
+	assert.Contains(t, stderr, "training the finetune LM (tiny size, seed 1) into "+filepath.Join(out, "lm-finetuned"))
+	assert.FileExists(t, filepath.Join(out, "lm-cache.db"))
 	assert.Contains(t, stderr, "configurations to train and evaluate")
 	assert.Contains(t, stderr, "[1/")
-	assert.Contains(t, stderr, "  [####----------------] 1 of 5 finished", "a progress bar")
-	assert.Contains(t, stderr, "  [####################] 5 of 5 finished")
+	assert.Contains(t, stderr, "  [###-----------------] 1 of 6 finished", "a progress bar")
+	assert.Contains(t, stderr, "  [####################] 6 of 6 finished")
 	assert.Contains(t, stdout, report)
 	assert.NoFileExists(t, filepath.Join(out, "EXPERIMENTS.md"), "--markdown replaces the default report")
-	for _, name := range []string{"table1.csv", "table3.md", "tableA1.csv", "fig6.png", "fig7_k.png", "fig7_n.csv"} {
+	for _, name := range []string{"table1.csv", "table2.csv", "table3.md", "tableA1.csv", "fig6.png", "fig7_k.png", "fig7_n.csv"} {
 		assert.Contains(t, stdout, filepath.Join(out, name))
 		fi, err := os.Stat(filepath.Join(out, name))
 		require.NoError(t, err)
@@ -47,6 +50,20 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	f.Close()
 	require.NoError(t, err)
 	assert.Len(t, recs, 3, "header, majority, minirocket")
+	t1 := readCSVFile(t, filepath.Join(out, "table1.csv"))
+	assert.Contains(t, t1[0], "BERTScore-F1_ci_low")
+	assert.Contains(t, t1[0], "BERTScore-F1_ci_high")
+	var generalRows []string
+	for _, rec := range t1[1:] {
+		if rec[0] == "general LM" {
+			generalRows = append(generalRows, rec[1])
+		}
+	}
+	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "control: random deletions", "control: refined, x̂ = 0",
+		"coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0"}, generalRows)
+	t2 := readCSVFile(t, filepath.Join(out, "table2.csv"))
+	require.Len(t, t2, 4)
+	assert.Equal(t, []string{"fine-tuned LM", "PMLM (general LM)"}, []string{t2[1][0], t2[2][0]})
 
 	md, err := os.ReadFile(report)
 	require.NoError(t, err)
@@ -64,9 +81,11 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	require.NoError(t, err)
 	args := []string{"experiment", "all", data, "--out", out, "--seeds", "1", "--epochs", "1",
 		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--ks", "2,3", "--ns", "0,2",
-		"--predictors", "minirocket", "--markdown", report}
+		"--predictors", "minirocket", "--markdown", report, "--lm-size", "tiny"}
 	code, _, stderr = runCmd(t, args...)
 	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "training the", "the LMs are reused")
+	assert.Contains(t, stderr, "general LM: "+filepath.Join(out, "lm-general"))
 	assert.Contains(t, stderr, "0 runs to make")
 	assert.NotContains(t, stderr, "[1/")
 	again, err := os.ReadFile(filepath.Join(out, "table1.csv"))
@@ -74,10 +93,18 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	assert.Equal(t, string(table1), string(again))
 	md, err = os.ReadFile(report)
 	require.NoError(t, err)
-	assert.Contains(t, string(md), "5 configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation; their time is not included (they took ")
+	assert.Contains(t, string(md), "6 configuration(s) or predictor-study seed(s) were read from runs saved by an earlier invocation; their time is not included (they took ")
 	code, _, stderr = runCmd(t, append(args, "--fresh")...)
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stderr, "5 runs to make")
+	assert.Contains(t, stderr, "6 runs to make")
+
+	// An LM of the wrong mode, or none where one is named, is refused.
+	code, _, stderr = runCmd(t, append(args, "--lm", filepath.Join(out, "lm-finetuned"))...)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, `is a "finetune" LM, want "general"`)
+	code, _, stderr = runCmd(t, append(args, "--finetuned", filepath.Join(dir, "none"))...)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, "finetune LM:")
 }
 
 func TestExperimentUsageErrors(t *testing.T) {
@@ -145,7 +172,7 @@ func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	code, _, stderr = runCmd(t, "experiment", "table1", data, "--out", out, "--seeds", "1", "--epochs", "1",
 		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2",
-		"--responder", "openai-compatible", "--model", "test-model", "--base-url", srv.URL+"/v1")
+		"--responder", "openai-compatible", "--model", "test-model", "--base-url", srv.URL+"/v1", "--no-lm")
 	require.Equal(t, 0, code, stderr)
 	assert.Positive(t, calls.Load())
 
@@ -164,4 +191,29 @@ func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
 	assert.Equal(t, []string{"task only", "coarse", "refined", "refined − coarse"}, llmRows, "no general prompt without --general-prompt-opt-in")
 	assert.Equal(t, []string{"openai-compatible test-model", "coarse"}, recs[12][:2])
 	assert.NotEqual(t, recs[3][2:], recs[12][2:], "the LLM's answers score differently from the case responder's")
+
+	// With the opt-in the LLM gets the general prompt too; the case
+	// responder's runs are reused.
+	code, _, stderr = runCmd(t, "experiment", "table1", data, "--out", out, "--seeds", "1", "--epochs", "1",
+		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2",
+		"--responder", "openai-compatible", "--model", "test-model", "--base-url", srv.URL+"/v1", "--no-lm", "--general-prompt-opt-in")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "1 runs to make")
+	llmRows = nil
+	for _, rec := range readCSVFile(t, filepath.Join(out, "table1.csv"))[1:] {
+		if rec[0] == "openai-compatible test-model" {
+			llmRows = append(llmRows, rec[1])
+		}
+	}
+	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "coarse − general", "refined − coarse"}, llmRows)
+}
+
+func readCSVFile(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	return recs
 }
