@@ -89,12 +89,14 @@ type Config struct {
 	// synthetic cohort).
 	Jobs int
 	// RunsDir, if set, receives every finished configuration and
-	// predictor-study seed as a small JSON file (metrics and deletion
-	// positions, no patient data); a later Runner with the same cohort and
-	// settings reuses them instead of training again, so that an
-	// interrupted run resumes where it stopped. Results of changed code
-	// are not detected: empty the folder, or set Fresh, after changing the
-	// library.
+	// predictor-study seed as a JSON file (every test patient's scores
+	// per prompt, indexed by position in the test split, and the deletion
+	// positions; no identifier, prompt or text); a later Runner with the
+	// same cohort, settings and responders (by their llm.Identity)
+	// reuses them instead of training again, so that an interrupted run
+	// resumes where it stopped. Files of an older format are made again.
+	// Results of changed code are not detected: empty the folder, or set
+	// Fresh, after changing the library.
 	RunsDir string
 	// Fresh runs everything again, reusing nothing from RunsDir (but
 	// saving there).
