@@ -2,7 +2,9 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -113,4 +115,33 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 		o.Deletions = append(o.Deletions, d...)
 	}
 	return o, nil
+}
+
+// tolerant passes prompts to an LLM and turns an empty answer
+// (llm.ErrEmpty) into an answer with no words, counted in empty, instead
+// of failing a run of hours: it scores 0, as such an answer should. It
+// forwards the LLM's identity and patient exclusions.
+type tolerant struct {
+	inner llm.Responder
+	empty *atomic.Int64
+}
+
+func (t tolerant) Respond(ctx context.Context, prompt string) (llm.Response, error) {
+	return t.RespondTo(ctx, llm.Request{Prompt: prompt})
+}
+
+func (t tolerant) RespondTo(ctx context.Context, req llm.Request) (llm.Response, error) {
+	r, err := llm.RespondTo(ctx, t.inner, req)
+	if errors.Is(err, llm.ErrEmpty) {
+		t.empty.Add(1)
+		return llm.Response{Provider: r.Provider, Model: r.Model, StopReason: r.StopReason}, nil
+	}
+	return r, err
+}
+
+func (t tolerant) Identity() llm.Identity {
+	if id, ok := t.inner.(llm.Identified); ok {
+		return id.Identity()
+	}
+	return llm.Identity{Provider: fmt.Sprintf("%T", t.inner)}
 }

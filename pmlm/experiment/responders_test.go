@@ -3,6 +3,7 @@ package experiment_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,10 +27,15 @@ type adviceModel struct {
 	labels   []string
 	sawLabs  atomic.Bool
 	requests atomic.Int64
+	// empty: this prompt gets no answer (llm.ErrEmpty).
+	empty string
 }
 
 func (m *adviceModel) Respond(_ context.Context, p string) (llm.Response, error) {
 	m.requests.Add(1)
+	if m.empty != "" && p == m.empty {
+		return llm.Response{}, fmt.Errorf("test: %w", llm.ErrEmpty)
+	}
 	if strings.Contains(p, "HGB") {
 		m.sawLabs.Store(true)
 	}
@@ -60,7 +66,7 @@ func TestTables1And2WithTheLMs(t *testing.T) {
 	require.NoError(t, err)
 	general := &adviceModel{name: "general", labels: c.Labels}
 	tuned := &adviceModel{name: "tuned", labels: c.Labels}
-	external := &adviceModel{name: "external", labels: c.Labels}
+	external := &adviceModel{name: "external", labels: c.Labels, empty: prompt.TaskOnly()}
 	brief := prompt.HistoryOptions{Only: pmlm.KeyObstetricIndicators(), Brief: true}
 	cfg := tinyConfig()
 	cfg.Seeds = []uint64{1}
@@ -80,6 +86,11 @@ func TestTables1And2WithTheLMs(t *testing.T) {
 	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "coarse − general", "refined − coarse"},
 		rowsOf(t, res.Table1, experiment.CaseResponderName), "the case responder stays a row, without controls")
 	assert.Equal(t, []string{"task only", "coarse", "refined", "refined − coarse"}, rowsOf(t, res.Table1, "external"))
+	for _, row := range res.Table1.Rows {
+		if row.Labels[0] == "external" && row.Labels[1] == "task only" {
+			assert.Zero(t, row.Values[6].Mean, "an empty answer scores 0 and does not stop the run")
+		}
+	}
 	assert.False(t, external.sawLabs.Load(), "no lab values go to an external LLM without the opt-in")
 	assert.True(t, general.sawLabs.Load(), "the local general LM reads the general prompt")
 	assert.True(t, tuned.sawLabs.Load())

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -139,6 +140,9 @@ type Runner struct {
 	// def names the responder of every experiment (Config.Default or the
 	// case responder).
 	def string
+	// empty counts the empty answers of the configured LLMs, scored as
+	// answers without words.
+	empty atomic.Int64
 
 	store                       runStore
 	trainSettings, studySetting string
@@ -215,6 +219,23 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 	}
 	if cfg.Default != nil {
 		r.def = cfg.Default.Name
+	}
+	// Every configured LLM answers through tolerant: an empty answer
+	// scores 0 instead of failing the run (counted in r.empty).
+	wrap := func(rs *Responder) *Responder {
+		w := *rs
+		w.Responder = tolerant{inner: rs.Responder, empty: &r.empty}
+		return &w
+	}
+	if cfg.Default != nil {
+		r.cfg.Default = wrap(cfg.Default)
+	}
+	if cfg.Finetuned != nil {
+		r.cfg.Finetuned = wrap(cfg.Finetuned)
+	}
+	r.cfg.Responders = make([]Responder, len(cfg.Responders))
+	for i := range cfg.Responders {
+		r.cfg.Responders[i] = *wrap(&cfg.Responders[i])
 	}
 	if cfg.Finetuned != nil && cfg.Default == nil {
 		return nil, fmt.Errorf("%w: a fine-tuned LM (table 2) is compared with PMLM over the general LM: set Default too", ErrConfig)
@@ -614,6 +635,9 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
 		return nil, fmt.Errorf("experiment: saving %s: %w", v, err)
 	}
 	left := r.finish(took, func() { r.outcomes[v] = o })
+	if n := r.empty.Load(); n > 0 {
+		left += fmt.Sprintf("\n  %d empty LLM answer(s) so far, scored as answers without words", n)
+	}
 	r.logf("[%d/%d] done in %s: BERTScore-F1 %.2f coarse, %.2f refined (%d test patients)%s",
 		nth, planned, took.Round(time.Second), o.scores(promptCoarse).BERTScoreF, o.scores(promptRefined).BERTScoreF, o.Patients, left)
 	return o, nil
