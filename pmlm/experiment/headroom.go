@@ -353,3 +353,54 @@ func (h *Headroom) Markdown() string {
 	fmt.Fprintf(&sb, "\nBERTScore over %s.\n", h.Embedder)
 	return sb.String()
 }
+
+// Headroom measures the headroom of refinement with the runner's responder
+// on the validation split (MeasureHeadroom with the first seed's prompt
+// builder and the full method's n) and returns it as a table: a measure per
+// row, with the oracle's paired difference and its interval.
+func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
+	rs := r.responder(r.def)
+	if rs == nil {
+		return nil, fmt.Errorf("%w: headroom needs a responder", ErrConfig)
+	}
+	if len(r.cfg.Seeds) == 0 {
+		return nil, fmt.Errorf("%w: headroom needs a seed", ErrConfig)
+	}
+	train := r.cfg.Train
+	train.Seed, train.K, train.Steps = r.cfg.Seeds[0], r.k, r.n
+	r.logf("headroom: oracle deletions with %s on the validation split", r.def)
+	h, err := MeasureHeadroom(ctx, r.cohort, HeadroomConfig{
+		Train: train, Responder: rs.Responder, Steps: r.n, Workers: r.cfg.Workers, Seed: r.cfg.Seeds[0],
+		Bootstrap: r.bootstrapOptions(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	one := func(v float64) Stat { return Stat{Mean: v, N: 1} }
+	diff := func(v float64, ci Interval, positive int) Stat {
+		return Stat{Mean: v, N: 1, CI: &Interval{Low: ci.Low, High: ci.High}, Positive: positive}
+	}
+	t := &Table{Name: "headroom", Title: "Headroom: what deleting words can gain at most (" + r.def + ")",
+		LabelColumns: []string{"measure"}, ValueColumns: []string{"value"}}
+	t.Rows = []Row{
+		{Labels: []string{"validation patients"}, Values: []Stat{one(float64(h.Patients))}},
+		{Labels: []string{"coarse prompt, BERTScore-F1"}, Values: []Stat{one(h.Coarse)}},
+		{Labels: []string{fmt.Sprintf("oracle (best of the wrong-diagnosis deletions, n ≤ %d), BERTScore-F1", h.Steps)}, Values: []Stat{one(h.Oracle)}},
+		{Labels: []string{"oracle − coarse"}, Values: []Stat{diff(h.Gain, h.GainCI, h.Improved)}},
+		{Labels: []string{"all wrong-diagnosis words deleted (no choice) − coarse"}, Values: []Stat{one(h.FixedGain)}},
+		{Labels: []string{"answers about the true diagnosis, coarse (%)"}, Values: []Stat{one(100 * float64(h.CoarseRight) / float64(h.Patients))}},
+		{Labels: []string{"answers about the true diagnosis, oracle (%)"}, Values: []Stat{one(100 * float64(h.OracleRight) / float64(h.Patients))}},
+	}
+	if h.Probed > 0 {
+		t.Rows = append(t.Rows, Row{Labels: []string{"random single-word deletions that change the answer (%)"},
+			Values: []Stat{one(100 * float64(h.Changed) / float64(h.Probed))}})
+	}
+	t.Notes = []string{
+		"An oracle that knows the patient's true diagnosis deletes the words of the wrong diagnoses from the coarse prompt, " +
+			"the predicted label first when it is wrong, then the similar patients' wrong labels, most frequent first, within n words, " +
+			"and keeps the best of these prompts and the coarse one. No policy can gain where it cannot.",
+		fmt.Sprintf("oracle − coarse: mean over patients [95 %% bootstrap interval over patients] and, in place of seeds, the number of the %d patients it improves. "+
+			"The fixed rule's interval: [%.2f, %.2f]. BERTScore over %s.", h.Patients, h.FixedGainCI.Low, h.FixedGainCI.High, h.Embedder),
+	}
+	return t, nil
+}
