@@ -359,9 +359,9 @@ func (h *Headroom) Markdown() string {
 // builder and the full method's n) and returns it as a table: a measure per
 // row, with the oracle's paired difference and its interval.
 func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
-	rs := r.responder(r.def)
+	rs := r.cfg.Default
 	if rs == nil {
-		return nil, fmt.Errorf("%w: headroom needs a responder", ErrConfig)
+		return nil, fmt.Errorf("%w: the headroom is measured with Config.Default (a language model), which is not set", ErrConfig)
 	}
 	if len(r.cfg.Seeds) == 0 {
 		return nil, fmt.Errorf("%w: headroom needs a seed", ErrConfig)

@@ -505,6 +505,11 @@ func (r *Runner) expand(names []string) []string {
 	if r.cfg.Finetuned == nil {
 		out = slices.DeleteFunc(out, func(n string) bool { return n == "table2" })
 	}
+	if r.cfg.Default == nil {
+		// The headroom is measured with a language model; the case
+		// responder lives inside each trained pipeline.
+		out = slices.DeleteFunc(out, func(n string) bool { return n == "headroom" })
+	}
 	return out
 }
 
