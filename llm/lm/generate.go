@@ -305,6 +305,15 @@ func linear(y, x []float32, rows, in, out int, w, b []float32, p *linearPack) {
 	gemm(y, out, x, in, rows, &p.fwd, b)
 }
 
+// rowNorm is layer normalization of each row without the statistics the
+// backward pass keeps: the kernels' row operation, which computes exactly
+// what layerNorm does.
+func rowNorm(y, x []float32, rows, d int, g, b []float32) {
+	for t := range rows {
+		kernels.AddLayerNorm(y[t*d:(t+1)*d], x[t*d:(t+1)*d], nil, g, b, lnEps)
+	}
+}
+
 // forward reads tokens at the next positions and returns the logits of
 // the token after the last one. The returned slice is reused by the next
 // call.
@@ -329,7 +338,7 @@ func (d *decoder) forward(tokens []int) []float32 {
 	for i, ly := range m.lay.layers {
 		pk := &d.pm.layers[i]
 		ln, qkv := d.ln[:rows*D], d.qkv[:rows*3*D]
-		layerNorm(ln, x, rows, D, ly.ln1G.of(p), ly.ln1B.of(p), nil, nil)
+		rowNorm(ln, x, rows, D, ly.ln1G.of(p), ly.ln1B.of(p))
 		linear(qkv, ln, rows, D, 3*D, ly.wqkv.of(p), ly.bqkv.of(p), &pk.qkv)
 		kc, vc := d.k[i], d.v[i]
 		for r := range rows {
@@ -354,7 +363,7 @@ func (d *decoder) forward(tokens []int) []float32 {
 		tmp := d.tmp[:rows*D]
 		linear(tmp, d.atty, rows, D, D, ly.wo.of(p), ly.bo.of(p), &pk.o)
 		addTo(x, tmp)
-		layerNorm(ln, x, rows, D, ly.ln2G.of(p), ly.ln2B.of(p), nil, nil)
+		rowNorm(ln, x, rows, D, ly.ln2G.of(p), ly.ln2B.of(p))
 		fc := d.fc[:rows*H]
 		linear(fc, ln, rows, D, H, ly.wfc.of(p), ly.bfc.of(p), &pk.fc)
 		kernels.GELUErf(fc)
@@ -363,7 +372,7 @@ func (d *decoder) forward(tokens []int) []float32 {
 	}
 	d.n += rows
 	last := d.ln[:D]
-	layerNorm(last, x[(rows-1)*D:rows*D], 1, D, m.lay.lnfG.of(p), m.lay.lnfB.of(p), nil, nil)
+	rowNorm(last, x[(rows-1)*D:rows*D], 1, D, m.lay.lnfG.of(p), m.lay.lnfB.of(p))
 	blas32.Gemv(blas.NoTrans, 1, blas32.General{Rows: c.Vocab, Cols: D, Stride: D, Data: wte},
 		blas32.Vector{N: D, Inc: 1, Data: last}, 0, blas32.Vector{N: c.Vocab, Inc: 1, Data: d.logits})
 	return d.logits

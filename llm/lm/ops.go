@@ -12,7 +12,8 @@ import (
 const lnEps = 1e-5
 
 // layerNorm sets y = (x−μ)/σ·g + b for each of the rows of x (width d) and
-// records each row's mean and 1/σ for the backward pass.
+// records each row's mean and 1/σ for the backward pass (the decoder, which
+// needs no statistics, uses kernels.AddLayerNorm: the same arithmetic).
 func layerNorm(y, x []float32, rows, d int, g, b, mean, rstd []float32) {
 	for t := 0; t < rows; t++ {
 		xr, yr := x[t*d:(t+1)*d], y[t*d:(t+1)*d]
@@ -30,9 +31,7 @@ func layerNorm(y, x []float32, rows, d int, g, b, mean, rstd []float32) {
 		for i, v := range xr {
 			yr[i] = float32((float64(v)-mu)*rs)*g[i] + b[i]
 		}
-		if mean != nil {
-			mean[t], rstd[t] = float32(mu), float32(rs)
-		}
+		mean[t], rstd[t] = float32(mu), float32(rs)
 	}
 }
 
