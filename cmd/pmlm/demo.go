@@ -128,13 +128,14 @@ func demoLMConfig() lm.Config {
 	return c
 }
 
-// demoResponder loads the general responder from dir, or trains a
-// demo-sized one on the cohort.
+// demoResponder loads the general responder from dir (refused when it was
+// trained for another mode or on another cohort), or trains a demo-sized
+// one on the cohort.
 func demoResponder(ctx context.Context, e *env, c *cohort.Cohort, dir string, seed uint64) (llm.Responder, error) {
 	var m *lm.Model
 	if dir != "" {
 		var err error
-		if m, _, err = lm.Load(dir); err != nil {
+		if m, _, err = experimentLM(ctx, e, c, dir, pmlm.LMGeneral, "default", false); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(e.stdout, "general responder: %s (%d weights)\n", dir, m.NumParams())

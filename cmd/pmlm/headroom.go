@@ -48,15 +48,17 @@ func headroomCommand() command {
 				case *workers < 1:
 					return fmt.Errorf("--workers %d: want at least 1", *workers)
 				}
-				m, _, err := lm.Load(*model)
+				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
+				if err != nil {
+					return err
+				}
+				// A general LM of this cohort only: one trained elsewhere may
+				// have read these patients' replies.
+				m, _, err := experimentLM(ctx, e, c, *model, pmlm.LMGeneral, "default", false)
 				if err != nil {
 					return err
 				}
 				r, err := llm.NewGenerative(m, lm.GenerateOptions{})
-				if err != nil {
-					return err
-				}
-				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
 				if err != nil {
 					return err
 				}

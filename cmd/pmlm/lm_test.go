@@ -79,6 +79,18 @@ func TestLMTrainAndAsk(t *testing.T) {
 	assert.Contains(t, stdout.String(), "random single-word deletions that change the answer")
 	code = run(context.Background(), []string{"headroom", dir}, &env{stdout: &stdout, stderr: &stderr})
 	assert.Equal(t, 1, code, "--lm is required")
+	// A model of another cohort is refused: it may have read these
+	// patients' replies.
+	opts := synth.DefaultOptions()
+	opts.Seed, opts.Patients, opts.Visits = 6, 40, 0
+	oc, err := synth.Generate(opts)
+	require.NoError(t, err)
+	other := t.TempDir()
+	require.NoError(t, cohort.WriteDir(other, oc))
+	stderr.Reset()
+	code = run(context.Background(), []string{"headroom", other, "--lm", model}, &env{stdout: &stdout, stderr: &stderr})
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "another cohort")
 
 	if raceEnabled {
 		return // the library's tests cover determinism; a second training takes a minute here
