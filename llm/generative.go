@@ -1,8 +1,11 @@
 package llm
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -91,4 +94,50 @@ func (r *GenerativeResponder) modelName() string {
 // digest and the decoding options.
 func (r *GenerativeResponder) Identity() Identity {
 	return Identity{Provider: ProviderLM, Model: r.modelName(), Params: Params{MaxTokens: r.opt.MaxTokens}}
+}
+
+// Model returns the responder's language model.
+func (r *GenerativeResponder) Model() *lm.Model { return r.model }
+
+// GenerativeKind is the saved form of a GenerativeResponder (its Kind):
+// a PMLM model directory embeds the responder its policy was trained
+// against in this form.
+const GenerativeKind = "llm.lm/1"
+
+// Kind names the saved form written by Save.
+func (r *GenerativeResponder) Kind() string { return GenerativeKind }
+
+// generativeHeader is the first line of the saved form: the decoding.
+type generativeHeader struct {
+	MaxTokens int `json:"max_tokens"`
+	Beam      int `json:"beam"`
+}
+
+// Save writes the responder: one JSON line with the decoding options,
+// then the model with how it was trained (lm.WriteModel). The weights can
+// reproduce the replies the model was trained on: what Save writes is
+// patient data when those were patients' replies.
+func (r *GenerativeResponder) Save(w io.Writer) error {
+	if err := json.NewEncoder(w).Encode(generativeHeader{MaxTokens: r.opt.MaxTokens, Beam: r.opt.Beam}); err != nil {
+		return fmt.Errorf("llm: save the generative responder: %w", err)
+	}
+	return lm.WriteModel(w, r.model, r.model.Info())
+}
+
+// ReadGenerative reads a responder written by GenerativeResponder.Save.
+func ReadGenerative(r io.Reader) (*GenerativeResponder, error) {
+	br := bufio.NewReader(r)
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return nil, fmt.Errorf("llm: generative responder: decoding options: %w", err)
+	}
+	var h generativeHeader
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, fmt.Errorf("llm: generative responder: decoding options: %w", err)
+	}
+	m, _, err := lm.ReadModel(br)
+	if err != nil {
+		return nil, fmt.Errorf("llm: generative responder: %w", err)
+	}
+	return NewGenerative(m, lm.GenerateOptions{MaxTokens: h.MaxTokens, Beam: h.Beam})
 }

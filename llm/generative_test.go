@@ -1,7 +1,9 @@
 package llm
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -80,5 +82,32 @@ func TestGenerativeResponder(t *testing.T) {
 	_, err = NewGenerative(nil, lm.GenerateOptions{})
 	require.ErrorIs(t, err, lm.ErrModel)
 	_, err = NewGenerative(m, lm.GenerateOptions{Beam: -1})
+	require.Error(t, err)
+}
+
+func TestGenerativeResponderSaveRead(t *testing.T) {
+	m := trainedLM(t)
+	m.SetInfo(lm.Info{Mode: "general", Seed: 1, Epochs: 60, Examples: 4})
+	r, err := NewGenerative(m, lm.GenerateOptions{MaxTokens: 20, Beam: 2})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, r.Save(&buf))
+	got, err := ReadGenerative(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, GenerativeKind, got.Kind())
+	assert.Equal(t, r.Identity(), got.Identity(), "same weights and decoding")
+	assert.Equal(t, m.Info(), got.Model().Info())
+	ctx := context.Background()
+	want, err := r.Respond(ctx, "Diagnosis: normal.")
+	require.NoError(t, err)
+	have, err := got.Respond(ctx, "Diagnosis: normal.")
+	require.NoError(t, err)
+	assert.Equal(t, want.Text, have.Text)
+
+	_, err = ReadGenerative(strings.NewReader("{\"beam\": 1}\nnot a model"))
+	require.ErrorIs(t, err, lm.ErrModelDir)
+	_, err = ReadGenerative(strings.NewReader("no header"))
+	require.Error(t, err)
+	_, err = ReadGenerative(strings.NewReader("{\"beam\": -1}\n"))
 	require.Error(t, err)
 }

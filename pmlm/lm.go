@@ -130,6 +130,7 @@ func TrainLM(ctx context.Context, c *cohort.Cohort, opt LMOptions) (*lm.Model, l
 	if n := len(rep.ValidationPerplexity); n > 0 && !math.IsNaN(rep.ValidationPerplexity[n-1]) {
 		info.ValidationPerplexity = rep.ValidationPerplexity[n-1]
 	}
+	m.SetInfo(info)
 	return m, info, rep, nil
 }
 

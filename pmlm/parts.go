@@ -6,6 +6,7 @@ import (
 
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/encoder/mlp"
+	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/policy"
 	"github.com/pmlm-go/pmlm/similarity"
@@ -38,11 +39,14 @@ type Loaders struct {
 	Recommenders map[string]func(io.Reader) (similarity.Recommender, error)
 	// Policies read word-deletion policies (PartPolicy).
 	Policies map[string]func(io.Reader) (policy.Policy, error)
+	// Responders read the responder a model embeds (PartResponder).
+	Responders map[string]func(io.Reader) (llm.Responder, error)
 }
 
 // DefaultLoaders returns new maps of the loaders of every built-in part:
 // the MiniRocket and neural (LSTM, CNN, Transformer) predictors, the MLP
-// patient encoder, the exact recommender and the MLP policy.
+// patient encoder, the exact recommender, the MLP policy and the
+// generative responder.
 func DefaultLoaders() Loaders {
 	neural := func(r io.Reader) (predict.Predictor, error) { return predict.LoadNeural(r) }
 	return Loaders{
@@ -60,6 +64,9 @@ func DefaultLoaders() Loaders {
 		},
 		Policies: map[string]func(io.Reader) (policy.Policy, error){
 			policy.Kind: func(r io.Reader) (policy.Policy, error) { return policy.Load(r) },
+		},
+		Responders: map[string]func(io.Reader) (llm.Responder, error){
+			llm.GenerativeKind: func(r io.Reader) (llm.Responder, error) { return llm.ReadGenerative(r) },
 		},
 	}
 }

@@ -39,6 +39,10 @@ const (
 	PartPolicyEncoder = "policy_encoder"
 	PartRecommender   = "recommender"
 	PartPolicy        = "policy"
+	// PartResponder is the responder the policy was trained against, when
+	// it can be saved (the generative LM: llm.GenerativeKind); Load
+	// answers with it unless LoadOptions.Responder replaces it.
+	PartResponder = "responder"
 )
 
 // fileCases holds the training patients' coarse prompts and doctor replies,
@@ -163,7 +167,9 @@ func responderInfo(r llm.Responder) ResponderInfo {
 // The directory is assembled beside dir and renamed into place, so dir is
 // either the old model or the complete new one. It holds the training
 // patients' coarse prompts and doctor replies (the case responder's
-// knowledge): treat it as patient data.
+// knowledge) and, when the responder is the generative LM, the LM's
+// weights, which can reproduce the replies it was trained on: treat it as
+// patient data.
 func (p *Pipeline) Save(dir string) error {
 	b := p.builder
 	parts := []struct {
@@ -181,6 +187,15 @@ func (p *Pipeline) Save(dir string) error {
 			role string
 			part any
 		}{PartPolicyEncoder, p.patient})
+	}
+	// The responder is saved when it can be (the generative LM); the case
+	// responder is rebuilt from the saved cases, an external LLM is
+	// given again at Load.
+	if _, ok := p.responder.(Saver); ok {
+		parts = append(parts, struct {
+			role string
+			part any
+		}{PartResponder, p.responder})
 	}
 	savers := make(map[string]Saver, len(parts))
 	for _, pt := range parts {
@@ -280,7 +295,8 @@ type LoadOptions struct {
 	// Text must be given when the model was trained with an embedder other
 	// than the embedded word vectors; its Name must match the manifest's.
 	Text encoder.TextEncoder
-	// Responder replaces the default case responder built from the saved
+	// Responder replaces the model's responder: the one it embeds (the
+	// generative LM) or else the case responder built from the saved
 	// training cases.
 	Responder llm.Responder
 	// Loaders holds the loaders of the part kinds that are not built in;
@@ -368,7 +384,13 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	for _, c := range p.cases {
 		p.trainKeys[c.ID] = true
 	}
-	if err := p.setResponder(ctx, opts.Responder); err != nil {
+	responder := opts.Responder
+	if responder == nil {
+		if responder, _, err = loadPart(m, PartResponder, false, opts.Loaders.Responders, builtin.Responders, read); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.setResponder(ctx, responder); err != nil {
 		return nil, err
 	}
 	p.scorer = reward.NewBERTScorer(p.text, reward.BERTScoreOptions{})

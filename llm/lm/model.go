@@ -16,6 +16,7 @@ type Model struct {
 	vocab  *Vocabulary
 	lay    layout
 	params []float32
+	info   Info // how it was trained (SetInfo, Load)
 
 	packOnce sync.Once
 	packed   *packedModel // the weights packed for inference
@@ -63,6 +64,14 @@ func New(cfg Config, vocab *Vocabulary, seed uint64) (*Model, error) {
 	ones(m.lay.lnfG)
 	return m, nil
 }
+
+// Info returns how the model was trained, as recorded by SetInfo, Save,
+// Load or ReadModel (zero for a model fresh from New).
+func (m *Model) Info() Info { return m.info }
+
+// SetInfo records how the model was trained; Save and WriteModel store it.
+// Call it before the model is shared between goroutines.
+func (m *Model) SetInfo(info Info) { m.info = info }
 
 // Config returns the model's shape.
 func (m *Model) Config() Config { return m.cfg }

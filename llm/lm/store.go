@@ -94,6 +94,7 @@ func (m *Model) Save(dir string, info Info) error {
 	if v := info.ValidationPerplexity; math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return fmt.Errorf("lm: save: validation perplexity %v (0 when not measured)", v)
 	}
+	m.info = info
 	dir = filepath.Clean(dir)
 	if err := checkReplaceable(dir); err != nil {
 		return err
@@ -236,23 +237,136 @@ func Load(dir string) (*Model, Info, error) {
 	if err := json.Unmarshal(vb, &pieces); err != nil {
 		return bad("%s: %v", fileVocab, err)
 	}
-	vocab, err := VocabularyFromPieces(pieces)
-	if err != nil {
-		return bad("%s: %v", fileVocab, err)
-	}
-	if vocab.Size() != mf.Config.Vocab {
-		return bad("the vocabulary has %d pieces, the configuration %d", vocab.Size(), mf.Config.Vocab)
-	}
 	wb, err := read(fileWeights)
 	if err != nil {
 		return bad("%v", err)
 	}
-	m := &Model{cfg: mf.Config, vocab: vocab, lay: mf.Config.layout()}
-	m.params = make([]float32, m.lay.size)
-	if err := readFloats(bytes.NewReader(wb), weightsMagic, m.params); err != nil {
-		return bad("%s: %v", fileWeights, err)
+	m, err := assemble(mf.Config, mf.Info, pieces, bytes.NewReader(wb))
+	if err != nil {
+		return bad("%v", err)
 	}
 	return m, mf.Info, nil
+}
+
+// assemble builds a model from its stored parts and checks them: the
+// shape, the vocabulary's size and validity, the number of weights and
+// that every weight is finite.
+func assemble(cfg Config, info Info, pieces []string, weights io.Reader) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if v := info.ValidationPerplexity; math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return nil, fmt.Errorf("validation perplexity %v", v)
+	}
+	vocab, err := VocabularyFromPieces(pieces)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", fileVocab, err)
+	}
+	if vocab.Size() != cfg.Vocab {
+		return nil, fmt.Errorf("the vocabulary has %d pieces, the configuration %d", vocab.Size(), cfg.Vocab)
+	}
+	lay := cfg.layout()
+	if lay.size > maxWeights {
+		return nil, fmt.Errorf("%d weights, more than the %d this package reads", lay.size, maxWeights)
+	}
+	m := &Model{cfg: cfg, vocab: vocab, lay: lay, info: info}
+	m.params = make([]float32, m.lay.size)
+	if err := readFloats(weights, weightsMagic, m.params); err != nil {
+		return nil, fmt.Errorf("%s: %w", fileWeights, err)
+	}
+	return m, nil
+}
+
+// maxWeights bounds the weights a stored model may declare (1 GiB of
+// float32), so that a damaged shape cannot exhaust memory before the
+// weights are read.
+const maxWeights = 1 << 28
+
+// streamMagic starts the one-stream form of a model (WriteModel).
+const streamMagic = "PMLMLMS1"
+
+// maxStreamHeader bounds the JSON header of the one-stream form (its
+// vocabulary is a few thousand pieces).
+const maxStreamHeader = 16 << 20
+
+// streamHeader is the JSON header of the one-stream form.
+type streamHeader struct {
+	Format  string   `json:"format"`
+	Version int      `json:"version"`
+	Config  Config   `json:"config"`
+	Info    Info     `json:"info"`
+	Vocab   []string `json:"vocab"`
+}
+
+// WriteModel writes the model and how it was trained (info) as one
+// stream, the form in which a PMLM model directory embeds its responder:
+// "PMLMLMS1", the length of a JSON header (uint32, little-endian), the
+// header (format, version, shape, info, vocabulary), then the weights as
+// in weights.bin. Like a model directory it is patient data when the
+// model was trained on patients' replies.
+func WriteModel(w io.Writer, m *Model, info Info) error {
+	if m == nil {
+		return fmt.Errorf("%w: nil model", ErrModel)
+	}
+	if v := info.ValidationPerplexity; math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return fmt.Errorf("lm: write: validation perplexity %v (0 when not measured)", v)
+	}
+	head, err := json.Marshal(streamHeader{Format: Format, Version: Version, Config: m.cfg, Info: info, Vocab: m.vocab.pieces})
+	if err != nil {
+		return fmt.Errorf("lm: write: %w", err)
+	}
+	if _, err := io.WriteString(w, streamMagic); err != nil {
+		return fmt.Errorf("lm: write: %w", err)
+	}
+	if err := binary.Write(w, binary.LittleEndian, uint32(len(head))); err != nil {
+		return fmt.Errorf("lm: write: %w", err)
+	}
+	if _, err := w.Write(head); err != nil {
+		return fmt.Errorf("lm: write: %w", err)
+	}
+	if err := writeFloats(w, weightsMagic, m.params); err != nil {
+		return fmt.Errorf("lm: write: %w", err)
+	}
+	return nil
+}
+
+// ReadModel reads what WriteModel wrote and checks it as Load checks a
+// model directory (the stream's integrity is its container's job: a PMLM
+// model directory records its SHA-256). Errors wrap ErrModelDir.
+func ReadModel(r io.Reader) (*Model, Info, error) {
+	bad := func(format string, args ...any) (*Model, Info, error) {
+		return nil, Info{}, fmt.Errorf("%w: model stream: %s", ErrModelDir, fmt.Sprintf(format, args...))
+	}
+	br := bufio.NewReader(r)
+	pre := make([]byte, len(streamMagic)+4)
+	if _, err := io.ReadFull(br, pre); err != nil {
+		return bad("header: %v", err)
+	}
+	if string(pre[:len(streamMagic)]) != streamMagic {
+		return bad("not a language model (magic %q)", pre[:len(streamMagic)])
+	}
+	n := binary.LittleEndian.Uint32(pre[len(streamMagic):])
+	if n > maxStreamHeader {
+		return bad("header of %d bytes, more than %d", n, maxStreamHeader)
+	}
+	raw := make([]byte, n)
+	if _, err := io.ReadFull(br, raw); err != nil {
+		return bad("header: %v", err)
+	}
+	var h streamHeader
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return bad("header: %v", err)
+	}
+	if h.Format != Format || h.Version != Version {
+		return bad("format %q version %d, want %q version %d", h.Format, h.Version, Format, Version)
+	}
+	m, err := assemble(h.Config, h.Info, h.Vocab, br)
+	if err != nil {
+		return bad("%v", err)
+	}
+	return m, h.Info, nil
 }
 
 // writeFloats writes magic, the count and the values.
