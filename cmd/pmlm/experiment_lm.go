@@ -44,33 +44,13 @@ var lmSizes = map[string]func(mode string) pmlm.LMOptions{
 // interruption) and saves it there. A model trained for another mode or on
 // other data is refused: it may have read the test patients' replies.
 func experimentLM(ctx context.Context, e *env, c *cohort.Cohort, dir, mode, size string, train bool) (*lm.Model, lm.Info, error) {
-	m, info, err := lm.Load(dir)
-	switch {
-	case err == nil:
-		if info.Mode != mode {
-			return nil, info, fmt.Errorf("%s is a %q LM, want %q (pmlm lm train --mode %s)", dir, info.Mode, mode, mode)
-		}
-		if info.DataDigest != "" && info.DataDigest != c.Digest() {
-			return nil, info, fmt.Errorf("%s was trained on another cohort (data digest %.12s, this cohort's %.12s): it may have read the test patients' replies; "+
-				"train one on this cohort (remove the folder, or pass another --lm/--finetuned)", dir, info.DataDigest, c.Digest())
-		}
-		fmt.Fprintf(e.stderr, "%s LM: %s (%d weights, trained with seed %d, %d epoch(s) on %d pairs)\n", mode, dir, m.NumParams(), info.Seed, info.Epochs, info.Examples)
-		return m, info, nil
-	case !errors.Is(err, fs.ErrNotExist) || !train:
-		return nil, info, fmt.Errorf("%s LM: %w", mode, err)
+	m, info, err := checkedLM(e, c, dir, mode)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || !train {
+		return m, info, err
 	}
-	sizeOf, ok := lmSizes[size]
-	if !ok {
-		return nil, info, fmt.Errorf("%w: --lm-size %q: want default or tiny", errUsage, size)
-	}
-	opt := sizeOf(mode)
-	opt.Seed = 1
 	checkpoint := filepath.Clean(dir) + ".checkpoint"
-	opt.Train = lm.TrainOptions{Checkpoint: checkpoint, CheckpointEvery: 100, Resume: true,
-		OnStep: func(p lm.Progress) { writeLMBar(e.stderr, p) }}
 	fmt.Fprintf(e.stderr, "training the %s LM (%s size, seed 1) into %s; later runs reuse it\n", mode, size, dir)
-	m, info, rep, err := pmlm.TrainLM(ctx, c, opt)
-	if err != nil {
+	if m, info, err = trainSizedLM(ctx, e, c, mode, size, checkpoint); err != nil {
 		return nil, info, err
 	}
 	if err := m.Save(dir, info); err != nil {
@@ -79,7 +59,45 @@ func experimentLM(ctx context.Context, e *env, c *cohort.Cohort, dir, mode, size
 	if err := os.Remove(checkpoint); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, info, err
 	}
-	fmt.Fprintf(e.stderr, "trained %s (%d weights) in %s; validation perplexity %s\n", dir, m.NumParams(), rep.Duration.Round(time.Second),
+	return m, info, nil
+}
+
+// checkedLM loads the LM in dir and refuses one trained for another mode
+// or on another cohort. A missing dir gives an error wrapping
+// fs.ErrNotExist.
+func checkedLM(e *env, c *cohort.Cohort, dir, mode string) (*lm.Model, lm.Info, error) {
+	m, info, err := lm.Load(dir)
+	if err != nil {
+		return nil, info, fmt.Errorf("%s LM: %w", mode, err)
+	}
+	if info.Mode != mode {
+		return nil, info, fmt.Errorf("%s is a %q LM, want %q (pmlm lm train --mode %s)", dir, info.Mode, mode, mode)
+	}
+	if info.DataDigest != "" && info.DataDigest != c.Digest() {
+		return nil, info, fmt.Errorf("%s was trained on another cohort (data digest %.12s, this cohort's %.12s): it may have read the test patients' replies; "+
+			"train one on this cohort (remove the folder, or pass another --lm/--finetuned)", dir, info.DataDigest, c.Digest())
+	}
+	fmt.Fprintf(e.stderr, "%s LM: %s (%d weights, trained with seed %d, %d epoch(s) on %d pairs)\n", mode, dir, m.NumParams(), info.Seed, info.Epochs, info.Examples)
+	return m, info, nil
+}
+
+// trainSizedLM trains the LM of the mode and size (lmSizes) on c with
+// seed 1, with a progress bar, checkpointing to checkpoint every 100 steps
+// and resuming from it when it exists.
+func trainSizedLM(ctx context.Context, e *env, c *cohort.Cohort, mode, size, checkpoint string) (*lm.Model, lm.Info, error) {
+	sizeOf, ok := lmSizes[size]
+	if !ok {
+		return nil, lm.Info{}, fmt.Errorf("%w: --lm-size %q: want default or tiny", errUsage, size)
+	}
+	opt := sizeOf(mode)
+	opt.Seed = 1
+	opt.Train = lm.TrainOptions{Checkpoint: checkpoint, CheckpointEvery: 100, Resume: true,
+		OnStep: func(p lm.Progress) { writeLMBar(e.stderr, p) }}
+	m, info, rep, err := pmlm.TrainLM(ctx, c, opt)
+	if err != nil {
+		return nil, info, err
+	}
+	fmt.Fprintf(e.stderr, "trained the %s LM (%d weights) in %s; validation perplexity %s\n", mode, m.NumParams(), rep.Duration.Round(time.Second),
 		formatPerplexities(rep.ValidationPerplexity))
 	return m, info, nil
 }

@@ -19,12 +19,12 @@ func respondCommand() command {
 		usage: "respond MODEL DATA --patient ID [--llm PROVIDER --model M [--base-url URL]] [--cache FILE] [--json]",
 		summary: "build a patient's personalized prompt with a trained model and ask the responder\n\n" +
 			"Prints the predicted label, the similar patients' labels, the coarse prompt, the\n" +
-			"deleted words, the refined prompt and the answer. Without --llm the model's offline\n" +
-			"case responder answers. The prompt sent to the responder holds no identifier and no\n" +
-			"lab value.",
+			"deleted words, the refined prompt and the answer. Without --llm the model's own\n" +
+			"responder answers: the general LM it embeds, or its offline case responder. The\n" +
+			"prompt sent to the responder holds no identifier and no lab value.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			id := fs.String("patient", "", "patient ID in DATA (required)")
-			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's case responder)")
+			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's own responder)")
 			model := fs.String("model", "", "model name of the LLM provider")
 			baseURL := fs.String("base-url", "", "endpoint (openai-compatible)")
 			cachePath := fs.String("cache", "", "persistent response cache file (bbolt)")

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/llm/lm"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
@@ -15,12 +20,19 @@ import (
 func trainCommand() command {
 	return command{
 		name:  "train",
-		usage: "train DATA --out MODEL [--resume] [--epochs N] [--episodes N] [--seed N]",
+		usage: "train DATA --out MODEL [--lm DIR | --lm-size default|tiny | --responder case] [--resume] [--epochs N] [--episodes N] [--seed N]",
 		summary: "train the PMLM pipeline on the cohort in DATA and save it to MODEL\n\n" +
-			"Uses the embedded defaults: MiniRocket, the embedded word vectors, the offline\n" +
-			"case responder. The REINFORCE trainer checkpoints after every mini-batch to\n" +
-			"--checkpoint (default MODEL.checkpoint); after a crash or a kill, the same\n" +
-			"command with --resume continues from the last checkpoint.",
+			"Uses the embedded defaults: MiniRocket, the embedded word vectors, and the general\n" +
+			"responder: the small language model trained from scratch on the general corpus of\n" +
+			"the training split (the role GPT-4 plays in the paper). --lm DIR uses one trained\n" +
+			"by 'pmlm lm train' on the same cohort; without it this command trains one first\n" +
+			"(the default size takes tens of minutes on 2 cores; checkpointed to MODEL.lm.checkpoint\n" +
+			"and resumed by --resume). MODEL embeds the LM, and 'pmlm respond' answers with it;\n" +
+			"its weights can reproduce training replies, so MODEL is patient data.\n" +
+			"--responder case uses the offline case responder instead (fast, but its answers\n" +
+			"barely depend on the prompt's words). The REINFORCE trainer checkpoints after every\n" +
+			"mini-batch to --checkpoint (default MODEL.checkpoint); after a crash or a kill, the\n" +
+			"same command with --resume continues from the last checkpoint.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			out := fs.String("out", "", "model directory to write (required)")
 			resume := fs.Bool("resume", false, "continue from the checkpoint if there is one")
@@ -35,12 +47,24 @@ func trainCommand() command {
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
 			seed := fs.Uint64("seed", 1, "random seed")
 			maxVisits := fs.Int("max-visits", cohort.DefaultMaxVisits, "largest number of visits per patient")
+			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder)")
+			lmDir := fs.String("lm", "", "general responder directory ('pmlm lm train' on the same cohort); default: train one")
+			lmSize := fs.String("lm-size", "default", "shape of the general responder trained without --lm: default, or tiny (seconds; poor answers)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
 				if *out == "" {
 					return fmt.Errorf("%w: --out is required", errUsage)
+				}
+				if *responder != "lm" && *responder != "case" {
+					return fmt.Errorf("%w: --responder %q: want lm or case", errUsage, *responder)
+				}
+				if _, ok := lmSizes[*lmSize]; !ok {
+					return fmt.Errorf("%w: --lm-size %q: want default or tiny", errUsage, *lmSize)
+				}
+				if *responder == "case" && *lmDir != "" {
+					return fmt.Errorf("%w: --lm is the general responder; it does not go with --responder case", errUsage)
 				}
 				if *checkpoint == "" {
 					*checkpoint = *out + ".checkpoint"
@@ -53,11 +77,18 @@ func trainCommand() command {
 				for _, w := range report.Warnings {
 					fmt.Fprintf(e.stderr, "warning: %v\n", w)
 				}
+				var r llm.Responder
+				lmCheckpoint := filepath.Clean(*out) + ".lm.checkpoint"
+				if *responder == "lm" {
+					if r, err = trainResponder(ctx, e, c, *lmDir, *lmSize, lmCheckpoint, *resume); err != nil {
+						return err
+					}
+				}
 				p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{
 					K: *k, Steps: *steps, WarmStart: *warm,
 					Epochs: *epochs, BatchSize: *batch, Workers: *workers,
 					MaxEpisodes: *episodes, MaxValidation: *validation, Seed: *seed,
-					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr,
+					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r,
 				})
 				if err != nil {
 					return err
@@ -65,9 +96,37 @@ func trainCommand() command {
 				if err := p.Save(*out); err != nil {
 					return err
 				}
+				if err := os.Remove(lmCheckpoint); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
 				fmt.Fprintf(e.stdout, "saved the model to %s (%s)\n", *out, time.Since(start).Round(time.Second))
 				return nil
 			}
 		},
 	}
+}
+
+// trainResponder returns the general responder of 'pmlm train': the LM in
+// dir (refused when trained for another mode or on another cohort), or
+// one of the size trained on c, checkpointed to checkpoint (continued from
+// it only with --resume: a stale checkpoint of an abandoned run must not
+// be picked up silently).
+func trainResponder(ctx context.Context, e *env, c *cohort.Cohort, dir, size, checkpoint string, resume bool) (llm.Responder, error) {
+	var m *lm.Model
+	var err error
+	if dir != "" {
+		m, _, err = checkedLM(e, c, dir, pmlm.LMGeneral)
+	} else {
+		if !resume {
+			if err := os.Remove(checkpoint); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+		}
+		fmt.Fprintf(e.stderr, "training the general responder (%s size, seed 1); pass --lm DIR to reuse one\n", size)
+		m, _, err = trainSizedLM(ctx, e, c, pmlm.LMGeneral, size, checkpoint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return llm.NewGenerative(m, lm.GenerateOptions{})
 }

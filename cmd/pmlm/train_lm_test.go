@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+)
+
+// TestTrainDefaultsToTheGeneralResponder trains with the default
+// responder (a tiny general LM, to keep the test short): the model embeds
+// it, no LM checkpoint is left, and respond answers with it.
+func TestTrainDefaultsToTheGeneralResponder(t *testing.T) {
+	opts := synth.DefaultOptions()
+	opts.Seed, opts.Patients, opts.Visits = 6, 120, 0
+	c, err := synth.Generate(opts)
+	require.NoError(t, err)
+	data := t.TempDir()
+	require.NoError(t, cohort.WriteDir(data, c))
+	model := filepath.Join(t.TempDir(), "model")
+
+	code, stdout, stderr := runCmd(t, "train", data, "--out", model, "--lm-size", "tiny", "--epochs", "1",
+		"--episodes", "8", "--batch", "4", "--validation", "4", "--seed", "2")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, stdout, "saved the model to "+model)
+	assert.Contains(t, stderr, "training the general responder")
+	_, err = os.Stat(model + ".lm.checkpoint")
+	assert.True(t, os.IsNotExist(err), "the LM's checkpoint is removed once the model is saved")
+
+	m, err := pmlm.ReadManifest(model)
+	require.NoError(t, err)
+	assert.Equal(t, llm.GenerativeKind, m.Parts[pmlm.PartResponder].Kind)
+	assert.Equal(t, llm.ProviderLM, m.Responder.Provider)
+
+	_, _, test := c.Split(cohort.DefaultSplit())
+	require.NotEmpty(t, test)
+	code, stdout, stderr = runCmd(t, "respond", model, data, "--patient", test[0].ID, "--json")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	var a pmlm.Answer
+	require.NoError(t, json.Unmarshal([]byte(stdout), &a))
+	assert.Equal(t, llm.ProviderLM, a.Response.Provider, "respond answers with the LM the model embeds")
+	assert.Equal(t, m.Responder.Model, a.Response.Model)
+}
+
+func TestTrainRejectsBadResponderFlags(t *testing.T) {
+	data := t.TempDir()
+	out := filepath.Join(t.TempDir(), "model")
+	for name, args := range map[string][]string{
+		"unknown responder": {"--responder", "gpt"},
+		"lm with case":      {"--responder", "case", "--lm", data},
+		"unknown size":      {"--lm-size", "huge"},
+	} {
+		code, _, stderr := runCmd(t, append([]string{"train", data, "--out", out}, args...)...)
+		assert.Equal(t, 2, code, "%s: %s", name, stderr)
+	}
+	// An LM directory that does not exist is named in the error.
+	opts := synth.DefaultOptions()
+	opts.Seed, opts.Patients, opts.Visits = 6, 60, 0
+	c, err := synth.Generate(opts)
+	require.NoError(t, err)
+	require.NoError(t, cohort.WriteDir(data, c))
+	missing := filepath.Join(t.TempDir(), "no-lm")
+	code, _, stderr := runCmd(t, "train", data, "--out", out, "--lm", missing)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, missing)
+	_, err = os.Stat(out)
+	assert.True(t, os.IsNotExist(err))
+}
