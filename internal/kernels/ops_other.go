@@ -8,3 +8,5 @@ const vectorOps = false
 func geluErfVec([]float32) int { return 0 }
 
 func expScaledSumVec([]float32, float32, float32) (int, float32) { return 0, 0 }
+
+func matVecVec([]float32, []float32, int, []float32) int { return 0 }

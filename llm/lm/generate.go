@@ -297,9 +297,8 @@ func (d *decoder) clone() *decoder {
 // single row, the packed kernel for more.
 func linear(y, x []float32, rows, in, out int, w, b []float32, p *linearPack) {
 	if rows == 1 {
-		copy(y[:out], b)
-		blas32.Gemv(blas.NoTrans, 1, blas32.General{Rows: out, Cols: in, Stride: in, Data: w},
-			blas32.Vector{N: in, Inc: 1, Data: x}, 1, blas32.Vector{N: out, Inc: 1, Data: y})
+		kernels.MatVec(y[:out], w, in, x[:in])
+		addTo(y[:out], b)
 		return
 	}
 	gemm(y, out, x, in, rows, &p.fwd, b)
@@ -349,8 +348,7 @@ func (d *decoder) forward(tokens []int) []float32 {
 			keys := d.n + r + 1
 			for h := range nh {
 				s := d.scores[:keys]
-				blas32.Gemv(blas.NoTrans, 1, blas32.General{Rows: keys, Cols: dh, Stride: D, Data: kc[h*dh:]},
-					blas32.Vector{N: dh, Inc: 1, Data: qkv[r*3*D+h*dh:]}, 0, blas32.Vector{N: keys, Inc: 1, Data: s})
+				kernels.MatVec(s, kc[h*dh:], D, qkv[r*3*D+h*dh:r*3*D+(h+1)*dh])
 				slope := alibiSlope(h, nh) / scale
 				for j := range keys - 1 {
 					s[j] -= slope * float32(keys-1-j)
@@ -373,7 +371,6 @@ func (d *decoder) forward(tokens []int) []float32 {
 	d.n += rows
 	last := d.ln[:D]
 	rowNorm(last, x[(rows-1)*D:rows*D], 1, D, m.lay.lnfG.of(p), m.lay.lnfB.of(p))
-	blas32.Gemv(blas.NoTrans, 1, blas32.General{Rows: c.Vocab, Cols: D, Stride: D, Data: wte},
-		blas32.Vector{N: D, Inc: 1, Data: last}, 0, blas32.Vector{N: c.Vocab, Inc: 1, Data: d.logits})
+	kernels.MatVec(d.logits[:c.Vocab], wte, D, last)
 	return d.logits
 }
