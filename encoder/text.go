@@ -83,3 +83,15 @@ func (e *Encoded) WordVectors() [][]float32 {
 
 // Words splits a text into the words that WordOf and WordVectors refer to.
 func Words(text string) []string { return strings.Fields(text) }
+
+// ContextFree is implemented by text encoders whose vector for a word
+// depends on that word alone (static word vectors such as encoder/wordvec,
+// unlike BERT): the word vectors of a text with some words removed are the
+// text's word vectors with those rows removed. The prompt policy's
+// inference then embeds the coarse prompt once instead of every state.
+type ContextFree interface {
+	TextEncoder
+	// ContextFree reports whether the property holds (a wrapper may
+	// forward its inner encoder's answer).
+	ContextFree() bool
+}

@@ -34,7 +34,11 @@ type Pipeline struct {
 	// own record.
 	trainKeys map[string]bool
 	policy    policy.Policy
-	text      encoder.TextEncoder
+	// frozen is the policy's graph-free snapshot for inference (set after
+	// training and at load); nil for a policy that is not a
+	// policy.Freezer, which then answers through its graph.
+	frozen policy.Scorer
+	text   encoder.TextEncoder
 	// cases are the training patients' coarse prompts and doctor replies,
 	// the knowledge of the default CaseResponder.
 	cases     []llm.Case
@@ -143,7 +147,40 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 	if err := p.trainPolicy(ctx, opts, t.patients, validation, t.series); err != nil {
 		return nil, err
 	}
+	p.freeze()
 	return p, nil
+}
+
+// freeze takes the graph-free snapshot of the policy's current weights
+// that inference uses, when the policy offers one.
+func (p *Pipeline) freeze() {
+	p.frozen = nil
+	if f, ok := p.policy.(policy.Freezer); ok {
+		p.frozen = f.Freeze()
+	}
+}
+
+// refine deletes words from s0 greedily for the patient with visits:
+// through the frozen snapshot when there is one, through the policy's
+// graph otherwise. zeroPatient shows the policy x̂ = 0.
+func (p *Pipeline) refine(ctx context.Context, s0 string, visits [][]float64, zeroPatient bool) (policy.Result, error) {
+	x, err := p.patientVector(visits)
+	if err != nil {
+		return policy.Result{}, err
+	}
+	if zeroPatient {
+		x = make([]float32, len(x))
+	}
+	var res policy.Result
+	if p.frozen != nil {
+		res, err = policy.RefineWith(ctx, p.frozen, p.text, s0, x, p.steps)
+	} else {
+		res, err = policy.Refine(ctx, p.policy, p.text, s0, column(x), p.steps)
+	}
+	if err != nil {
+		return res, fmt.Errorf("pmlm: refine: %w", err)
+	}
+	return res, nil
 }
 
 // PredictorFit is a label predictor fitted on the training split of a
@@ -273,8 +310,8 @@ func component(s reward.Score, c string) float64 {
 	return s.F
 }
 
-// patientNode returns x̂ of the policy's patient encoder as a constant node.
-func (p *Pipeline) patientNode(visits [][]float64) (mat.Tensor, error) {
+// patientVector returns x̂ of the policy's patient encoder (no graph).
+func (p *Pipeline) patientVector(visits [][]float64) ([]float32, error) {
 	var enc encoder.Encoder = p.builder.encoder
 	if p.patient != nil {
 		enc = p.patient
@@ -283,7 +320,21 @@ func (p *Pipeline) patientNode(visits [][]float64) (mat.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEncoder, err)
 	}
-	return mat.NewDense[float32](mat.WithShape(len(x), 1), mat.WithBacking(x)), nil
+	return x, nil
+}
+
+// patientNode returns x̂ of the policy's patient encoder as a constant node.
+func (p *Pipeline) patientNode(visits [][]float64) (mat.Tensor, error) {
+	x, err := p.patientVector(visits)
+	if err != nil {
+		return nil, err
+	}
+	return column(x), nil
+}
+
+// column wraps x as a [len(x) 1] constant node.
+func column(x []float32) mat.Tensor {
+	return mat.NewDense[float32](mat.WithShape(len(x), 1), mat.WithBacking(x))
 }
 
 // PromptBuilder returns the pipeline's prompt builder.

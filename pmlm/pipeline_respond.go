@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/nlpodyssey/spago/mat"
-
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
@@ -76,17 +74,8 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 	var res policy.Result
 	if opts.RandomDeletions {
 		res = randomDeletions(s0.Prompt, p.steps, opts.RandomSeed, patient.ID)
-	} else {
-		xp, err := p.patientNode(patient.Matrix())
-		if err != nil {
-			return nil, err
-		}
-		if opts.ZeroPatient {
-			xp = mat.NewDense[float32](mat.WithShape(xp.Size(), 1))
-		}
-		if res, err = policy.Refine(ctx, p.policy, p.text, s0.Prompt, xp, p.steps); err != nil {
-			return nil, fmt.Errorf("pmlm: refine: %w", err)
-		}
+	} else if res, err = p.refine(ctx, s0.Prompt, patient.Matrix(), opts.ZeroPatient); err != nil {
+		return nil, err
 	}
 	out := &Answer{
 		PredictedLabel: s0.PredictedLabel, Similar: s0.Similar,

@@ -368,6 +368,7 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	if p.policy, _, err = loadPart(m, PartPolicy, true, opts.Loaders.Policies, builtin.Policies, read); err != nil {
 		return nil, err
 	}
+	p.freeze()
 
 	want, ok := m.Files[fileCases]
 	if !ok {

@@ -187,15 +187,14 @@ func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation 
 	}
 	return func(ctx context.Context, epoch int) (float64, error) {
 		final := make([]string, len(rows))
+		// The epoch's weights, frozen for the greedy refinements.
+		p.freeze()
+		defer func() { p.frozen = nil }()
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(opts.Workers)
 		for i := range rows {
 			g.Go(func() error {
-				x, err := p.patientNode(series[i])
-				if err != nil {
-					return err
-				}
-				res, err := policy.Refine(gctx, p.policy, p.text, coarse[i], x, p.steps)
+				res, err := p.refine(gctx, coarse[i], series[i], false)
 				final[i] = res.Final
 				return err
 			})

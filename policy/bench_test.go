@@ -145,3 +145,17 @@ func (c *benchCases) Patient(context.Context, int, bool) (mat.Tensor, error) {
 	x.SetRequiresGrad(true) // as if from a patient encoder's graph
 	return x, nil
 }
+
+// BenchmarkRefineFrozen is BenchmarkRefine through the graph-free
+// snapshot (MLP.Freeze, RefineWith).
+func BenchmarkRefineFrozen(b *testing.B) {
+	m, text, s0, x := benchSetup(b)
+	f := m.Freeze()
+	xs := x.Data().F32()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := RefineWith(context.Background(), f, text, s0, xs, DefaultSteps); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

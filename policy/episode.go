@@ -194,7 +194,11 @@ func Probabilities(ctx context.Context, p Policy, text encoder.TextEncoder, stat
 var ErrNotFinite = errors.New("policy: non-finite word score")
 
 func probabilities(logits mat.Tensor) ([]float64, error) {
-	z := logits.Value().Data().F64()
+	return softmaxChecked(logits.Value().Data().F64())
+}
+
+// softmaxChecked returns softmax(z), refusing non-finite scores.
+func softmaxChecked(z []float64) ([]float64, error) {
 	for j, v := range z {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("%w: word %d scored %v", ErrNotFinite, j, v)
@@ -219,4 +223,65 @@ func sample(p []float64, u float64) int {
 		}
 	}
 	return len(p) - 1
+}
+
+// RefineWith is Refine through a graph-free Scorer (MLP.Freeze): the same
+// greedy deletions, with patient x̂ as a plain vector (nil when the policy
+// has no patient input). Nothing is differentiated, so no graph is built.
+func RefineWith(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 string, patient []float32, steps int) (Result, error) {
+	words := strings.Fields(s0)
+	if len(words) == 0 {
+		return Result{}, ErrEmptyPrompt
+	}
+	if steps == 0 {
+		steps = DefaultSteps
+	}
+	if steps < 0 {
+		return Result{}, fmt.Errorf("policy: %d steps, want ≥ 0", steps)
+	}
+	origin := make([]int, len(words))
+	for i := range origin {
+		origin[i] = i
+	}
+	res := Result{Coarse: s0}
+	// A context-free embedder's state vectors are s0's minus the deleted
+	// rows: embed once.
+	var vecs [][]float32
+	cf, ok := text.(encoder.ContextFree)
+	static := ok && cf.ContextFree()
+	for step := 0; step < steps && len(words) > 1; step++ {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		if !static || vecs == nil {
+			enc, err := text.Encode(ctx, strings.Join(words, " "))
+			if err != nil {
+				return Result{}, fmt.Errorf("policy: step %d: encode state: %w", step, err)
+			}
+			if enc.NumWords != len(words) {
+				return Result{}, fmt.Errorf("policy: step %d: text encoder %s reports %d words, state has %d",
+					step, text.Name(), enc.NumWords, len(words))
+			}
+			vecs = enc.WordVectors()
+		}
+		z, err := s.Scores(vecs, patient)
+		if err != nil {
+			return Result{}, fmt.Errorf("policy: step %d: %w", step, err)
+		}
+		probs, err := softmaxChecked(z)
+		if err != nil {
+			return Result{}, fmt.Errorf("policy: step %d: %w", step, err)
+		}
+		a := stats.Argmax(probs)
+		res.Deletions = append(res.Deletions, Deletion{
+			Step: step, Word: words[a], Index: origin[a], StateIndex: a, Prob: probs[a],
+		})
+		words = append(words[:a:a], words[a+1:]...)
+		origin = append(origin[:a:a], origin[a+1:]...)
+		if static {
+			vecs = append(vecs[:a], vecs[a+1:]...)
+		}
+	}
+	res.Final = strings.Join(words, " ")
+	return res, nil
 }

@@ -9,7 +9,12 @@
 //     one batched spago graph.
 //   - Run plays one episode (sampled or greedy) and keeps the
 //     log-probabilities as graph nodes; Refine is greedy, deterministic
-//     inference.
+//     inference through the graph.
+//   - MLP.Freeze takes a graph-free snapshot of the weights (Frozen, a
+//     Scorer) and RefineWith is Refine through it: the same deletions,
+//     with no autodiff graph (and, for a context-free embedder such as
+//     encoder/wordvec, one embedding of the coarse prompt instead of one
+//     per state). Package pmlm answers through it.
 //   - Trainer runs mini-batches of episodes concurrently, with a reward
 //     supplied by the caller (RewardFunc), validation-based selection of the
 //     best epoch and atomic, resumable checkpoints.

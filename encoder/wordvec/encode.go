@@ -98,3 +98,9 @@ func (v *Vectors) Encode(ctx context.Context, text string) (*encoder.Encoded, er
 	}
 	return e, nil
 }
+
+var _ encoder.ContextFree = (*Vectors)(nil)
+
+// ContextFree reports true: a word's vector depends on the word alone
+// (Encode looks each whitespace word up by itself).
+func (v *Vectors) ContextFree() bool { return true }

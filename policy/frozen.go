@@ -1,0 +1,167 @@
+package policy
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pmlm-go/pmlm/internal/kernels"
+)
+
+// Scorer scores the words of a prompt state without building an autodiff
+// graph: the inference side of a Policy. Scores returns one unnormalised
+// deletion score per word (the values Policy.Logits computes with train
+// false). words holds the n ≥ 1 word embeddings, patient is x̂ (nil or
+// empty when the policy has no patient input). Implementations must be
+// safe for concurrent use.
+type Scorer interface {
+	Scores(words [][]float32, patient []float32) ([]float64, error)
+}
+
+// Freezer is implemented by policies that can take a graph-free snapshot
+// of their current weights (MLP.Freeze). Inference uses the snapshot; a
+// policy without it answers through its graph (Refine).
+type Freezer interface {
+	Freeze() Scorer
+}
+
+// Frozen is a graph-free snapshot of an MLP's weights for inference: the
+// same arithmetic as MLP.Logits without dropout, with each layer's weight
+// packed once for internal/kernels' matrix product. Later changes to the
+// MLP (training) do not reach it; freeze again after training. It is safe
+// for concurrent use.
+type Frozen struct {
+	cfg Config
+	// word is WordWᵀ packed; context is ContextW row-major [width d_w+d_p];
+	// bias is the input layer's b.
+	word    kernels.Packed
+	context []float32
+	bias    []float32
+	// layers are the following linear layers: Wᵀ packed and b.
+	layers []frozenLayer
+	// scratch holds per-call buffers (two [n width] activations).
+	scratch sync.Pool
+}
+
+type frozenLayer struct {
+	w    kernels.Packed
+	bias []float32
+}
+
+type frozenScratch struct{ a, b, shared, ctx []float32 }
+
+var _ Freezer = (*MLP)(nil)
+
+// Freeze returns a graph-free snapshot of the network's current weights.
+func (m *MLP) Freeze() Scorer {
+	cfg := m.cfg
+	width0 := m.Input.B.Shape()[0]
+	f := &Frozen{
+		cfg:     cfg,
+		context: copyData(m.Input.ContextW),
+		bias:    copyData(m.Input.B),
+	}
+	kernels.PackTransposed(&f.word, copyData(m.Input.WordW), width0, cfg.WordDim, cfg.WordDim)
+	in := width0
+	for _, l := range m.Layers {
+		out := l.B.Shape()[0]
+		var fl frozenLayer
+		kernels.PackTransposed(&fl.w, copyData(l.W), out, in, in)
+		fl.bias = copyData(l.B)
+		f.layers = append(f.layers, fl)
+		in = out
+	}
+	f.scratch.New = func() any { return new(frozenScratch) }
+	return f
+}
+
+// grow returns s resized to n values, reusing its storage when large
+// enough.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// reluEpilogue applies max(v, 0) to the finished columns of a product.
+func reluEpilogue(c []float32, ldc, m, n0, n1 int) {
+	for r := range m {
+		kernels.ReLU(c[r*ldc+n0 : r*ldc+n1])
+	}
+}
+
+// Scores computes f(e_j ‖ mean(E) ‖ x̂) for every word as MLP.Logits does
+// without dropout: the shared part ContextW·(mean(E) ‖ x̂) + b once, then
+// one product per layer over all n words (rows), ReLU fused into the
+// product of every hidden layer.
+func (f *Frozen) Scores(words [][]float32, patient []float32) ([]float64, error) {
+	n, dw, dp := len(words), f.cfg.WordDim, f.cfg.PatientDim
+	if n == 0 {
+		return nil, fmt.Errorf("%w: no words to score", ErrShape)
+	}
+	if dp > 0 && len(patient) != dp {
+		return nil, fmt.Errorf("%w: patient encoding of length %d, want %d", ErrShape, len(patient), dp)
+	}
+	s := f.scratch.Get().(*frozenScratch)
+	defer f.scratch.Put(s)
+
+	// E as [n d_w] rows and mean(E) ‖ x̂, the mean summed in float64 as
+	// checkInput does.
+	s.a = grow(s.a, n*dw)
+	s.ctx = grow(s.ctx, dw+dp)
+	for j, ej := range words {
+		if len(ej) != dw {
+			return nil, fmt.Errorf("%w: word %d has %d dimensions, want %d", ErrShape, j, len(ej), dw)
+		}
+		copy(s.a[j*dw:(j+1)*dw], ej)
+	}
+	mean := s.ctx[:dw]
+	for i := range dw {
+		var sum float64
+		for j := range n {
+			sum += float64(s.a[j*dw+i])
+		}
+		mean[i] = float32(sum / float64(n))
+	}
+	copy(s.ctx[dw:], patient)
+
+	width := len(f.bias)
+	s.shared = grow(s.shared, width)
+	cols := dw + dp
+	for r := range width {
+		row := f.context[r*cols : (r+1)*cols]
+		var acc float32
+		for j, v := range row {
+			acc += v * s.ctx[j]
+		}
+		s.shared[r] = acc + f.bias[r]
+	}
+
+	var epi kernels.Epilogue
+	if len(f.layers) > 0 {
+		epi = reluEpilogue
+	}
+	s.b = grow(s.b, n*width)
+	if err := kernels.Gemm(s.b, width, s.a, dw, n, &f.word, s.shared, epi, 1); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	in, cur, next := width, s.b, s.a
+	for i, l := range f.layers {
+		out := len(l.bias)
+		epi = nil
+		if i < len(f.layers)-1 {
+			epi = reluEpilogue
+		}
+		next = grow(next, n*out)
+		if err := kernels.Gemm(next, out, cur, in, n, &l.w, l.bias, epi, 1); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		in, cur, next = out, next, cur
+	}
+	s.a, s.b = next, cur
+	z := make([]float64, n)
+	for j := range z {
+		z[j] = float64(cur[j*in])
+	}
+	return z, nil
+}
