@@ -33,6 +33,8 @@ type Evaluation struct {
 
 // Evaluate answers every patient with and without refinement and scores
 // both against the doctors' replies, running up to workers patients at once.
+// The patients' values follow the model's catalogue (Catalogue); patients
+// read with another catalogue go through Conform first.
 func (p *Pipeline) Evaluate(ctx context.Context, patients []*cohort.Patient, workers int) (*Evaluation, error) {
 	if len(patients) == 0 {
 		return nil, fmt.Errorf("%w: evaluate: no patients", ErrOptions)

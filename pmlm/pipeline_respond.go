@@ -31,6 +31,9 @@ type Answer struct {
 	// CoarseResponse is the responder's answer to Coarse, with
 	// RespondOptions.Coarse (evaluation's "before").
 	CoarseResponse *llm.Response `json:"coarse_response,omitempty"`
+	// Problems lists what a lenient Respond skipped or ignored
+	// (RespondOptions.Lenient; see Conform).
+	Problems []Problem `json:"problems,omitempty"`
 }
 
 // RespondOptions configures Pipeline.Respond.
@@ -49,25 +52,46 @@ type RespondOptions struct {
 	// order or concurrency of calls).
 	RandomDeletions bool
 	RandomSeed      uint64
+	// Metrics is the catalogue the patient's Visit.Values follow, matched
+	// to the model's by name; nil means the model's own (Catalogue). See
+	// Conform for the checks every patient passes.
+	Metrics []cohort.Metric
+	// Lenient skips what does not fit (Conform) instead of refusing the
+	// patient; Answer.Problems lists it.
+	Lenient bool
 }
 
 // CoarsePrompt returns the coarse prompt that Respond refines for the
 // patient: the prompt builder's, with the patient itself excluded from
-// the similar patients when it is a training patient.
+// the similar patients when it is a training patient. The patient's values
+// follow the model's catalogue and pass Conform's strict checks; use
+// Conform first for another catalogue.
 func (p *Pipeline) CoarsePrompt(ctx context.Context, patient *cohort.Patient) (Coarse, error) {
-	if patient == nil {
-		return Coarse{}, fmt.Errorf("%w: nil patient", ErrOptions)
+	pt, _, err := p.Conform(patient, ConformOptions{})
+	if err != nil {
+		return Coarse{}, err
 	}
+	return p.coarse(ctx, pt)
+}
+
+func (p *Pipeline) coarse(ctx context.Context, patient *cohort.Patient) (Coarse, error) {
 	return p.builder.Build(ctx, patient.Matrix(), p.exclusions(patient.ID))
 }
 
 // Respond builds the personalized prompt of a patient — predicted label,
 // similar patients, coarse prompt, greedy refinement by the policy — and asks
-// the responder. A training patient is never its own neighbour, and the
+// the responder. The patient's values are matched to the model's catalogue
+// by name (opts.Metrics) and checked first (Conform): a patient that does
+// not fit is refused with a *PatientError naming the metric, unless
+// opts.Lenient. A training patient is never its own neighbour, and the
 // responder never answers it from its own record: its key (ID) is excluded
 // in the recommender's query and the responder's request.
 func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts RespondOptions) (*Answer, error) {
-	s0, err := p.CoarsePrompt(ctx, patient)
+	patient, problems, err := p.Conform(patient, ConformOptions{Metrics: opts.Metrics, Lenient: opts.Lenient})
+	if err != nil {
+		return nil, err
+	}
+	s0, err := p.coarse(ctx, patient)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +103,7 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 	}
 	out := &Answer{
 		PredictedLabel: s0.PredictedLabel, Similar: s0.Similar,
-		Coarse: res.Coarse, Final: res.Final, Deletions: res.Deletions,
+		Coarse: res.Coarse, Final: res.Final, Deletions: res.Deletions, Problems: problems,
 	}
 	exclude := p.exclusions(patient.ID)
 	if opts.Coarse {

@@ -97,6 +97,11 @@ func promptCommand() command {
 						return err
 					}
 					render = func(p *cohort.Patient) (string, error) {
+						// DATA's catalogue is matched to the model's by name.
+						p, _, err := model.Conform(p, pmlm.ConformOptions{Metrics: c.Metrics})
+						if err != nil {
+							return "", err
+						}
 						s0, err := model.CoarsePrompt(ctx, p)
 						return s0.Prompt, err
 					}

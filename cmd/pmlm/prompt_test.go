@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,4 +161,33 @@ func TestPromptAgreesWithRespond(t *testing.T) {
 	require.NotNil(t, got.CoarseResponse)
 	assert.NotEmpty(t, got.CoarseResponse.Text)
 	assert.NotEmpty(t, got.Response.Text)
+
+	// The same cohort with metrics.csv (and the visits' columns) reversed:
+	// the values are matched to the model's catalogue by name, so respond
+	// and prompt give the same output (issue 15: the order was trusted).
+	rev := *c
+	rev.Metrics = slices.Clone(c.Metrics)
+	slices.Reverse(rev.Metrics)
+	rev.Patients = nil
+	for _, pt := range c.Patients {
+		rp := pt
+		rp.Visits = nil
+		for _, v := range pt.Visits {
+			vals := slices.Clone(v.Values)
+			slices.Reverse(vals)
+			rp.Visits = append(rp.Visits, cohort.Visit{Date: v.Date, Values: vals})
+		}
+		rev.Patients = append(rev.Patients, rp)
+	}
+	revDir := filepath.Join(t.TempDir(), "reversed")
+	require.NoError(t, cohort.WriteDir(revDir, &rev))
+	stdout.Reset()
+	code = run(ctx, []string{"respond", model, revDir, "--patient", test[0].ID, "--json", "--coarse"}, &env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	var gotRev pmlm.Answer
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &gotRev))
+	got.Response.Latency, gotRev.Response.Latency = 0, 0
+	got.CoarseResponse.Latency, gotRev.CoarseResponse.Latency = 0, 0
+	assert.Equal(t, got, gotRev)
+	assert.Equal(t, prompts(model, "--data", dir, "--patient", test[0].ID), prompts(model, "--data", revDir, "--patient", test[0].ID))
 }

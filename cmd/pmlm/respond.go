@@ -68,7 +68,8 @@ func respondCommand() command {
 				if pt == nil {
 					return fmt.Errorf("no patient %q in %s", *id, args[1])
 				}
-				a, err := p.Respond(ctx, pt, pmlm.RespondOptions{Coarse: *coarse})
+				// DATA's catalogue is matched to the model's by name.
+				a, err := p.Respond(ctx, pt, pmlm.RespondOptions{Coarse: *coarse, Metrics: c.Metrics})
 				if err != nil {
 					return err
 				}
