@@ -151,9 +151,25 @@ type TrainOptions struct {
 	// BaselineDecay subtracts a running mean of rewards (variance reduction,
 	// not in the paper); 0 keeps the paper's loss.
 	BaselineDecay float64
+	// EntropyBonus adds β·Σ H(π) to the REINFORCE objective
+	// (policy.TrainerConfig.EntropyBonus; not in the paper); 0 keeps the
+	// paper's loss.
+	EntropyBonus float64
+	// Actions selects the policy's actions: ActionsDelete ("" means it),
+	// the paper's word deletions, or ActionsReplace, which also lets the
+	// policy replace the predicted label by one of the similar patients'
+	// other labels (the paper's future work). A saved model refines with
+	// the actions it was trained with.
+	Actions string
 	// RewardComponent selects the BERTScore component of the reward: "F"
 	// (DefaultRewardComponent, the paper's F1), "P" or "R".
 	RewardComponent string
+	// OracleValidation also measures the refinement oracle (OraclePrompts)
+	// on the validation patients that select the best epoch, once before
+	// training, so that each epoch's validation gain can be read against
+	// what deleting words can gain at most (TrainingReport). A diagnostic:
+	// it costs up to a few more answers per validation patient.
+	OracleValidation bool
 	// MaxEpisodes, if > 0, trains each epoch on that many training patients
 	// (a seeded subset) instead of all of them; MaxValidation likewise
 	// bounds the validation patients used to select the best epoch.
@@ -181,6 +197,27 @@ const (
 	seedPolicyEncoder = 7
 	seedFolds         = 100 // fold f uses Seed + seedFolds + f
 )
+
+// The policy's action sets (TrainOptions.Actions).
+const (
+	// ActionsDelete is the paper's: delete one word per step.
+	ActionsDelete = "delete"
+	// ActionsReplace adds replace actions: the predicted label may be
+	// replaced, once per prompt, by one of the similar patients' other
+	// labels (policy.Replacement).
+	ActionsReplace = "replace"
+)
+
+// checkActions validates an action set, "" meaning ActionsDelete.
+func checkActions(a string) (string, error) {
+	switch a {
+	case "", ActionsDelete:
+		return ActionsDelete, nil
+	case ActionsReplace:
+		return a, nil
+	}
+	return "", fmt.Errorf("%w: actions %q: want %q or %q", ErrOptions, a, ActionsDelete, ActionsReplace)
+}
 
 func (o *TrainOptions) setDefaults() error {
 	if o.Split == (cohort.SplitBoundaries{}) {
@@ -210,6 +247,10 @@ func (o *TrainOptions) setDefaults() error {
 	}
 	if o.K < 1 || o.Steps < 1 || o.CrossFitFolds < 1 {
 		return fmt.Errorf("%w: K, Steps and CrossFitFolds must be positive", ErrOptions)
+	}
+	var err error
+	if o.Actions, err = checkActions(o.Actions); err != nil {
+		return err
 	}
 	if o.Epochs < 0 || o.BatchSize < 0 || o.LearningRate < 0 {
 		return fmt.Errorf("%w: Epochs, BatchSize and LearningRate must not be negative", ErrOptions)

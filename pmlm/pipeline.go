@@ -38,7 +38,13 @@ type Pipeline struct {
 	// training and at load); nil for a policy that is not a
 	// policy.Freezer, which then answers through its graph.
 	frozen policy.Scorer
-	text   encoder.TextEncoder
+	// actions is TrainOptions.Actions; replacements holds the replace
+	// actions of each training case (parallel to cases; nil entries: none).
+	actions      string
+	replacements []*policy.Replacement
+	// training is what training did (zero for a loaded model).
+	training TrainingReport
+	text     encoder.TextEncoder
 	// cases are the training patients' coarse prompts and doctor replies,
 	// the knowledge of the default CaseResponder.
 	cases     []llm.Case
@@ -69,7 +75,7 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 		}
 	}
 	_, validation, _ := c.Split(opts.Split)
-	p := &Pipeline{metrics: c.Metrics, steps: opts.Steps, text: opts.Text, split: opts.Split, digest: c.Digest()}
+	p := &Pipeline{metrics: c.Metrics, steps: opts.Steps, text: opts.Text, split: opts.Split, digest: c.Digest(), actions: opts.Actions}
 	if p.text == nil {
 		wv, err := wordvec.Default()
 		if err != nil {
@@ -113,6 +119,7 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 
 	// 3. Coarse prompts of the training patients, and the responder.
 	p.cases = make([]llm.Case, len(t.patients))
+	p.replacements = make([]*policy.Replacement, len(t.patients))
 	p.trainKeys = make(map[string]bool, len(t.patients))
 	for i, pt := range t.patients {
 		label := "unknown"
@@ -124,6 +131,7 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 			return nil, err
 		}
 		p.cases[i] = llm.Case{ID: pt.ID, Prompt: s0.Prompt, Reply: pt.Response}
+		p.replacements[i] = p.replacementFor(s0)
 		p.trainKeys[pt.ID] = true
 	}
 	if err := p.setResponder(ctx, opts.Responder); err != nil {
@@ -162,8 +170,9 @@ func (p *Pipeline) freeze() {
 
 // refine deletes words from s0 greedily for the patient with visits:
 // through the frozen snapshot when there is one, through the policy's
-// graph otherwise. zeroPatient shows the policy x̂ = 0.
-func (p *Pipeline) refine(ctx context.Context, s0 string, visits [][]float64, zeroPatient bool) (policy.Result, error) {
+// graph otherwise. zeroPatient shows the policy x̂ = 0; rep holds the
+// prompt's replace actions (nil: deletions only).
+func (p *Pipeline) refine(ctx context.Context, s0 string, visits [][]float64, zeroPatient bool, rep *policy.Replacement) (policy.Result, error) {
 	x, err := p.patientVector(visits)
 	if err != nil {
 		return policy.Result{}, err
@@ -172,9 +181,15 @@ func (p *Pipeline) refine(ctx context.Context, s0 string, visits [][]float64, ze
 		x = make([]float32, len(x))
 	}
 	var res policy.Result
-	if p.frozen != nil {
-		res, err = policy.RefineWith(ctx, p.frozen, p.text, s0, x, p.steps)
-	} else {
+	switch {
+	case p.frozen != nil:
+		res, err = policy.RefineWithEdits(ctx, p.frozen, p.text, s0, x, p.steps, rep)
+	case rep != nil:
+		var ep *policy.Episode
+		if ep, err = policy.Run(ctx, p.policy, p.text, s0, column(x), policy.Options{Steps: p.steps, Greedy: true, Replace: rep}, nil); err == nil {
+			res = ep.Result
+		}
+	default:
 		res, err = policy.Refine(ctx, p.policy, p.text, s0, column(x), p.steps)
 	}
 	if err != nil {

@@ -32,7 +32,7 @@ func TestFrozenRefinementEqualsGraph(t *testing.T) {
 		require.NoError(t, err)
 		want, err := policy.Refine(ctx, p.policy, p.text, s0.Prompt, column(xs), p.steps)
 		require.NoError(t, err)
-		got, err := p.refine(ctx, s0.Prompt, pt.Matrix(), false)
+		got, err := p.refine(ctx, s0.Prompt, pt.Matrix(), false, nil)
 		require.NoError(t, err)
 		require.Equal(t, want.Final, got.Final, "patient %s", pt.ID)
 		require.Len(t, got.Deletions, len(want.Deletions))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/pmlm-go/pmlm/llm"
@@ -98,7 +99,7 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 	var res policy.Result
 	if opts.RandomDeletions {
 		res = randomDeletions(s0.Prompt, p.steps, opts.RandomSeed, patient.ID)
-	} else if res, err = p.refine(ctx, s0.Prompt, patient.Matrix(), opts.ZeroPatient); err != nil {
+	} else if res, err = p.refine(ctx, s0.Prompt, patient.Matrix(), opts.ZeroPatient, p.replacementFor(s0)); err != nil {
 		return nil, err
 	}
 	out := &Answer{
@@ -158,3 +159,46 @@ func (p *Pipeline) Ask(ctx context.Context, patient *cohort.Patient, prompt stri
 	}
 	return p.respond(ctx, prompt, p.exclusions(patient.ID))
 }
+
+// replacementFor returns the replace actions of a coarse prompt when the
+// pipeline has them (ActionsReplace): the first occurrence of the predicted
+// label's words may be replaced by one of the similar patients' other
+// labels, most frequent first. Nil when the label does not occur in the
+// prompt or there is no other label.
+func (p *Pipeline) replacementFor(c Coarse) *policy.Replacement {
+	if p.actions != ActionsReplace {
+		return nil
+	}
+	from, to := phraseAt(strings.Fields(c.Prompt), c.PredictedLabel)
+	if from < 0 {
+		return nil
+	}
+	var cands []string
+	for _, s := range c.Similar {
+		if s.Label != c.PredictedLabel && len(strings.Fields(s.Label)) > 0 && !slices.Contains(cands, s.Label) {
+			cands = append(cands, s.Label)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	return &policy.Replacement{From: from, To: to, Candidates: cands}
+}
+
+// phraseAt returns the word positions [from, to) of the first occurrence
+// of phrase's words in words, compared without case and trailing
+// punctuation; −1, −1 when it does not occur.
+func phraseAt(words []string, phrase string) (from, to int) {
+	pos := occurrences(words, phrase)
+	if len(pos) == 0 {
+		return -1, -1
+	}
+	return pos[0], pos[0] + len(strings.Fields(phrase))
+}
+
+// TrainingReport returns what training did (the zero report for a
+// loaded model).
+func (p *Pipeline) TrainingReport() TrainingReport { return p.training }
+
+// Actions returns the policy's action set (ActionsDelete or ActionsReplace).
+func (p *Pipeline) Actions() string { return p.actions }

@@ -74,6 +74,9 @@ type Manifest struct {
 	K              int    `json:"k"`
 	Steps          int    `json:"steps"`
 	PromptTemplate string `json:"prompt_template"`
+	// Actions is the policy's action set (TrainOptions.Actions); empty in
+	// the manifests of older versions, which refine by deletion only.
+	Actions string `json:"actions,omitempty"`
 	// Checksum is the hex SHA-256 of the manifest's canonical content: its
 	// JSON encoding (encoding/json, fields in declaration order, map keys
 	// sorted) with Checksum empty.
@@ -223,6 +226,9 @@ func (p *Pipeline) Save(dir string) error {
 			NoSelfPersonalization: b.noSelf, NoPeerPersonalization: b.noPeer},
 		K: b.k, Steps: p.steps, PromptTemplate: b.templateText,
 	}
+	if p.actions != ActionsDelete {
+		m.Actions = p.actions // deletion-only manifests stay as older versions wrote them
+	}
 	for role, s := range savers {
 		file := role + ".bin"
 		sum, err := writeHashed(filepath.Join(tmp, file), s.Save)
@@ -328,6 +334,9 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	b := &PromptBuilder{labels: m.Data.Labels, k: m.K, noSelf: m.Data.NoSelfPersonalization,
 		noPeer: m.Data.NoPeerPersonalization, templateText: m.PromptTemplate}
 	p := &Pipeline{metrics: m.Data.Metrics, builder: b, steps: m.Steps, split: m.Data.Split, digest: m.Data.Digest}
+	if p.actions, err = checkActions(m.Actions); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, ManifestFile, err)
+	}
 	if b.template, err = prompt.NewTemplate(m.PromptTemplate); err != nil {
 		return nil, fmt.Errorf("%w: prompt template: %w", ErrModel, err)
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/nlpodyssey/spago/mat"
@@ -26,6 +28,9 @@ type trainingCases struct {
 
 func (t *trainingCases) Len() int            { return len(t.rows) }
 func (t *trainingCases) Prompt(i int) string { return t.p.cases[t.rows[i]].Prompt }
+
+// Replacement returns the replace actions of case i (policy.EditCases).
+func (t *trainingCases) Replacement(i int) *policy.Replacement { return t.p.replacements[t.rows[i]] }
 
 // Patient builds x̂ with the fine-tuned patient encoder's differentiable
 // forward pass, so that the REINFORCE loss reaches its parameters (a
@@ -134,6 +139,7 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 		Steps:           opts.Steps,
 		LearningRate:    opts.LearningRate,
 		BaselineDecay:   opts.BaselineDecay,
+		EntropyBonus:    opts.EntropyBonus,
 		Seed:            opts.Seed + seedTrainer,
 		CheckpointPath:  opts.CheckpointPath,
 		CheckpointEvery: 1,
@@ -154,9 +160,11 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 			}
 		}
 	}
-	if _, err := tr.Train(ctx); err != nil {
+	sum, err := tr.Train(ctx)
+	if err != nil {
 		return fmt.Errorf("pmlm: train policy: %w", err)
 	}
+	p.training.Summary = sum
 	return nil
 }
 
@@ -170,6 +178,7 @@ func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation 
 	}
 	series := make([][][]float64, len(rows))
 	coarse := make([]string, len(rows))
+	edits := make([]*policy.Replacement, len(rows))
 	refs := make([]string, len(rows))
 	for i, r := range rows {
 		series[i] = validation[r].Matrix()
@@ -179,11 +188,23 @@ func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation 
 			return nil, err
 		}
 		coarse[i] = c.Prompt
+		edits[i] = p.replacementFor(c)
 	}
 	noExclusion := make([]string, len(rows))
 	base, err := p.scoreAll(ctx, coarse, refs, noExclusion, opts.RewardComponent, opts.Workers)
 	if err != nil {
 		return nil, err
+	}
+	oracle := math.NaN()
+	if opts.OracleValidation {
+		if oracle, err = p.oracleGain(ctx, opts, validation, rows, base); err != nil {
+			return nil, err
+		}
+		p.training.OracleGain, p.training.OraclePatients = oracle, len(rows)
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "refinement oracle on the validation patients: gain %+.4f BERTScore-%s over the coarse prompt (%d patients)\n",
+				oracle, opts.RewardComponent, len(rows))
+		}
 	}
 	return func(ctx context.Context, epoch int) (float64, error) {
 		final := make([]string, len(rows))
@@ -194,7 +215,7 @@ func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation 
 		g.SetLimit(opts.Workers)
 		for i := range rows {
 			g.Go(func() error {
-				res, err := p.refine(gctx, coarse[i], series[i], false)
+				res, err := p.refine(gctx, coarse[i], series[i], false, edits[i])
 				final[i] = res.Final
 				return err
 			})
@@ -212,9 +233,56 @@ func (p *Pipeline) validator(ctx context.Context, opts TrainOptions, validation 
 		}
 		gain /= float64(len(got))
 		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "epoch %d: validation gain %+.4f BERTScore-%s over the coarse prompt (%d patients)\n",
-				epoch, gain, opts.RewardComponent, len(got))
+			of := ""
+			if oracle > 0 {
+				of = fmt.Sprintf(", %.0f %% of the oracle's %+.4f", 100*gain/oracle, oracle)
+			}
+			fmt.Fprintf(opts.Progress, "epoch %d: validation gain %+.4f BERTScore-%s over the coarse prompt (%d patients)%s\n",
+				epoch, gain, opts.RewardComponent, len(got), of)
 		}
 		return gain, nil
 	}, nil
+}
+
+// oracleGain is the refinement oracle's mean gain over the coarse prompt
+// (whose scores are base) on the validation patients rows.
+func (p *Pipeline) oracleGain(ctx context.Context, opts TrainOptions, validation []*cohort.Patient, rows []int, base []float64) (float64, error) {
+	best := slices.Clone(base)
+	var prompts, refs, none []string
+	var owner []int
+	for i, r := range rows {
+		c, err := p.builder.Build(ctx, validation[r].Matrix(), nil)
+		if err != nil {
+			return 0, err
+		}
+		for _, q := range OraclePrompts(c, validation[r].Label, p.steps) {
+			prompts, refs, none, owner = append(prompts, q), append(refs, validation[r].Response), append(none, ""), append(owner, i)
+		}
+	}
+	got, err := p.scoreAll(ctx, prompts, refs, none, opts.RewardComponent, opts.Workers)
+	if err != nil {
+		return 0, err
+	}
+	for k, s := range got {
+		best[owner[k]] = max(best[owner[k]], s)
+	}
+	var gain float64
+	for i := range best {
+		gain += best[i] - base[i]
+	}
+	return gain / float64(len(best)), nil
+}
+
+// TrainingReport is what Train did: the REINFORCE trainer's summary (per
+// epoch: the rewards' mean and spread, the share of episodes that changed
+// the answer, the policy's entropy, the validation gain) and, with
+// TrainOptions.OracleValidation, the refinement oracle's gain on the same
+// validation patients, which no deletion policy can exceed on average.
+type TrainingReport struct {
+	policy.Summary
+	// OracleGain is the oracle's mean gain in the reward component over
+	// the coarse prompt on OraclePatients validation patients (0 and 0
+	// without OracleValidation).
+	OracleGain     float64
+	OraclePatients int
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/internal/stats"
+	"gonum.org/v1/gonum/stat"
 )
 
 // The trainer's and the episodes' defaults; package pmlm's defaults are
@@ -43,6 +44,37 @@ type Options struct {
 	Greedy bool
 	// Train enables dropout in the policy (training episodes).
 	Train bool
+	// Replace, if set, adds replace actions to the deletions (the paper's
+	// future work, its limitation 2): at any step the policy may instead
+	// replace a phrase of s0 (in PMLM the predicted label) by one of the
+	// candidates (the similar patients' other labels). The policy must
+	// implement EditScorer. Nil: deletions only, the paper's method.
+	Replace *Replacement
+}
+
+// Replacement describes the replace actions of an episode: the phrase of
+// s0 at word positions [From, To) (strings.Fields order) may be replaced,
+// once per episode and while all its words are still there, by one of
+// Candidates. A replacement counts as one step of the budget n. The
+// phrase's last word keeps its trailing punctuation (",.;:").
+//
+// The policy scores the replacement by c with the edit vector
+// mean(e of the phrase) − mean(e of c): what the action removes from the
+// prompt's meaning, as e_j is for deleting word j, less what it adds. So
+// the same network scores both kinds of action on one scale.
+type Replacement struct {
+	From, To   int
+	Candidates []string
+}
+
+// EditScorer is a Policy that also scores edit actions: LogitsWithEdits
+// returns an [n+m 1] node, the n words' deletion scores followed by the m
+// edits' scores, where edits holds m edit vectors of length WordDim. The
+// state summary mean(E) is the words' mean only, so with no edits it
+// equals Logits. The MLP implements it.
+type EditScorer interface {
+	Policy
+	LogitsWithEdits(words, edits [][]float32, patient mat.Tensor, train bool) (mat.Tensor, error)
 }
 
 // Deletion is one word removed by an episode.
@@ -57,6 +89,12 @@ type Deletion struct {
 	StateIndex int
 	// Prob is π(e_j|s_i), the probability the policy gave the deletion.
 	Prob float64
+	// Replacement, when not empty, makes this step a replace action
+	// (Options.Replace): Word is the replaced phrase, Index its first
+	// word's position in s0, StateIndex in s_i, and Replacement the
+	// candidate put in its place. Words that a replacement inserted have
+	// Index −1 when deleted later.
+	Replacement string `json:"replacement,omitempty"`
 }
 
 // Result is what an episode did to a coarse prompt.
@@ -75,6 +113,12 @@ type Episode struct {
 	// LogProbs holds log π(e_j|s_i) of each deletion as a [1 1] graph node;
 	// their sum times the reward is the REINFORCE objective (equation 11).
 	LogProbs []mat.Tensor
+	// Logits holds each step's scores z (π = softmax(z)) as a graph node,
+	// for losses beyond equation 11 (the trainer's entropy bonus).
+	Logits []mat.Tensor
+	// Entropy holds H(π(·|s_i)) of each step in nats and MaxEntropy its
+	// largest possible value, log of the number of actions.
+	Entropy, MaxEntropy []float64
 	// EncodeTime is the time spent in the TextEncoder, PolicyTime the time
 	// spent scoring words (forward pass included).
 	EncodeTime, PolicyTime time.Duration
@@ -113,9 +157,17 @@ func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, pat
 	if steps < 0 {
 		return nil, fmt.Errorf("policy: %d steps, want ≥ 0", steps)
 	}
-	origin := make([]int, len(words)) // origin[k]: index in s0 of the state's k-th word
+	origin := make([]int, len(words)) // origin[k]: index in s0 of the state's k-th word (−1: inserted)
 	for i := range origin {
 		origin[i] = i
+	}
+	rep, err := newReplacer(ctx, text, opts.Replace, len(words))
+	if err != nil {
+		return nil, err
+	}
+	scorer, editable := p.(EditScorer)
+	if !rep.done && !editable {
+		return nil, fmt.Errorf("policy: replace actions need a policy that scores edits (EditScorer); %T does not", p)
 	}
 	ep := &Episode{Result: Result{Coarse: s0}}
 	for step := 0; step < steps && len(words) > 1; step++ {
@@ -134,7 +186,13 @@ func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, pat
 		}
 		vecs := enc.WordVectors()
 		t1 := time.Now()
-		logits, err := p.Logits(vecs, patient, opts.Train)
+		var logits mat.Tensor
+		edits, at := rep.edits(vecs, origin)
+		if edits != nil {
+			logits, err = scorer.LogitsWithEdits(vecs, edits, patient, opts.Train)
+		} else {
+			logits, err = p.Logits(vecs, patient, opts.Train)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("policy: step %d: %w", step, err)
 		}
@@ -150,9 +208,19 @@ func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, pat
 		}
 		// log π = z_a − logsumexp(z): stable, unlike Log(Softmax(z)).
 		ep.LogProbs = append(ep.LogProbs, ag.Sub(ag.At(logits, a, 0), ag.LogSumExp(logits)))
+		ep.Logits = append(ep.Logits, logits)
+		ep.Entropy = append(ep.Entropy, stat.Entropy(probs))
+		ep.MaxEntropy = append(ep.MaxEntropy, math.Log(float64(len(probs))))
 		t2 := time.Now()
 		ep.EncodeTime += t1.Sub(t0)
 		ep.PolicyTime += t2.Sub(t1)
+		if a >= len(words) {
+			var d Deletion
+			words, origin, d = rep.apply(words, origin, at, a-len(words))
+			d.Step, d.Prob = step, probs[a]
+			ep.Deletions = append(ep.Deletions, d)
+			continue
+		}
 		ep.Deletions = append(ep.Deletions, Deletion{
 			Step: step, Word: words[a], Index: origin[a], StateIndex: a, Prob: probs[a],
 		})
@@ -229,6 +297,13 @@ func sample(p []float64, u float64) int {
 // greedy deletions, with patient x̂ as a plain vector (nil when the policy
 // has no patient input). Nothing is differentiated, so no graph is built.
 func RefineWith(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 string, patient []float32, steps int) (Result, error) {
+	return RefineWithEdits(ctx, s, text, s0, patient, steps, nil)
+}
+
+// RefineWithEdits is RefineWith with replace actions (Options.Replace):
+// the same greedy choices as Run with Greedy set; s must implement
+// EditScores when rep offers any.
+func RefineWithEdits(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 string, patient []float32, steps int, rep *Replacement) (Result, error) {
 	words := strings.Fields(s0)
 	if len(words) == 0 {
 		return Result{}, ErrEmptyPrompt
@@ -243,9 +318,17 @@ func RefineWith(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 stri
 	for i := range origin {
 		origin[i] = i
 	}
+	r, err := newReplacer(ctx, text, rep, len(words))
+	if err != nil {
+		return Result{}, err
+	}
+	es, editable := s.(EditScores)
+	if !r.done && !editable {
+		return Result{}, fmt.Errorf("policy: replace actions need a scorer of edits (EditScores); %T does not", s)
+	}
 	res := Result{Coarse: s0}
 	// A context-free embedder's state vectors are s0's minus the deleted
-	// rows: embed once.
+	// rows: embed once (again after a replacement).
 	var vecs [][]float32
 	cf, ok := text.(encoder.ContextFree)
 	static := ok && cf.ContextFree()
@@ -264,7 +347,13 @@ func RefineWith(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 stri
 			}
 			vecs = enc.WordVectors()
 		}
-		z, err := s.Scores(vecs, patient)
+		var z []float64
+		edits, at := r.edits(vecs, origin)
+		if edits != nil {
+			z, err = es.ScoresWithEdits(vecs, edits, patient)
+		} else {
+			z, err = s.Scores(vecs, patient)
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("policy: step %d: %w", step, err)
 		}
@@ -273,6 +362,14 @@ func RefineWith(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 stri
 			return Result{}, fmt.Errorf("policy: step %d: %w", step, err)
 		}
 		a := stats.Argmax(probs)
+		if a >= len(words) {
+			var d Deletion
+			words, origin, d = r.apply(words, origin, at, a-len(words))
+			d.Step, d.Prob = step, probs[a]
+			res.Deletions = append(res.Deletions, d)
+			vecs = nil // the state has new words
+			continue
+		}
 		res.Deletions = append(res.Deletions, Deletion{
 			Step: step, Word: words[a], Index: origin[a], StateIndex: a, Prob: probs[a],
 		})

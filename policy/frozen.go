@@ -95,10 +95,26 @@ func reluEpilogue(c []float32, ldc, m, n0, n1 int) {
 // one product per layer over all n words (rows), ReLU fused into the
 // product of every hidden layer.
 func (f *Frozen) Scores(words [][]float32, patient []float32) ([]float64, error) {
-	n, dw, dp := len(words), f.cfg.WordDim, f.cfg.PatientDim
-	if n == 0 {
+	return f.ScoresWithEdits(words, nil, patient)
+}
+
+// EditScores is a Scorer that also scores edit actions, as
+// EditScorer.LogitsWithEdits does through the graph: the n words' scores
+// followed by the edits' (mean(E) is the words' mean). Frozen implements
+// it.
+type EditScores interface {
+	Scorer
+	ScoresWithEdits(words, edits [][]float32, patient []float32) ([]float64, error)
+}
+
+// ScoresWithEdits scores the words and then the edit vectors as extra rows
+// of E, with mean(E) over the words only (EditScores).
+func (f *Frozen) ScoresWithEdits(words, edits [][]float32, patient []float32) ([]float64, error) {
+	nw, dw, dp := len(words), f.cfg.WordDim, f.cfg.PatientDim
+	if nw == 0 {
 		return nil, fmt.Errorf("%w: no words to score", ErrShape)
 	}
+	n := nw + len(edits)
 	if dp > 0 && len(patient) != dp {
 		return nil, fmt.Errorf("%w: patient encoding of length %d, want %d", ErrShape, len(patient), dp)
 	}
@@ -115,13 +131,19 @@ func (f *Frozen) Scores(words [][]float32, patient []float32) ([]float64, error)
 		}
 		copy(s.a[j*dw:(j+1)*dw], ej)
 	}
+	for k, e := range edits {
+		if len(e) != dw {
+			return nil, fmt.Errorf("%w: edit %d has %d dimensions, want %d", ErrShape, k, len(e), dw)
+		}
+		copy(s.a[(nw+k)*dw:(nw+k+1)*dw], e)
+	}
 	mean := s.ctx[:dw]
 	for i := range dw {
 		var sum float64
-		for j := range n {
+		for j := range nw {
 			sum += float64(s.a[j*dw+i])
 		}
-		mean[i] = float32(sum / float64(n))
+		mean[i] = float32(sum / float64(nw))
 	}
 	copy(s.ctx[dw:], patient)
 

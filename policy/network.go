@@ -260,7 +260,12 @@ func (m *MLP) Logits(words [][]float32, patient mat.Tensor, train bool) (mat.Ten
 	if err != nil {
 		return nil, err
 	}
-	row := ones(1, len(words))
+	return m.forward(e, mean, patient, len(words), train), nil
+}
+
+// forward scores the n columns of e ([d_w n]) in the context mean(E) ‖ x̂.
+func (m *MLP) forward(e, mean *mat.Dense[T], patient mat.Tensor, n int, train bool) mat.Tensor {
+	row := ones(1, n)
 	shared := ag.Affine(m.Input.B, m.Input.ContextW, m.context(mean, patient)) // [width 1]
 	h := ag.Add(ag.Mul(m.Input.WordW, e), ag.Mul(shared, row))
 	for _, l := range m.Layers {
@@ -270,7 +275,7 @@ func (m *MLP) Logits(words [][]float32, patient mat.Tensor, train bool) (mat.Ten
 		}
 		h = ag.Add(ag.Mul(l.W, h), ag.Mul(l.B, row))
 	}
-	return ag.T(h), nil
+	return ag.T(h)
 }
 
 // inputW returns the first layer's full weight matrix [WordW | ContextW]

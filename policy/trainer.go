@@ -39,6 +39,13 @@ type Cases interface {
 	Patient(ctx context.Context, i int, train bool) (mat.Tensor, error)
 }
 
+// EditCases are Cases with replace actions: the trainer offers case i's
+// Replacement (nil: none) besides the deletions, as Options.Replace does.
+type EditCases interface {
+	Cases
+	Replacement(i int) *Replacement
+}
+
 // ValidateFunc scores the current weights on the validation split; higher
 // is better. It runs after each epoch, when no training episode is in flight.
 type ValidateFunc func(ctx context.Context, epoch int) (float64, error)
@@ -70,7 +77,13 @@ type TrainerConfig struct {
 	// before the update, a variance reduction that the paper does not use.
 	// 0 (default) is the paper's loss −Σ log π · reward.
 	BaselineDecay float64
-	Seed          uint64 // seeds case order and sampling
+	// EntropyBonus, when > 0, adds β·Σ_i H(π(·|s_i)) to each episode's
+	// objective (β this value, H in nats): the entropy regularization of
+	// Williams and Peng (1991) and A3C (Mnih et al., 2016), which keeps
+	// the policy from settling early on a few words. Beyond the paper; 0
+	// (default) is its loss.
+	EntropyBonus float64
+	Seed         uint64 // seeds case order and sampling
 
 	// CheckpointPath, if set, is rewritten atomically every CheckpointEvery
 	// mini-batches (0: at the end of each epoch only) and after each epoch.
@@ -92,7 +105,9 @@ type Progress struct {
 	BatchReward     float64
 	EpochMeanReward float64 // mean reward of this epoch's episodes so far
 	Baseline        float64 // the running-mean baseline (0 when off)
-	Elapsed         time.Duration
+	// Stats describes this epoch's episodes so far.
+	Stats   EpochStats
+	Elapsed time.Duration
 	// Timing breaks down the mini-batch's work.
 	Timing Timing
 }
@@ -119,10 +134,86 @@ func (a *Timing) Add(b Timing) {
 	a.Update += b.Update
 }
 
+// EpochStats describes the training episodes of an epoch: why REINFORCE
+// learns or does not.
+type EpochStats struct {
+	// Episodes is the number of episodes.
+	Episodes int
+	// MeanReward and RewardSD are the rewards' mean and (population)
+	// standard deviation.
+	MeanReward, RewardSD float64
+	// Changed is the share of episodes with a non-zero reward: those whose
+	// final prompt changed the scored answer. The others carry no
+	// gradient (without a baseline or entropy bonus).
+	Changed float64
+	// Entropy is the mean over steps of H(π(·|s_i)) in nats, and
+	// RelativeEntropy the mean of H / log(actions): 1 is a uniform policy,
+	// 0 a deterministic one.
+	Entropy, RelativeEntropy float64
+	// Replaced is the share of episodes that made a replacement.
+	Replaced float64
+}
+
+// epochSums accumulates EpochStats.
+type epochSums struct {
+	N                        int
+	Sum, SumSq               float64
+	Changed, Replaced        int
+	Steps                    int
+	Entropy, RelativeEntropy float64
+}
+
+func (a *epochSums) add(e episodeStats) {
+	a.N++
+	a.Sum += e.reward
+	a.SumSq += e.reward * e.reward
+	if e.reward != 0 {
+		a.Changed++
+	}
+	if e.replaced {
+		a.Replaced++
+	}
+	for i, h := range e.entropy {
+		a.Steps++
+		a.Entropy += h
+		if e.maxEntropy[i] > 0 {
+			a.RelativeEntropy += h / e.maxEntropy[i]
+		}
+	}
+}
+
+func (a epochSums) stats() EpochStats {
+	s := EpochStats{Episodes: a.N}
+	if a.N > 0 {
+		n := float64(a.N)
+		s.MeanReward = a.Sum / n
+		s.RewardSD = math.Sqrt(max(a.SumSq/n-s.MeanReward*s.MeanReward, 0))
+		s.Changed = float64(a.Changed) / n
+		s.Replaced = float64(a.Replaced) / n
+	}
+	if a.Steps > 0 {
+		s.Entropy = a.Entropy / float64(a.Steps)
+		s.RelativeEntropy = a.RelativeEntropy / float64(a.Steps)
+	}
+	return s
+}
+
+// String reports the statistics on one line.
+func (s EpochStats) String() string {
+	out := fmt.Sprintf("%d episodes: reward %+.4f ± %.4f (sd), %.1f %% changed the answer, policy entropy %.2f nats (%.2f of uniform)",
+		s.Episodes, s.MeanReward, s.RewardSD, 100*s.Changed, s.Entropy, s.RelativeEntropy)
+	if s.Replaced > 0 {
+		out += fmt.Sprintf(", %.1f %% replaced", 100*s.Replaced)
+	}
+	return out
+}
+
 // Summary is what Train did.
 type Summary struct {
 	// EpochMeanReward is the mean training reward of each finished epoch.
 	EpochMeanReward []float64
+	// Epochs describes each finished epoch's episodes.
+	Epochs []EpochStats
 	// ValidationScore is Validate's score after each finished epoch (empty without Validate).
 	ValidationScore []float64
 	// BestEpoch (from 1) and BestScore identify the selected weights; BestEpoch is 0 without Validate.
@@ -153,7 +244,9 @@ type position struct {
 	BaselineSet   bool
 	EpochSum      float64 // reward sum and count of the current epoch so far
 	EpochN        int
+	EpochSums     epochSums // the current epoch's statistics so far
 	EpochMeans    []float64
+	EpochStats    []EpochStats
 	ValScores     []float64
 	BestEpoch     int
 	BestScore     float64
@@ -177,6 +270,8 @@ func NewTrainer(cfg TrainerConfig) (*Trainer, error) {
 		return nil, errors.New("policy: negative trainer setting")
 	case cfg.LearningRate < 0 || cfg.BaselineDecay < 0 || cfg.BaselineDecay >= 1:
 		return nil, fmt.Errorf("policy: learning rate %g or baseline decay %g out of range", cfg.LearningRate, cfg.BaselineDecay)
+	case cfg.EntropyBonus < 0 || math.IsNaN(cfg.EntropyBonus) || math.IsInf(cfg.EntropyBonus, 0):
+		return nil, fmt.Errorf("policy: entropy bonus %g, want a finite value ≥ 0", cfg.EntropyBonus)
 	}
 	if cfg.Epochs == 0 {
 		cfg.Epochs = DefaultEpochs
@@ -226,7 +321,7 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 	for t.st.Epoch < t.cfg.Epochs {
 		if t.st.Order == nil {
 			t.st.Order = t.rng.Perm(t.cfg.Cases.Len())
-			t.st.EpochSum, t.st.EpochN = 0, 0
+			t.st.EpochSum, t.st.EpochN, t.st.EpochSums = 0, 0, epochSums{}
 		}
 		for t.st.Batch < nb {
 			if err := ctx.Err(); err != nil {
@@ -234,15 +329,16 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 			}
 			lo := t.st.Batch * t.cfg.BatchSize
 			hi := min(lo+t.cfg.BatchSize, len(t.st.Order))
-			rewards, timing, err := t.step(ctx, t.st.Order[lo:hi])
+			eps, timing, err := t.step(ctx, t.st.Order[lo:hi])
 			if err != nil {
 				return t.summary(), fmt.Errorf("policy: epoch %d batch %d: %w", t.st.Epoch+1, t.st.Batch+1, err)
 			}
 			var sum float64
-			for _, r := range rewards {
-				sum += r
+			for _, e := range eps {
+				sum += e.reward
+				t.st.EpochSums.add(e)
 			}
-			mean := sum / float64(len(rewards))
+			mean := sum / float64(len(eps))
 			if d := t.cfg.BaselineDecay; d > 0 {
 				if t.st.BaselineSet {
 					t.st.Baseline = d*t.st.Baseline + (1-d)*mean
@@ -251,7 +347,7 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 				}
 			}
 			t.st.EpochSum += sum
-			t.st.EpochN += len(rewards)
+			t.st.EpochN += len(eps)
 			t.st.Batch++
 			if t.cfg.CheckpointPath != "" && t.cfg.CheckpointEvery > 0 && t.st.Batch%t.cfg.CheckpointEvery == 0 {
 				t.st.ElapsedBefore = elapsed()
@@ -262,7 +358,7 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 			p := Progress{
 				Epoch: t.st.Epoch + 1, Epochs: t.cfg.Epochs, Batch: t.st.Batch, Batches: nb, Step: t.st.Steps,
 				BatchReward: mean, EpochMeanReward: t.st.EpochSum / float64(t.st.EpochN),
-				Baseline: t.st.Baseline, Elapsed: elapsed(), Timing: timing,
+				Baseline: t.st.Baseline, Stats: t.st.EpochSums.stats(), Elapsed: elapsed(), Timing: timing,
 			}
 			if t.cfg.Progress != nil {
 				writeBar(t.cfg.Progress, p)
@@ -272,10 +368,15 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 			}
 		}
 		t.st.EpochMeans = append(t.st.EpochMeans, t.st.EpochSum/float64(max(t.st.EpochN, 1)))
+		t.st.EpochStats = append(t.st.EpochStats, t.st.EpochSums.stats())
+		if t.cfg.Progress != nil {
+			fmt.Fprintf(t.cfg.Progress, "epoch %d: %s\n", t.st.Epoch+1, t.st.EpochSums.stats())
+		}
 		if t.cfg.Validate != nil {
 			score, err := t.cfg.Validate(ctx, t.st.Epoch+1)
 			if err != nil {
 				t.st.EpochMeans = t.st.EpochMeans[:len(t.st.EpochMeans)-1]
+				t.st.EpochStats = t.st.EpochStats[:len(t.st.EpochStats)-1]
 				return t.summary(), fmt.Errorf("policy: validate epoch %d: %w", t.st.Epoch+1, err)
 			}
 			t.st.ValScores = append(t.st.ValScores, score)
@@ -307,6 +408,7 @@ func (t *Trainer) Train(ctx context.Context) (Summary, error) {
 func (t *Trainer) summary() Summary {
 	return Summary{
 		EpochMeanReward: append([]float64(nil), t.st.EpochMeans...),
+		Epochs:          append([]EpochStats(nil), t.st.EpochStats...),
 		ValidationScore: append([]float64(nil), t.st.ValScores...),
 		BestEpoch:       t.st.BestEpoch,
 		BestScore:       t.st.BestScore,
@@ -314,9 +416,16 @@ func (t *Trainer) summary() Summary {
 	}
 }
 
+// episodeStats is what an episode tells about training.
+type episodeStats struct {
+	reward              float64
+	entropy, maxEntropy []float64
+	replaced            bool
+}
+
 // step plays one mini-batch of episodes on the given cases and applies one
-// Adam update. It returns the rewards in case order.
-func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, Timing, error) {
+// Adam update. It returns the episodes' statistics in case order.
+func (t *Trainer) step(ctx context.Context, cases []int) ([]episodeStats, Timing, error) {
 	// Per-episode random sources are drawn here, in order, so that the
 	// sampling does not depend on goroutine scheduling and the master
 	// source's state is exact at every mini-batch boundary.
@@ -326,7 +435,7 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, Timing, err
 	}
 	baseline := t.st.Baseline
 	scale := 1 / float64(len(cases)) // average the gradients over the batch
-	rewards := make([]float64, len(cases))
+	rewards := make([]episodeStats, len(cases))
 	errs := make([]error, len(cases))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -376,32 +485,43 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]float64, Timing, err
 }
 
 // episode plays one training episode and back-propagates
-// −scale·(reward − baseline)·Σ log π into the shared parameters.
-func (t *Trainer) episode(ctx context.Context, ci int, seed [2]uint64, baseline, scale float64) (float64, Timing, error) {
-	var tm Timing
+// −scale·((reward − baseline)·Σ log π + β·Σ H) into the shared parameters.
+func (t *Trainer) episode(ctx context.Context, ci int, seed [2]uint64, baseline, scale float64) (episodeStats, Timing, error) {
+	var (
+		tm  Timing
+		out episodeStats
+	)
 	t0 := time.Now()
 	x, err := t.cfg.Cases.Patient(ctx, ci, true)
 	if err != nil {
-		return 0, tm, fmt.Errorf("patient encoding: %w", err)
+		return out, tm, fmt.Errorf("patient encoding: %w", err)
 	}
 	if x != nil {
 		x.Value() // spago computes asynchronously: wait, so the time is the encoder's
 	}
 	tm.Patient = time.Since(t0)
 	rng := rand.New(rand.NewPCG(seed[0], seed[1]))
-	ep, err := Run(ctx, t.cfg.Policy, t.cfg.Text, t.cfg.Cases.Prompt(ci), x, Options{Steps: t.cfg.Steps, Train: true}, rng)
+	opts := Options{Steps: t.cfg.Steps, Train: true}
+	if ec, ok := t.cfg.Cases.(EditCases); ok {
+		opts.Replace = ec.Replacement(ci)
+	}
+	ep, err := Run(ctx, t.cfg.Policy, t.cfg.Text, t.cfg.Cases.Prompt(ci), x, opts, rng)
 	if err != nil {
-		return 0, tm, err
+		return out, tm, err
 	}
 	tm.Encode, tm.Policy = ep.EncodeTime, ep.PolicyTime
+	out.entropy, out.maxEntropy = ep.Entropy, ep.MaxEntropy
+	for _, d := range ep.Deletions {
+		out.replaced = out.replaced || d.Replacement != ""
+	}
 	t1 := time.Now()
 	r, err := t.cfg.Reward(ctx, ci, ep.Final)
 	if err != nil {
-		return 0, tm, fmt.Errorf("reward: %w", err)
+		return out, tm, fmt.Errorf("reward: %w", err)
 	}
 	tm.Reward = time.Since(t1)
 	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return 0, tm, fmt.Errorf("reward: non-finite value %v", r)
+		return out, tm, fmt.Errorf("reward: non-finite value %v", r)
 	}
 	t2 := time.Now()
 	sum := ep.SumLogProb()
@@ -411,14 +531,38 @@ func (t *Trainer) episode(ctx context.Context, ci int, seed [2]uint64, baseline,
 		// optimizer must not run while any of it is in flight.
 		sum.Value()
 	}
+	var terms []mat.Tensor
 	if adv := r - baseline; sum != nil && adv != 0 {
-		loss := ag.ProdScalar(sum, mat.Scalar(T(-adv*scale)))
+		terms = append(terms, ag.ProdScalar(sum, mat.Scalar(T(-adv*scale))))
+	}
+	if beta := t.cfg.EntropyBonus; beta > 0 && len(ep.Logits) > 0 {
+		terms = append(terms, ag.ProdScalar(sumEntropy(ep.Logits), mat.Scalar(T(-beta*scale))))
+	}
+	if len(terms) > 0 {
+		loss := terms[0]
+		if len(terms) == 2 {
+			loss = ag.Add(terms[0], terms[1])
+		}
 		if err := ag.Backward(loss); err != nil {
-			return 0, tm, fmt.Errorf("backward: %w", err)
+			return out, tm, fmt.Errorf("backward: %w", err)
 		}
 	}
 	tm.Backward = time.Since(t2)
-	return r, tm, nil
+	out.reward = r
+	return out, tm, nil
+}
+
+// sumEntropy returns Σ_i H(softmax(z_i)) over the steps' scores as a graph
+// node, with H(softmax(z)) = logsumexp(z) − softmax(z)·z.
+func sumEntropy(logits []mat.Tensor) mat.Tensor {
+	hs := make([]mat.Tensor, len(logits))
+	for i, z := range logits {
+		hs[i] = ag.Sub(ag.LogSumExp(z), ag.Dot(ag.Softmax(z), z))
+	}
+	if len(hs) == 1 {
+		return hs[0]
+	}
+	return ag.Sum(hs...)
 }
 
 // ParamsOf lists the parameters of a spago model in traversal order (struct

@@ -482,3 +482,46 @@ func mean(xs []float64) float64 {
 	}
 	return s / float64(len(xs))
 }
+
+// TestEntropyBonusKeepsThePolicySpread trains the toy task twice from the
+// same weights and seed, without and with an entropy bonus: the bonus must
+// leave the policy's entropy higher, and the epoch statistics must
+// describe the episodes.
+func TestEntropyBonusKeepsThePolicySpread(t *testing.T) {
+	const dw, dp = 8, 4
+	train := func(bonus float64) Summary {
+		task := newToyTask(16, 12, 4, dw, dp, 1)
+		m, err := New(DefaultConfig(dw, dp), 1)
+		require.NoError(t, err)
+		relative := func(ctx context.Context, i int, final string) (float64, error) {
+			r, err := task.reward(ctx, i, final)
+			return r - 1, err
+		}
+		tr, err := NewTrainer(TrainerConfig{
+			Policy: m, Text: task.text, Cases: task, Reward: relative,
+			Epochs: 12, BatchSize: 8, Workers: 1, Steps: 4, Seed: 1, EntropyBonus: bonus,
+		})
+		require.NoError(t, err)
+		sum, err := tr.Train(context.Background())
+		require.NoError(t, err)
+		return sum
+	}
+	plain, bonus := train(0), train(1)
+	require.Len(t, plain.Epochs, 12)
+	first, lastPlain, lastBonus := plain.Epochs[0], plain.Epochs[11], bonus.Epochs[11]
+	t.Logf("relative entropy: first epoch %.3f; last epoch without bonus %.3f, with %.3f",
+		first.RelativeEntropy, lastPlain.RelativeEntropy, lastBonus.RelativeEntropy)
+	assert.Equal(t, 16, first.Episodes)
+	assert.InDelta(t, plain.EpochMeanReward[0], first.MeanReward, 1e-12)
+	assert.Positive(t, first.RewardSD)
+	assert.Greater(t, first.Changed, 0.0)
+	assert.LessOrEqual(t, first.Changed, 1.0)
+	assert.Greater(t, first.RelativeEntropy, 0.9, "an untrained policy is close to uniform")
+	assert.Less(t, lastPlain.RelativeEntropy, first.RelativeEntropy, "REINFORCE concentrates the policy")
+	assert.Greater(t, lastBonus.RelativeEntropy, lastPlain.RelativeEntropy+0.02, "the bonus keeps it spread")
+	assert.Zero(t, first.Replaced)
+
+	_, err := NewTrainer(TrainerConfig{Policy: &MLP{}, Text: &staticText{}, Cases: newToyTask(1, 1, 1, 2, 0, 1),
+		Reward: func(context.Context, int, string) (float64, error) { return 0, nil }, EntropyBonus: -1})
+	assert.Error(t, err)
+}

@@ -1,5 +1,11 @@
 package main
 
+import (
+	"flag"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+)
+
 // The training flags of train, demo and experiment take the library's
 // defaults (pmlm.DefaultK, pmlm.DefaultSteps, pmlm.DefaultBatchSize, ...)
 // except these two, which differ on purpose; their help says why.
@@ -18,3 +24,24 @@ const (
 	epochsHelp     = "REINFORCE epochs (library default 1; 2 here, since validation keeps the better epoch)"
 	validationHelp = "validation patients that select the best epoch (0: all; the library uses all, 120 here bounds the wall time)"
 )
+
+// refinement holds the flags of the REINFORCE variants beyond the paper,
+// shared by train and experiment; their zero values are the paper's method.
+type refinement struct {
+	baselineDecay, entropyBonus *float64
+	actions                     *string
+	oracle                      *bool
+}
+
+func refinementFlags(fs *flag.FlagSet) refinement {
+	return refinement{
+		baselineDecay: fs.Float64("baseline-decay", 0, "subtract a running mean of the rewards with this decay per mini-batch, in (0, 1) (0: none, the paper's loss)"),
+		entropyBonus:  fs.Float64("entropy-bonus", 0, "add this weight times the policy's entropy to the REINFORCE objective (0: none, the paper's loss)"),
+		oracle:        fs.Bool("oracle", false, "also measure the refinement oracle (deletes the wrong diagnoses' words, knowing the true one) on the validation patients, to read each epoch's validation gain against (a diagnostic; costs a few answers per validation patient)"),
+		actions:       fs.String("actions", pmlm.ActionsDelete, "the policy's actions: delete (the paper's) or replace (also replace the predicted label by a similar patient's label)"),
+	}
+}
+
+func (r refinement) apply(o *pmlm.TrainOptions) {
+	o.BaselineDecay, o.EntropyBonus, o.Actions, o.OracleValidation = *r.baselineDecay, *r.entropyBonus, *r.actions, *r.oracle
+}

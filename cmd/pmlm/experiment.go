@@ -87,6 +87,8 @@ func experimentCommand() command {
 			lmSize := fs.String("lm-size", "default", "shape of the LMs this command trains: default, or tiny (seconds; poor answers)")
 			lmCache := fs.String("lm-cache", "", "LM answer cache (default DIR/lm-cache.db)")
 			noLM := fs.Bool("no-lm", false, "no LMs: the offline case responder answers everywhere and table 2 is left out")
+			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
+			rl := refinementFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
@@ -128,10 +130,11 @@ func experimentCommand() command {
 				}
 				cfg := experiment.Config{
 					Train: pmlm.TrainOptions{Epochs: *epochs, MaxEpisodes: *episodes, MaxValidation: *validation,
-						Workers: *trainWorkers, K: *k, Steps: *n},
+						Workers: *trainWorkers, K: *k, Steps: *n, WarmStart: *warm},
 					Predictors: splitList(*predictors), PredictorEpochs: *predictorEpochs,
 					Workers: *workers, Jobs: *jobs, Progress: e.stderr,
 				}
+				rl.apply(&cfg.Train)
 				if *runsDir == "" {
 					*runsDir = filepath.Join(*out, "runs")
 				}

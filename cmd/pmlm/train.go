@@ -45,6 +45,7 @@ func trainCommand() command {
 			k := fs.Int("k", pmlm.DefaultK, "similar patients in the prompt")
 			steps := fs.Int("steps", pmlm.DefaultSteps, "words deleted per prompt")
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
+			rl := refinementFlags(fs)
 			seed := fs.Uint64("seed", 1, "random seed")
 			maxVisits := fs.Int("max-visits", cohort.DefaultMaxVisits, "largest number of visits per patient")
 			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder)")
@@ -84,12 +85,14 @@ func trainCommand() command {
 						return err
 					}
 				}
-				p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{
+				opts := pmlm.TrainOptions{
 					K: *k, Steps: *steps, WarmStart: *warm,
 					Epochs: *epochs, BatchSize: *batch, Workers: *workers,
 					MaxEpisodes: *episodes, MaxValidation: *validation, Seed: *seed,
 					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r,
-				})
+				}
+				rl.apply(&opts)
+				p, err := pmlm.Train(ctx, c, opts)
 				if err != nil {
 					return err
 				}

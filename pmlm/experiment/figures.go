@@ -42,7 +42,7 @@ func (r *Runner) Fig6(ctx context.Context) (*Heatmap, error) {
 			if d.Step < 0 || d.Step >= r.n {
 				return nil, fmt.Errorf("experiment: deletion at step %d of %d", d.Step, r.n)
 			}
-			if d.Index < r.cfg.Positions {
+			if d.Index >= 0 && d.Index < r.cfg.Positions { // −1: a word a replace action inserted
 				h.Counts[d.Step][d.Index]++
 			} else {
 				h.Beyond++

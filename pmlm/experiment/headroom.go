@@ -201,10 +201,7 @@ func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *
 		return out, "", err
 	}
 	words := prompt.Words(coarse.Prompt)
-	prompts := []string{coarse.Prompt}
-	for _, del := range oracleDeletions(words, coarse, p.Label, steps) {
-		prompts = append(prompts, prompt.Join(without(words, del)))
-	}
+	prompts := append([]string{coarse.Prompt}, pmlm.OraclePrompts(coarse, p.Label, steps)...)
 	nOracle := len(prompts)
 	if probes > 0 && len(words) > 1 {
 		rng := rand.New(rand.NewPCG(seed, index))
@@ -247,82 +244,6 @@ func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *
 		}
 	}
 	return out, s.Embedder, nil
-}
-
-// oracleDeletions returns the oracle's growing deletion sets: the word
-// positions of the wrong diagnoses in the prompt, one diagnosis after the
-// other (the predicted label first when it is wrong, then the similar
-// patients' wrong labels, most frequent first), each set within the
-// budget of steps words.
-func oracleDeletions(words []string, coarse pmlm.Coarse, truth string, steps int) []map[int]bool {
-	var order []string
-	seen := map[string]bool{truth: true}
-	add := func(l string) {
-		if !seen[l] {
-			seen[l] = true
-			order = append(order, l)
-		}
-	}
-	add(coarse.PredictedLabel)
-	for _, s := range coarse.Similar {
-		add(s.Label)
-	}
-	var sets []map[int]bool
-	cur := map[int]bool{}
-	for _, l := range order {
-		pos := occurrences(words, l)
-		if len(pos) == 0 {
-			continue
-		}
-		grown := false
-		for _, at := range pos {
-			if len(cur) == steps {
-				break
-			}
-			if !cur[at] {
-				cur[at] = true
-				grown = true
-			}
-		}
-		if grown {
-			next := make(map[int]bool, len(cur))
-			for k := range cur {
-				next[k] = true
-			}
-			sets = append(sets, next)
-		}
-		if len(cur) == steps {
-			break
-		}
-	}
-	return sets
-}
-
-// occurrences returns the positions of every word of every occurrence of
-// the label's words in words, ignoring trailing punctuation.
-func occurrences(words []string, label string) []int {
-	lw := strings.Fields(label)
-	if len(lw) == 0 {
-		return nil
-	}
-	bare := func(w string) string { return strings.ToLower(strings.TrimRight(w, ",.;:")) }
-	var pos []int
-	for i := 0; i+len(lw) <= len(words); i++ {
-		match := true
-		for j, w := range lw {
-			if bare(words[i+j]) != bare(w) {
-				match = false
-				break
-			}
-		}
-		if match {
-			for j := range lw {
-				pos = append(pos, i+j)
-			}
-			i += len(lw) - 1
-		}
-	}
-	return pos
 }
 
 // without returns words minus the positions in del.

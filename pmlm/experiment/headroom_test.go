@@ -13,30 +13,8 @@ import (
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
-	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
-
-func TestOracleDeletions(t *testing.T) {
-	text := "Patient: her predicted discharge diagnosis is uterine scar. Similar patients: the discharge diagnosis was normal for 5, uterine scar for 3, gestational diabetes for 2."
-	words := prompt.Words(text)
-	coarse := pmlm.Coarse{PredictedLabel: "uterine scar", Prompt: text, Similar: []prompt.LabelCount{
-		{Label: "normal", Count: 5}, {Label: "uterine scar", Count: 3}, {Label: "gestational diabetes", Count: 2}}}
-	sets := oracleDeletions(words, coarse, "normal", 10)
-	require.Len(t, sets, 2)
-	// First the wrong predicted label (both of its occurrences), then the
-	// next wrong similar label; the true label's words stay.
-	assert.Equal(t, "Patient: her predicted discharge diagnosis is Similar patients: the discharge diagnosis was normal for 5, for 3, gestational diabetes for 2.",
-		prompt.Join(without(words, sets[0])))
-	assert.Equal(t, "Patient: her predicted discharge diagnosis is Similar patients: the discharge diagnosis was normal for 5, for 3, for 2.",
-		prompt.Join(without(words, sets[1])))
-	// The budget caps the deletions.
-	capped := oracleDeletions(words, coarse, "normal", 3)
-	require.Len(t, capped, 1)
-	assert.Len(t, capped[0], 3)
-	// Nothing to delete when every label is the true one.
-	assert.Empty(t, oracleDeletions(words, pmlm.Coarse{PredictedLabel: "normal"}, "normal", 10))
-}
 
 func TestMeasureHeadroom(t *testing.T) {
 	opts := synth.DefaultOptions()

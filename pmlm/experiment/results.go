@@ -19,8 +19,11 @@ type Results struct {
 	Table1, Table2, Table3, TableA1 *Table
 	// Headroom is the oracle's measurement of what refinement can gain.
 	Headroom *Table
-	Heatmap  *Heatmap
-	Sweeps   []*Sweep
+	// Refine compares refinement with the coarse prompt and the controls,
+	// with the trainer's diagnostics (experiment "refine").
+	Refine  *Table
+	Heatmap *Heatmap
+	Sweeps  []*Sweep
 }
 
 // Run runs the named experiments (Names; "all" for every one) and returns
@@ -53,6 +56,8 @@ func (r *Runner) Run(ctx context.Context, names ...string) (*Results, error) {
 			res.TableA1, err = r.TableA1(ctx)
 		case "headroom":
 			res.Headroom, err = r.Headroom(ctx)
+		case "refine":
+			res.Refine, err = r.Refine(ctx)
 		}
 		if err != nil {
 			return nil, err
@@ -64,7 +69,7 @@ func (r *Runner) Run(ctx context.Context, names ...string) (*Results, error) {
 // tables lists the measured tables in report order.
 func (res *Results) tables() []*Table {
 	var ts []*Table
-	for _, t := range []*Table{res.Table1, res.Table2, res.Headroom, res.Table3} {
+	for _, t := range []*Table{res.Table1, res.Table2, res.Headroom, res.Refine, res.Table3} {
 		if t != nil {
 			ts = append(ts, t)
 		}

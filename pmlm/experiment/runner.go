@@ -490,10 +490,12 @@ func (r *Runner) prepare(ctx context.Context, names []string) error {
 	return g.Wait()
 }
 
-// Names lists the experiments in the order "all" runs them. Table 2 needs
-// Config.Finetuned; "all" leaves it out without one.
+// Names lists the experiments in the order "all" runs them, then
+// "refine", which "all" leaves out (it studies the REINFORCE trainer, and
+// table 1 holds its comparisons). Table 2 needs Config.Finetuned; "all"
+// leaves it out without one.
 func Names() []string {
-	return []string{"table1", "table2", "headroom", "table3", "fig6", "fig7", "tableA1"}
+	return []string{"table1", "table2", "headroom", "table3", "fig6", "fig7", "tableA1", "refine"}
 }
 
 // expand replaces "all" by the experiments this Runner can run.
@@ -501,7 +503,7 @@ func (r *Runner) expand(names []string) []string {
 	if !slices.Contains(names, "all") {
 		return names
 	}
-	out := Names()
+	out := slices.DeleteFunc(Names(), func(n string) bool { return n == "refine" })
 	if r.cfg.Finetuned == nil {
 		out = slices.DeleteFunc(out, func(n string) bool { return n == "table2" })
 	}
@@ -534,7 +536,7 @@ func (r *Runner) variants(name string) ([]variant, error) {
 			noSelf, noPeer := f, f
 			noSelf.noSelf, noPeer.noPeer = true, true
 			vs = append(vs, noSelf, noPeer, f)
-		case "fig6":
+		case "fig6", "refine":
 			vs = append(vs, f)
 		case "fig7":
 			vs = append(vs, f)
@@ -638,6 +640,9 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
 	}
 	took := time.Since(start)
 	o.Seconds = took.Seconds()
+	if sum := p.TrainingReport(); len(sum.Epochs) > 0 {
+		o.Training = &sum
+	}
 	if err := r.store.save(&savedRun{Settings: r.trainSettings, Run: r.runName(v), Outcome: o}); err != nil {
 		return nil, fmt.Errorf("experiment: saving %s: %w", v, err)
 	}

@@ -53,6 +53,9 @@ type outcome struct {
 	Deletions []deletion
 	// Seconds is the wall time of training and evaluation.
 	Seconds float64
+	// Training is what the REINFORCE trainer did, per epoch (absent from
+	// runs saved before it was recorded).
+	Training *pmlm.TrainingReport `json:",omitempty"`
 }
 
 type deletion struct{ Step, Index int }

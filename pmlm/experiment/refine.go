@@ -1,0 +1,98 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+)
+
+// Refine asks whether refinement earns its keep with the default
+// responder: the coarse and refined prompts and the two controls (random
+// deletions, x̂ = 0), their paired differences with intervals, and in the
+// notes what the REINFORCE trainer did in each seed's epochs — the
+// rewards' mean and spread, the share of episodes whose deletions changed
+// the answer, the policy's entropy and the validation gain. Run it once
+// per training variant (Config.Train: BaselineDecay, EntropyBonus,
+// WarmStart, Actions, episodes) to compare them.
+func (r *Runner) Refine(ctx context.Context) (*Table, error) {
+	t := &Table{Name: "refine", Title: "Refinement against the coarse prompt and the controls (" + r.def + ")",
+		LabelColumns: []string{"prompt"}, ValueColumns: metricColumns}
+	full := func(*variant) {}
+	each := map[string][][]pmlm.PatientScore{}
+	for _, pr := range []string{promptCoarse, promptRefined, promptRandom, promptZero} {
+		e, err := r.eachSeed(ctx, full, pr)
+		if err != nil {
+			return nil, err
+		}
+		each[pr] = e
+		label := pr
+		if pr == promptRandom || pr == promptZero {
+			label = "control: " + pr
+		}
+		t.Rows = append(t.Rows, meanRow([]string{label}, e))
+	}
+	for _, d := range [][2]string{{promptRefined, promptCoarse}, {promptRefined, promptRandom}, {promptRefined, promptZero}} {
+		row, err := r.diffRow([]string{d[0] + " − " + d[1]}, each[d[0]], each[d[1]])
+		if err != nil {
+			return nil, err
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	tr := r.cfg.Train
+	t.Notes = []string{r.note(), r.diffNote(),
+		fmt.Sprintf("Training: actions %s, baseline decay %g, entropy bonus %g, warm-started encoder %v, %d epoch(s) of %s, learning rate %s. "+
+			"Per seed below: each epoch's training episodes (reward = BERTScore-F1 gain of the episode's prompt over the coarse one, on 0–1; "+
+			"\"changed the answer\": a non-zero reward; entropy relative to a uniform choice) and the gain of greedy refinement on the validation patients (0–100).",
+			orDefault(tr.Actions, pmlm.ActionsDelete), tr.BaselineDecay, tr.EntropyBonus, tr.WarmStart,
+			max(tr.Epochs, pmlm.DefaultEpochs), countOrAllEpisodes(tr.MaxEpisodes), learningRate(tr.LearningRate))}
+	for _, s := range r.cfg.Seeds {
+		o, err := r.evaluate(ctx, r.full(s))
+		if err != nil {
+			return nil, err
+		}
+		if o.Training == nil {
+			t.Notes = append(t.Notes, fmt.Sprintf("Seed %d: the trainer's statistics were not recorded (a run saved by an older version).", s))
+			continue
+		}
+		var lines []string
+		for i, e := range o.Training.Epochs {
+			line := fmt.Sprintf("epoch %d: %s", i+1, e)
+			if i < len(o.Training.ValidationScore) {
+				line += fmt.Sprintf("; validation gain %+.2f BERTScore-%s", 100*o.Training.ValidationScore[i], orDefault(tr.RewardComponent, pmlm.DefaultRewardComponent))
+			}
+			lines = append(lines, line)
+		}
+		if o.Training.OraclePatients > 0 {
+			lines = append(lines, fmt.Sprintf("the oracle's gain on the same %d validation patients: %+.2f",
+				o.Training.OraclePatients, 100*o.Training.OracleGain))
+		}
+		if o.Training.BestEpoch > 0 {
+			lines = append(lines, fmt.Sprintf("kept epoch %d", o.Training.BestEpoch))
+		}
+		t.Notes = append(t.Notes, fmt.Sprintf("Seed %d: %s.", s, strings.Join(lines, "; ")))
+	}
+	return t, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func countOrAllEpisodes(n int) string {
+	if n <= 0 {
+		return "all training patients"
+	}
+	return fmt.Sprintf("%d training patients", n)
+}
+
+func learningRate(lr float64) string {
+	if lr == 0 {
+		lr = pmlm.DefaultLearningRate
+	}
+	return fmt.Sprintf("%g", lr)
+}

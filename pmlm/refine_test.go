@@ -1,0 +1,100 @@
+package pmlm_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+)
+
+// TestReplaceActionsTrainSaveAndLoad trains with replace actions and an
+// entropy bonus: the replacements put a similar patient's label in the
+// predicted label's place, the trainer reports its epochs, and a saved
+// model refines the same way after loading (the manifest keeps the
+// actions).
+func TestReplaceActionsTrainSaveAndLoad(t *testing.T) {
+	_, c := trainedOrFail(t)
+	_, _, test := c.Split(cohort.DefaultSplit())
+	ctx := context.Background()
+	opts := tinyTraining(7)
+	opts.Actions, opts.EntropyBonus, opts.BaselineDecay = pmlm.ActionsReplace, 0.01, 0.9
+	opts.OracleValidation = true
+	p, err := pmlm.Train(ctx, c, opts)
+	require.NoError(t, err)
+	assert.Equal(t, pmlm.ActionsReplace, p.Actions())
+	sum := p.TrainingReport()
+	require.NotEmpty(t, sum.Epochs)
+	assert.Equal(t, sum.EpochMeanReward[0], sum.Epochs[0].MeanReward)
+	assert.Positive(t, sum.Epochs[0].Entropy)
+	assert.Equal(t, opts.MaxValidation, sum.OraclePatients)
+	assert.GreaterOrEqual(t, sum.OracleGain, 0.0, "the oracle keeps the coarse prompt when its deletions lose")
+
+	dir := filepath.Join(t.TempDir(), "m")
+	require.NoError(t, p.Save(dir))
+	m, err := pmlm.ReadManifest(dir)
+	require.NoError(t, err)
+	assert.Equal(t, pmlm.ActionsReplace, m.Actions)
+	q, err := pmlm.Load(ctx, dir, pmlm.LoadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, pmlm.ActionsReplace, q.Actions())
+
+	replaced := 0
+	for _, pt := range test {
+		a, err := p.Respond(ctx, pt, pmlm.RespondOptions{SkipFinal: true})
+		require.NoError(t, err)
+		b, err := q.Respond(ctx, pt, pmlm.RespondOptions{SkipFinal: true})
+		require.NoError(t, err)
+		assert.Equal(t, a.Final, b.Final, "the loaded model refines the same way")
+		for _, d := range a.Deletions {
+			if d.Replacement == "" {
+				continue
+			}
+			replaced++
+			assert.Equal(t, a.PredictedLabel, trimPunct(d.Word))
+			var others []string
+			for _, s := range a.Similar {
+				others = append(others, s.Label)
+			}
+			assert.Contains(t, others, trimPunct(d.Replacement), "a similar patient's label")
+			assert.NotEqual(t, a.PredictedLabel, trimPunct(d.Replacement))
+			assert.Contains(t, a.Final, d.Replacement)
+		}
+	}
+	t.Logf("%d of %d test prompts had their predicted label replaced", replaced, len(test))
+	assert.Positive(t, replaced, "the greedy policy takes a replace action somewhere")
+
+	// Deletion-only models keep the manifest older versions wrote.
+	plain, _ := trainedOrFail(t)
+	dir = filepath.Join(t.TempDir(), "plain")
+	require.NoError(t, plain.Save(dir))
+	raw, err := os.ReadFile(filepath.Join(dir, pmlm.ManifestFile))
+	require.NoError(t, err)
+	var fields map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &fields))
+	assert.NotContains(t, fields, "actions")
+	assert.Equal(t, pmlm.ActionsDelete, plain.Actions())
+}
+
+func TestUnknownActionsAreRefused(t *testing.T) {
+	_, c := trainedOrFail(t)
+	opts := tinyTraining(7)
+	opts.Actions = "insert"
+	_, err := pmlm.Train(context.Background(), c, opts)
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	assert.ErrorContains(t, err, `"insert"`)
+}
+
+func trimPunct(s string) string {
+	for len(s) > 0 && slices.Contains([]byte(",.;:"), s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
