@@ -44,14 +44,15 @@ type Loaders struct {
 }
 
 // DefaultLoaders returns new maps of the loaders of every built-in part:
-// the MiniRocket and neural (LSTM, CNN, Transformer) predictors, the MLP
-// patient encoder, the exact recommender, the MLP policy and the
+// the MiniRocket, GBDT and neural (LSTM, CNN, Transformer) predictors, the
+// MLP patient encoder, the exact recommender, the MLP policy and the
 // generative responder.
 func DefaultLoaders() Loaders {
 	neural := func(r io.Reader) (predict.Predictor, error) { return predict.LoadNeural(r) }
 	return Loaders{
 		Predictors: map[string]func(io.Reader) (predict.Predictor, error){
 			predict.KindMiniRocket:  func(r io.Reader) (predict.Predictor, error) { return predict.LoadMiniRocket(r) },
+			predict.KindGBDT:        func(r io.Reader) (predict.Predictor, error) { return predict.LoadGBDT(r) },
 			predict.KindLSTM:        neural,
 			predict.KindCNN:         neural,
 			predict.KindTransformer: neural,

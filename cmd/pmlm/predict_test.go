@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,9 +94,52 @@ func TestPredictStudy(t *testing.T) {
 		assert.True(t, found, "no row %q in\n%s", row, out)
 	}
 
+	code, out, stderr = runCmd(t, "predict-study", dir, "--predictors", "gbdt,minirocket", "--seeds", "2", "--json")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	var rows []struct {
+		Name       string             `json:"name"`
+		Reference  bool               `json:"reference"`
+		Seeds      int                `json:"seeds"`
+		MicroF1    float64            `json:"micro_f1"`
+		MacroF1    float64            `json:"macro_f1"`
+		FitSeconds float64            `json:"fit_seconds"`
+		PerLabel   map[string]float64 `json:"per_label_f1"`
+		VsMajority *struct {
+			Micro struct {
+				Mean float64
+				CI   *struct{ Low, High float64 }
+			} `json:"micro_f1"`
+		} `json:"vs_majority"`
+		VsBaseline *json.RawMessage `json:"vs_baseline"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rows), out)
+	require.Len(t, rows, 4)
+	assert.True(t, strings.HasPrefix(rows[0].Name, "majority ("))
+	assert.Equal(t, "ceiling (learnable labels)", rows[1].Name)
+	assert.True(t, rows[0].Reference && rows[1].Reference)
+	assert.Equal(t, "gbdt", rows[2].Name)
+	assert.Equal(t, "minirocket", rows[3].Name)
+	for _, r := range rows[2:] {
+		assert.Equal(t, 2, r.Seeds)
+		assert.Positive(t, r.FitSeconds)
+		assert.Len(t, r.PerLabel, 12)
+		require.NotNil(t, r.VsMajority, r.Name)
+		require.NotNil(t, r.VsMajority.Micro.CI)
+		assert.InDelta(t, r.MicroF1-rows[0].MicroF1, r.VsMajority.Micro.Mean, 1e-9)
+	}
+	assert.NotNil(t, rows[2].VsBaseline, "gbdt is compared with minirocket")
+	assert.Nil(t, rows[3].VsBaseline, "minirocket is not compared with itself")
+
+	code, out, stderr = runCmd(t, "predict-study", dir, "--predictors", "gbdt", "--per-label")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, out, "per-label F1")
+	assert.Contains(t, out, "thalassemia")
+
 	code, _, stderr = runCmd(t, "predict-study", t.TempDir())
 	assert.Equal(t, 1, code)
 	assert.NotEmpty(t, stderr)
 	code, _, _ = runCmd(t, "predict-study", dir, "--predictors", "gpt")
+	assert.Equal(t, 2, code)
+	code, _, _ = runCmd(t, "predict-study", dir, "--seeds", "0")
 	assert.Equal(t, 2, code)
 }

@@ -2,69 +2,230 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
 func predictStudyCommand() command {
 	return command{
 		name:  "predict-study",
-		usage: "predict-study DIR [--predictors LIST] [--seed N] [--epochs N]",
+		usage: "predict-study DIR [--predictors LIST] [--seed N] [--seeds N] [--baseline NAME] [--epochs N] [--per-label] [--json]",
 		summary: "compare the label predictors on a cohort (the paper's table A1)\n\n" +
-			"Each predictor is fitted on the training split of the time-based split and\n" +
-			"scored on the test split: micro-F1 and macro-F1, in percent. The majority\n" +
-			"label of the training split is printed as a reference.",
+			"Each predictor is fitted on the training split of the time-based split once\n" +
+			"per seed and scored on the test split: micro-F1 and macro-F1 in percent, mean\n" +
+			"± std over the seeds. Reference rows: the majority label of the training split\n" +
+			"and, on a cohort with the synthetic generator's labels, the learnable-share\n" +
+			"ceiling (perfect on the labels with a lab signature, the majority label on\n" +
+			"those without). Each predictor is compared with the majority answer and with\n" +
+			"--baseline: the difference in points, mean ± std over seeds, and the 95%\n" +
+			"paired bootstrap interval over test patients. --json prints one object per\n" +
+			"row instead of the tables.",
 		flags: func(fs *flag.FlagSet) func(ctx context.Context, env *env, args []string) error {
 			names := fs.String("predictors", strings.Join(predict.PredictorNames(), ","), "comma-separated predictors to compare")
-			seed := fs.Uint64("seed", 1, "random seed of the predictors")
+			seed := fs.Uint64("seed", 1, "first random seed of the predictors")
+			seeds := fs.Int("seeds", 1, "number of seeds (seed, seed+1, ...)")
+			baseline := fs.String("baseline", "minirocket", "predictor the others are compared with (when it is among them)")
 			epochs := fs.Int("epochs", 0, "maximum training epochs of the neural baselines (0: their default)")
+			perLabel := fs.Bool("per-label", false, "print each label's F1")
+			asJSON := fs.Bool("json", false, "print JSON")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
-				var ps []predict.Predictor
+				if *seeds < 1 {
+					return fmt.Errorf("%w: --seeds %d, want at least 1", errUsage, *seeds)
+				}
+				var list []string
+				var factories []experiment.PredictorFactory
 				for _, n := range strings.Split(*names, ",") {
-					p, err := predict.New(strings.TrimSpace(n), *seed)
-					if err != nil {
+					n = strings.TrimSpace(n)
+					if _, err := predict.New(n, 0); err != nil {
 						return fmt.Errorf("%w: %w", errUsage, err)
 					}
-					if nc, ok := p.(*predict.NeuralClassifier); ok && *epochs > 0 {
-						nc.Config.Epochs = *epochs
-					}
-					ps = append(ps, p)
+					list = append(list, n)
+					factories = append(factories, func(seed uint64) (predict.Predictor, error) {
+						p, err := predict.New(n, seed)
+						if nc, ok := p.(*predict.NeuralClassifier); ok && *epochs > 0 {
+							nc.Config.Epochs = *epochs
+						}
+						return p, err
+					})
 				}
-				return predictStudy(ctx, e, args[0], ps)
+				var ss []uint64
+				for i := range *seeds {
+					ss = append(ss, *seed+uint64(i))
+				}
+				return predictStudy(ctx, e, args[0], list, factories, studyPrint{seeds: ss, baseline: *baseline, perLabel: *perLabel, json: *asJSON})
 			}
 		},
 	}
 }
 
-func predictStudy(ctx context.Context, e *env, dir string, ps []predict.Predictor) error {
+type studyPrint struct {
+	seeds          []uint64
+	baseline       string
+	perLabel, json bool
+}
+
+// studyJSON is the JSON form of one row of the study.
+type studyJSON struct {
+	Name        string               `json:"name"`
+	Reference   bool                 `json:"reference,omitempty"`
+	Seeds       int                  `json:"seeds"`
+	MicroF1     float64              `json:"micro_f1"`
+	MacroF1     float64              `json:"macro_f1"`
+	MicroF1Std  float64              `json:"micro_f1_std"`
+	MacroF1Std  float64              `json:"macro_f1_std"`
+	FitSeconds  float64              `json:"fit_seconds"`
+	PerLabelF1  map[string]float64   `json:"per_label_f1"`
+	VsMajority  *studyDifferenceJSON `json:"vs_majority,omitempty"`
+	VsBaseline  *studyDifferenceJSON `json:"vs_baseline,omitempty"`
+	BaselineFor string               `json:"baseline,omitempty"`
+}
+
+type studyDifferenceJSON struct {
+	Micro experiment.Stat `json:"micro_f1"`
+	Macro experiment.Stat `json:"macro_f1"`
+}
+
+func predictStudy(ctx context.Context, e *env, dir string, names []string, factories []experiment.PredictorFactory, pr studyPrint) error {
 	c, _, err := cohort.ReadDir(dir, cohort.ReadOptions{})
 	if err != nil {
 		return err
 	}
-	train, val, test := c.Split(cohort.DefaultSplit())
-	scores, err := experiment.StudyPredictors(ctx, c, cohort.DefaultSplit(), ps)
+	opts := experiment.StudyOptions{Seeds: pr.seeds}
+	unlearnable := synth.UnlearnableLabels()
+	if !slices.ContainsFunc(unlearnable, func(l string) bool { return c.LabelIndex(l) < 0 }) {
+		opts.Unlearnable = unlearnable
+	}
+	st, err := experiment.ComparePredictors(ctx, c, cohort.DefaultSplit(), names, factories, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
-	fmt.Fprintf(e.stdout, "cohort %s: %d metrics, %d labels; patients: %d train, %d validation (unused), %d test\n",
-		dir, len(c.Metrics), len(c.Labels), len(train), len(val), len(test))
+	base := -1
+	for i, r := range st.Rows {
+		if !r.Reference && r.Name == pr.baseline {
+			base = i
+		}
+	}
+	bo := experiment.BootstrapOptions{Seed: 1}
+	type diff struct{ vsMajority, vsBaseline *studyDifferenceJSON }
+	diffs := make([]diff, len(st.Rows))
+	for i, r := range st.Rows {
+		if r.Reference {
+			continue
+		}
+		for _, against := range []int{0, base} {
+			if against < 0 || against == i {
+				continue
+			}
+			mi, ma, err := st.PairedF1(i, against, bo)
+			if err != nil {
+				return err
+			}
+			d := &studyDifferenceJSON{Micro: mi, Macro: ma}
+			if against == 0 {
+				diffs[i].vsMajority = d
+			} else {
+				diffs[i].vsBaseline = d
+			}
+		}
+	}
+	if pr.json {
+		out := make([]studyJSON, len(st.Rows))
+		for i, r := range st.Rows {
+			out[i] = studyJSON{Name: r.Name, Reference: r.Reference, Seeds: len(st.Seeds), MicroF1: r.MicroF1.Mean, MacroF1: r.MacroF1.Mean,
+				MicroF1Std: r.MicroF1.Std, MacroF1Std: r.MacroF1.Std, FitSeconds: r.FitSeconds, PerLabelF1: map[string]float64{},
+				VsMajority: diffs[i].vsMajority, VsBaseline: diffs[i].vsBaseline}
+			if diffs[i].vsBaseline != nil {
+				out[i].BaselineFor = pr.baseline
+			}
+			for l, f := range r.PerLabelF1 {
+				out[i].PerLabelF1[st.Labels[l]] = f
+			}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	train, val, test := c.Split(cohort.DefaultSplit())
+	fmt.Fprintf(e.stdout, "cohort %s: %d metrics, %d labels; patients: %d train, %d validation (unused), %d test; %d seed(s)\n",
+		dir, len(c.Metrics), len(c.Labels), len(train), len(val), len(test), len(st.Seeds))
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "predictor\tmicro-F1 (%)\tmacro-F1 (%)\tfit (s)\t")
-	for i, s := range scores {
-		fit := fmt.Sprintf("%.1f", s.Fit.Seconds())
-		if i == 0 {
-			fit = "-" // the majority reference is not fitted
+	for _, r := range st.Rows {
+		fit := fmt.Sprintf("%.1f", r.FitSeconds)
+		if r.Reference {
+			fit = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t\n", s.Name, s.MicroF1, s.MacroF1, fit)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.Name, pm(r.MicroF1), pm(r.MacroF1), fit)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\ndifferences in points: mean ± std over seeds [95% paired bootstrap interval over test patients]")
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "predictor\tagainst\tmicro-F1\tmacro-F1\t")
+	for i, r := range st.Rows {
+		for _, d := range []struct {
+			name string
+			v    *studyDifferenceJSON
+		}{{st.Rows[0].Name, diffs[i].vsMajority}, {pr.baseline, diffs[i].vsBaseline}} {
+			if d.v != nil {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.Name, d.name, pmCI(d.v.Micro), pmCI(d.v.Macro))
+			}
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !pr.perLabel {
+		return nil
+	}
+	fmt.Fprintln(e.stdout, "\nper-label F1 (%), mean over seeds; support = test patients with the label")
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	support := make([]int, len(st.Labels))
+	for _, y := range st.Truth {
+		support[y]++
+	}
+	fmt.Fprint(tw, "label\tsupport\t")
+	for _, r := range st.Rows {
+		fmt.Fprintf(tw, "%s\t", r.Name)
+	}
+	fmt.Fprintln(tw)
+	for l, name := range st.Labels {
+		fmt.Fprintf(tw, "%s\t%d\t", name, support[l])
+		for _, r := range st.Rows {
+			fmt.Fprintf(tw, "%.1f\t", r.PerLabelF1[l])
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+func pm(s experiment.Stat) string {
+	if s.N < 2 {
+		return fmt.Sprintf("%.2f", s.Mean)
+	}
+	return fmt.Sprintf("%.2f ± %.2f", s.Mean, s.Std)
+}
+
+func pmCI(s experiment.Stat) string {
+	out := fmt.Sprintf("%+.2f", s.Mean)
+	if s.N > 1 {
+		out += fmt.Sprintf(" ± %.2f", s.Std)
+	}
+	if s.CI != nil {
+		out += fmt.Sprintf(" [%+.2f, %+.2f]", s.CI.Low, s.CI.High)
+	}
+	return out
 }

@@ -36,16 +36,7 @@ func StudyPredictors(ctx context.Context, c *cohort.Cohort, split cohort.SplitBo
 	if err != nil {
 		return nil, err
 	}
-	counts := make([]int, len(c.Labels))
-	for _, y := range trainY {
-		counts[y]++
-	}
-	majority := 0
-	for i, n := range counts {
-		if n > counts[majority] {
-			majority = i
-		}
-	}
+	majority := majorityLabel(trainY, len(c.Labels))
 	constant := make([]int, len(testY))
 	for i := range constant {
 		constant[i] = majority

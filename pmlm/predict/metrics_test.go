@@ -30,3 +30,19 @@ func TestNew(t *testing.T) {
 	_, err := New("rocket", 1)
 	assert.Error(t, err)
 }
+
+// TestWeightedScore checks that counting an example twice scores as
+// listing it twice.
+func TestWeightedScore(t *testing.T) {
+	pred, truth := []int{0, 1, 2, 1}, []int{0, 2, 2, 1}
+	w, err := WeightedScore(pred, truth, []int{2, 0, 1, 3}, 3)
+	require.NoError(t, err)
+	d, err := Score([]int{0, 0, 2, 1, 1, 1}, []int{0, 0, 2, 1, 1, 1}, 3)
+	require.NoError(t, err)
+	assert.Equal(t, d, w)
+	s, err := Score(pred, truth, 3)
+	require.NoError(t, err)
+	assert.Equal(t, ClassScore{F1: 2.0 / 3, Support: 1, Predicted: 2}, s.PerClass[1])
+	_, err = WeightedScore(pred, truth, []int{0, 0, 0, 0}, 3)
+	require.Error(t, err)
+}

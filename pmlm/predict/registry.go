@@ -4,15 +4,17 @@ import "fmt"
 
 // PredictorNames lists the names New accepts, the default first.
 func PredictorNames() []string {
-	return []string{"minirocket", string(ArchLSTM), string(ArchCNN), string(ArchTransformer)}
+	return []string{"minirocket", "gbdt", string(ArchLSTM), string(ArchCNN), string(ArchTransformer)}
 }
 
-// New returns an unfitted predictor by name ("minirocket", "lstm", "cnn" or
-// "transformer") with its default configuration and the given seed.
+// New returns an unfitted predictor by name ("minirocket", "gbdt", "lstm",
+// "cnn" or "transformer") with its default configuration and the given seed.
 func New(name string, seed uint64) (Predictor, error) {
 	switch name {
 	case "minirocket":
 		return &MiniRocketClassifier{Config: MiniRocketConfig{Seed: seed}}, nil
+	case "gbdt":
+		return &GBDTClassifier{Config: GBDTConfig{Seed: seed}}, nil
 	case string(ArchLSTM), string(ArchCNN), string(ArchTransformer):
 		return &NeuralClassifier{Config: NeuralConfig{Arch: Arch(name), Seed: seed}}, nil
 	}

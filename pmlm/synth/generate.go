@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
@@ -70,8 +71,15 @@ func GenerateDetailed(opts Options) (*cohort.Cohort, []Facts, error) {
 		for k, rec := range recs {
 			v := values[:numMetrics:numMetrics]
 			values = values[numMetrics:]
-			simulateRecord(r, st, p, rec, k == 0, &e, v)
-			applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, v)
+			if opts.NoiseFree {
+				simulateRecord(r, st, p, rec, k == 0, &e, 0, v)
+				// Draw the orders as usual, on a copy, so that the
+				// random stream stays that of the noisy cohort.
+				applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, slices.Clone(v))
+			} else {
+				simulateRecord(r, st, p, rec, k == 0, &e, 1, v)
+				applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, v)
+			}
 			visits[k] = cohort.Visit{Date: p.facts.DeliveryDate.AddDate(0, 0, rec.day), Values: v}
 			p.facts.GA[k] = math.Round(rec.ga*10) / 10
 			p.facts.Setting[k] = rec.setting

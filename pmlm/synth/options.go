@@ -61,6 +61,15 @@ type Options struct {
 	// dysfunction or hidden cholestasis (default 1.5; 1 turns the leakage
 	// route off).
 	InformativeMissingness float64
+	// NoiseFree turns measurement noise and missingness off: no analyser
+	// noise (the 1.5% coefficient of variation and the scatter of the
+	// derived platelet and red-cell indices) and every value of every
+	// record present. Label effects, hidden conditions and the patients'
+	// biological variation stay, and the same seed gives every patient the
+	// same label and number of visits as with noise (later draws may
+	// differ). It gives the reference point of what a predictor could learn
+	// from perfectly measured labs.
+	NoiseFree bool
 }
 
 // DefaultOptions returns the options that reproduce the paper's cohort shape.

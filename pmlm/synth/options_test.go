@@ -144,3 +144,45 @@ func TestTinyCohorts(t *testing.T) {
 		assert.Equal(t, int(math.Round(float64(n)*38817/2373)), c.NumVisits())
 	}
 }
+
+// TestNoiseFree checks that the noise-free cohort has every value, the
+// same labels and visit counts as the noisy one of the same seed, and
+// values that differ from it only by the noise.
+func TestNoiseFree(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Patients, opts.Visits, opts.Seed = 150, 0, 3
+	noisy, err := Generate(opts)
+	require.NoError(t, err)
+	opts.NoiseFree = true
+	clean, err := Generate(opts)
+	require.NoError(t, err)
+	require.Len(t, clean.Patients, len(noisy.Patients))
+	missingNoisy, close, observed := 0, 0, 0
+	for i := range clean.Patients {
+		a, b := &noisy.Patients[i], &clean.Patients[i]
+		require.Equal(t, a.Label, b.Label)
+		require.Equal(t, len(a.Visits), len(b.Visits))
+		for k := range b.Visits {
+			for m, v := range b.Visits[k].Values {
+				require.False(t, math.IsNaN(v), "patient %s, visit %d, metric %d is missing", b.ID, k, m)
+				w := a.Visits[k].Values[m]
+				if math.IsNaN(w) {
+					missingNoisy++
+					continue
+				}
+				if i == 0 {
+					observed++
+					if math.Abs(v-w) <= 0.1*math.Max(math.Abs(w), 1) {
+						close++
+					}
+				}
+			}
+		}
+	}
+	assert.Positive(t, missingNoisy)
+	// The first patient shares its latent draws with the noisy cohort (later
+	// ones need not: the responses consume draws that depend on the
+	// values), so its values differ by the noise only.
+	require.Positive(t, observed)
+	assert.Greater(t, float64(close)/float64(observed), 0.95)
+}

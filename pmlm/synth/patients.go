@@ -54,6 +54,14 @@ const (
 
 func (l label) String() string { return labelSpecs[l].name }
 
+// UnlearnableLabels returns the labels that the generator gives no lab
+// signature by design (COHORT_SPEC §2.2): uterine scar, umbilical cord
+// entanglement, hypothyroidism and both kinds of acute fetal distress. A
+// predictor can at best guess them; they bound what is learnable.
+func UnlearnableLabels() []string {
+	return []string{lScar.String(), lCord.String(), lHypo.String(), lFDHR.String(), lFDAF.String()}
+}
+
 // labelCounts returns the number of patients per label: the spec's exact
 // counts for the default cohort, proportional counts otherwise, with the
 // thalassemia share set by the region knob.

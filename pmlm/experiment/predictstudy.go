@@ -1,0 +1,230 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/predict"
+)
+
+// PredictorFactory makes an unfitted predictor for a seed.
+type PredictorFactory func(seed uint64) (predict.Predictor, error)
+
+// PredictorStudy is the result of ComparePredictors: every predictor fitted
+// on the training split under each seed and scored on the test split.
+type PredictorStudy struct {
+	// Labels are the cohort's labels; Truth the test patients' label
+	// indices.
+	Labels []string
+	Truth  []int
+	Seeds  []uint64
+	// Rows are the majority reference, the learnable-share ceiling when
+	// unlearnable labels were given, then the predictors in order.
+	Rows []PredictorRow
+}
+
+// PredictorRow is one row of a PredictorStudy, scores in percent.
+type PredictorRow struct {
+	Name string
+	// Reference marks the majority and ceiling rows, which are not fitted.
+	Reference bool
+	// MicroF1 and MacroF1 summarize the runs (mean ± std over seeds).
+	MicroF1, MacroF1 Stat
+	// FitSeconds is the mean fitting time over the seeds (wall clock).
+	FitSeconds float64
+	// PerLabelF1 is each label's F1 (percent) averaged over the seeds, in
+	// the order of PredictorStudy.Labels.
+	PerLabelF1 []float64
+	// Pred is [seed][test patient] the predicted label index.
+	Pred [][]int
+}
+
+// StudyOptions configure ComparePredictors.
+type StudyOptions struct {
+	// Seeds are the seeds each predictor is fitted with (default {1}).
+	Seeds []uint64
+	// Unlearnable names labels that carry no signal by design (see
+	// synth.UnlearnableLabels). When set, a ceiling row is added: perfect
+	// on every other label, the training majority on these. Each must be
+	// one of the cohort's labels.
+	Unlearnable []string
+}
+
+// ComparePredictors fits each named predictor on the cohort's training
+// split once per seed and scores it on the test split, with the majority
+// answer (and the learnable-share ceiling) as reference rows.
+func ComparePredictors(ctx context.Context, c *cohort.Cohort, split cohort.SplitBoundaries,
+	names []string, factories []PredictorFactory, o StudyOptions) (*PredictorStudy, error) {
+	if len(names) != len(factories) {
+		return nil, fmt.Errorf("%w: %d names for %d predictors", ErrConfig, len(names), len(factories))
+	}
+	seeds := o.Seeds
+	if len(seeds) == 0 {
+		seeds = []uint64{1}
+	}
+	train, _, test := c.Split(split)
+	if len(train) < 2 || len(test) == 0 {
+		return nil, fmt.Errorf("%w: the split leaves %d training and %d test patients; need at least 2 and 1",
+			ErrConfig, len(train), len(test))
+	}
+	trainX, trainY, err := seriesOf(c, train)
+	if err != nil {
+		return nil, err
+	}
+	testX, testY, err := seriesOf(c, test)
+	if err != nil {
+		return nil, err
+	}
+	k := len(c.Labels)
+	st := &PredictorStudy{Labels: slices.Clone(c.Labels), Truth: testY, Seeds: slices.Clone(seeds)}
+	majority := majorityLabel(trainY, k)
+	constant := make([]int, len(testY))
+	for i := range constant {
+		constant[i] = majority
+	}
+	reference := func(name string, pred []int) error {
+		runs := make([][]int, len(seeds))
+		for s := range runs {
+			runs[s] = pred
+		}
+		row, err := scoreRow(name, runs, testY, k, 0)
+		if err != nil {
+			return err
+		}
+		row.Reference = true
+		st.Rows = append(st.Rows, row)
+		return nil
+	}
+	if err := reference("majority ("+c.Labels[majority]+")", constant); err != nil {
+		return nil, err
+	}
+	if len(o.Unlearnable) > 0 {
+		unlearnable := make([]bool, k)
+		for _, name := range o.Unlearnable {
+			i := c.LabelIndex(name)
+			if i < 0 {
+				return nil, fmt.Errorf("%w: unlearnable label %q is not among the cohort's labels", ErrConfig, name)
+			}
+			unlearnable[i] = true
+		}
+		ceiling := make([]int, len(testY))
+		for i, y := range testY {
+			ceiling[i] = y
+			if unlearnable[y] {
+				ceiling[i] = majority
+			}
+		}
+		if err := reference("ceiling (learnable labels)", ceiling); err != nil {
+			return nil, err
+		}
+	}
+	for pi, newP := range factories {
+		runs := make([][]int, len(seeds))
+		var fit time.Duration
+		for s, seed := range seeds {
+			p, err := newP(seed)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", names[pi], err)
+			}
+			start := time.Now()
+			if err := p.Fit(ctx, trainX, trainY, k); err != nil {
+				return nil, fmt.Errorf("%s (seed %d): %w", names[pi], seed, err)
+			}
+			fit += time.Since(start)
+			if runs[s], err = predict.PredictAll(ctx, p, testX); err != nil {
+				return nil, fmt.Errorf("%s (seed %d): %w", names[pi], seed, err)
+			}
+		}
+		row, err := scoreRow(names[pi], runs, testY, k, fit.Seconds()/float64(len(seeds)))
+		if err != nil {
+			return nil, err
+		}
+		st.Rows = append(st.Rows, row)
+	}
+	return st, nil
+}
+
+func majorityLabel(labels []int, k int) int {
+	counts := make([]int, k)
+	for _, y := range labels {
+		counts[y]++
+	}
+	m := 0
+	for i, n := range counts {
+		if n > counts[m] {
+			m = i
+		}
+	}
+	return m
+}
+
+// scoreRow summarizes the runs ([seed][patient]) of one predictor.
+func scoreRow(name string, runs [][]int, truth []int, k int, fitSeconds float64) (PredictorRow, error) {
+	row := PredictorRow{Name: name, FitSeconds: fitSeconds, Pred: runs, PerLabelF1: make([]float64, k)}
+	var micro, macro []float64
+	for _, pred := range runs {
+		sc, err := predict.Score(pred, truth, k)
+		if err != nil {
+			return row, fmt.Errorf("%s: %w", name, err)
+		}
+		micro = append(micro, 100*sc.MicroF1)
+		macro = append(macro, 100*sc.MacroF1)
+		for c, pc := range sc.PerClass {
+			row.PerLabelF1[c] += 100 * pc.F1 / float64(len(runs))
+		}
+	}
+	row.MicroF1, row.MacroF1 = NewStat(micro), NewStat(macro)
+	return row, nil
+}
+
+// PairedF1 is the difference a − b of two rows of a study in micro- and
+// macro-F1 (percentage points): the mean ± std over seeds of the per-seed
+// differences, the number of seeds where a is ahead, and the 95 % paired
+// cluster-bootstrap interval over test patients of the difference averaged
+// over the seeds (each resample rescored, so macro-F1 is recomputed from
+// the resampled patients).
+func (st *PredictorStudy) PairedF1(a, b int, o BootstrapOptions) (micro, macro Stat, err error) {
+	ra, rb := st.Rows[a], st.Rows[b]
+	if len(ra.Pred) != len(rb.Pred) {
+		return micro, macro, fmt.Errorf("%w: %d and %d seeds", ErrConfig, len(ra.Pred), len(rb.Pred))
+	}
+	k := len(st.Labels)
+	// f1 returns a − b under seed s with patients counted counts times
+	// (nil: once each): micro-F1 first, macro-F1 second.
+	f1 := func(s int, counts []int) [2]float64 {
+		sa, erra := predict.WeightedScore(ra.Pred[s], st.Truth, counts, k)
+		sb, errb := predict.WeightedScore(rb.Pred[s], st.Truth, counts, k)
+		if erra != nil || errb != nil {
+			return [2]float64{} // unreachable: the rows were scored before
+		}
+		return [2]float64{100 * (sa.MicroF1 - sb.MicroF1), 100 * (sa.MacroF1 - sb.MacroF1)}
+	}
+	var out [2]Stat
+	for m := range out {
+		var perSeed []float64
+		for s := range ra.Pred {
+			perSeed = append(perSeed, f1(s, nil)[m])
+		}
+		out[m] = NewStat(perSeed)
+		for _, x := range perSeed {
+			if x > 0 {
+				out[m].Positive++
+			}
+		}
+		iv, err := bootstrap(len(st.Truth), o, func(counts []int) float64 {
+			d := 0.0
+			for s := range ra.Pred {
+				d += f1(s, counts)[m]
+			}
+			return d / float64(len(ra.Pred))
+		})
+		if err != nil {
+			return micro, macro, err
+		}
+		out[m].CI = &iv
+	}
+	return out[0], out[1], nil
+}

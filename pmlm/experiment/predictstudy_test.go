@@ -1,0 +1,59 @@
+package experiment_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/experiment"
+	"github.com/pmlm-go/pmlm/pmlm/predict"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+)
+
+func TestComparePredictors(t *testing.T) {
+	c, err := smallCohort()
+	require.NoError(t, err)
+	gbdt := func(seed uint64) (predict.Predictor, error) {
+		return &predict.GBDTClassifier{Config: predict.GBDTConfig{Seed: seed, Rounds: 20}}, nil
+	}
+	st, err := experiment.ComparePredictors(context.Background(), c, cohort.DefaultSplit(), []string{"gbdt"},
+		[]experiment.PredictorFactory{gbdt}, experiment.StudyOptions{Seeds: []uint64{1, 2}, Unlearnable: synth.UnlearnableLabels()})
+	require.NoError(t, err)
+	require.Len(t, st.Rows, 3)
+	majority, ceiling, g := st.Rows[0], st.Rows[1], st.Rows[2]
+	assert.True(t, majority.Reference)
+	assert.True(t, ceiling.Reference)
+	assert.False(t, g.Reference)
+	assert.Equal(t, "gbdt", g.Name)
+	assert.Equal(t, 2, g.MicroF1.N)
+	require.Len(t, g.Pred, 2)
+	assert.Len(t, g.Pred[0], len(st.Truth))
+	assert.Len(t, g.PerLabelF1, len(c.Labels))
+	assert.GreaterOrEqual(t, ceiling.MicroF1.Mean, majority.MicroF1.Mean)
+	assert.Zero(t, ceiling.MicroF1.Std, "a reference row does not depend on the seed")
+
+	// The ceiling is never wrong on a learnable label, so it is ahead of
+	// the majority answer whenever the test split holds one.
+	mi, ma, err := st.PairedF1(1, 0, experiment.BootstrapOptions{Seed: 1, Resamples: 200})
+	require.NoError(t, err)
+	assert.Equal(t, ceiling.MicroF1.Mean-majority.MicroF1.Mean, mi.Mean)
+	require.NotNil(t, mi.CI)
+	assert.LessOrEqual(t, mi.CI.Low, mi.Mean)
+	assert.GreaterOrEqual(t, mi.CI.High, mi.Mean)
+	assert.GreaterOrEqual(t, mi.CI.Low, 0.0)
+	assert.InDelta(t, ceiling.MacroF1.Mean-majority.MacroF1.Mean, ma.Mean, 1e-9)
+
+	// A row against itself differs by nothing.
+	mi, ma, err = st.PairedF1(2, 2, experiment.BootstrapOptions{Seed: 1, Resamples: 50})
+	require.NoError(t, err)
+	assert.Zero(t, mi.Mean)
+	assert.Equal(t, experiment.Interval{}, *mi.CI)
+	assert.Equal(t, experiment.Interval{}, *ma.CI)
+
+	_, err = experiment.ComparePredictors(context.Background(), c, cohort.DefaultSplit(), nil, nil,
+		experiment.StudyOptions{Unlearnable: []string{"no such label"}})
+	require.ErrorContains(t, err, `"no such label"`)
+}
