@@ -111,6 +111,7 @@ func TestPredictStudy(t *testing.T) {
 			} `json:"micro_f1"`
 		} `json:"vs_majority"`
 		VsBaseline *json.RawMessage `json:"vs_baseline"`
+		ValMicroF1 *float64         `json:"validation_micro_f1"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &rows), out)
 	require.Len(t, rows, 4)
@@ -126,12 +127,15 @@ func TestPredictStudy(t *testing.T) {
 		require.NotNil(t, r.VsMajority, r.Name)
 		require.NotNil(t, r.VsMajority.Micro.CI)
 		assert.InDelta(t, r.MicroF1-rows[0].MicroF1, r.VsMajority.Micro.Mean, 1e-9)
+		assert.NotNil(t, r.ValMicroF1)
 	}
 	assert.NotNil(t, rows[2].VsBaseline, "gbdt is compared with minirocket")
 	assert.Nil(t, rows[3].VsBaseline, "minirocket is not compared with itself")
 
-	code, out, stderr = runCmd(t, "predict-study", dir, "--predictors", "gbdt", "--per-label")
+	code, out, stderr = runCmd(t, "predict-study", dir, "--predictors", "gbdt", "--per-label", "--validation")
 	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, out, "validation split (")
+	assert.Contains(t, out, "test split (")
 	assert.Contains(t, out, "per-label F1")
 	assert.Contains(t, out, "thalassemia")
 

@@ -18,7 +18,7 @@ import (
 func predictStudyCommand() command {
 	return command{
 		name:  "predict-study",
-		usage: "predict-study DIR [--predictors LIST] [--seed N] [--seeds N] [--baseline NAME] [--epochs N] [--per-label] [--json]",
+		usage: "predict-study DIR [--predictors LIST] [--seed N] [--seeds N] [--baseline NAME] [--epochs N] [--validation] [--per-label] [--json]",
 		summary: "compare the label predictors on a cohort (the paper's table A1)\n\n" +
 			"Each predictor is fitted on the training split of the time-based split once\n" +
 			"per seed and scored on the test split: micro-F1 and macro-F1 in percent, mean\n" +
@@ -28,7 +28,9 @@ func predictStudyCommand() command {
 			"those without). Each predictor is compared with the majority answer and with\n" +
 			"--baseline: the difference in points, mean ± std over seeds, and the 95%\n" +
 			"paired bootstrap interval over test patients. --json prints one object per\n" +
-			"row instead of the tables.",
+			"row of the test split (validation scores beside) instead of the tables.\n" +
+			"--validation also prints the same fits' scores on the validation split, on\n" +
+			"which to choose a predictor without looking at the test split.",
 		flags: func(fs *flag.FlagSet) func(ctx context.Context, env *env, args []string) error {
 			names := fs.String("predictors", strings.Join(predict.PredictorNames(), ","), "comma-separated predictors to compare")
 			seed := fs.Uint64("seed", 1, "first random seed of the predictors")
@@ -37,6 +39,7 @@ func predictStudyCommand() command {
 			epochs := fs.Int("epochs", 0, "maximum training epochs of the neural baselines (0: their default)")
 			perLabel := fs.Bool("per-label", false, "print each label's F1")
 			asJSON := fs.Bool("json", false, "print JSON")
+			onVal := fs.Bool("validation", false, "also print the scores on the validation split")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -64,7 +67,7 @@ func predictStudyCommand() command {
 				for i := range *seeds {
 					ss = append(ss, *seed+uint64(i))
 				}
-				return predictStudy(ctx, e, args[0], list, factories, studyPrint{seeds: ss, baseline: *baseline, perLabel: *perLabel, json: *asJSON})
+				return predictStudy(ctx, e, args[0], list, factories, studyPrint{seeds: ss, onValidation: *onVal, baseline: *baseline, perLabel: *perLabel, json: *asJSON})
 			}
 		},
 	}
@@ -72,29 +75,68 @@ func predictStudyCommand() command {
 
 type studyPrint struct {
 	seeds          []uint64
+	onValidation   bool
 	baseline       string
 	perLabel, json bool
 }
 
-// studyJSON is the JSON form of one row of the study.
+// studyJSON is the JSON form of one row of the study: scores on the test
+// split, and on the validation split under validation_*.
 type studyJSON struct {
-	Name        string               `json:"name"`
-	Reference   bool                 `json:"reference,omitempty"`
-	Seeds       int                  `json:"seeds"`
-	MicroF1     float64              `json:"micro_f1"`
-	MacroF1     float64              `json:"macro_f1"`
-	MicroF1Std  float64              `json:"micro_f1_std"`
-	MacroF1Std  float64              `json:"macro_f1_std"`
-	FitSeconds  float64              `json:"fit_seconds"`
-	PerLabelF1  map[string]float64   `json:"per_label_f1"`
-	VsMajority  *studyDifferenceJSON `json:"vs_majority,omitempty"`
-	VsBaseline  *studyDifferenceJSON `json:"vs_baseline,omitempty"`
-	BaselineFor string               `json:"baseline,omitempty"`
+	Name              string               `json:"name"`
+	Reference         bool                 `json:"reference,omitempty"`
+	Seeds             int                  `json:"seeds"`
+	MicroF1           float64              `json:"micro_f1"`
+	MacroF1           float64              `json:"macro_f1"`
+	MicroF1Std        float64              `json:"micro_f1_std"`
+	MacroF1Std        float64              `json:"macro_f1_std"`
+	FitSeconds        float64              `json:"fit_seconds"`
+	PerLabelF1        map[string]float64   `json:"per_label_f1"`
+	VsMajority        *studyDifferenceJSON `json:"vs_majority,omitempty"`
+	VsBaseline        *studyDifferenceJSON `json:"vs_baseline,omitempty"`
+	Baseline          string               `json:"baseline,omitempty"`
+	ValidationMicroF1 *float64             `json:"validation_micro_f1,omitempty"`
+	ValidationMacroF1 *float64             `json:"validation_macro_f1,omitempty"`
 }
 
 type studyDifferenceJSON struct {
 	Micro experiment.Stat `json:"micro_f1"`
 	Macro experiment.Stat `json:"macro_f1"`
+}
+
+// studyDiffs compares every fitted row of st with the majority row and
+// with the baseline row.
+func studyDiffs(st *experiment.PredictorStudy, baseline string) (vsMajority, vsBaseline []*studyDifferenceJSON, err error) {
+	base := -1
+	for i, r := range st.Rows {
+		if !r.Reference && r.Name == baseline {
+			base = i
+		}
+	}
+	vsMajority = make([]*studyDifferenceJSON, len(st.Rows))
+	vsBaseline = make([]*studyDifferenceJSON, len(st.Rows))
+	bo := experiment.BootstrapOptions{Seed: 1}
+	for i, r := range st.Rows {
+		if r.Reference {
+			continue
+		}
+		for _, against := range []int{0, base} {
+			if against < 0 || against == i {
+				continue
+			}
+			mi, ma, err := st.PairedF1(i, against, bo)
+			if err != nil {
+				return nil, nil, err
+			}
+			d := &studyDifferenceJSON{Micro: mi, Macro: ma}
+			if against == 0 {
+				vsMajority[i] = d
+			} else {
+				vsBaseline[i] = d
+			}
+		}
+	}
+	return vsMajority, vsBaseline, nil
 }
 
 func predictStudy(ctx context.Context, e *env, dir string, names []string, factories []experiment.PredictorFactory, pr studyPrint) error {
@@ -107,59 +149,57 @@ func predictStudy(ctx context.Context, e *env, dir string, names []string, facto
 	if !slices.ContainsFunc(unlearnable, func(l string) bool { return c.LabelIndex(l) < 0 }) {
 		opts.Unlearnable = unlearnable
 	}
-	st, err := experiment.ComparePredictors(ctx, c, cohort.DefaultSplit(), names, factories, opts)
+	val, test, err := experiment.ComparePredictors(ctx, c, cohort.DefaultSplit(), names, factories, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
-	base := -1
-	for i, r := range st.Rows {
-		if !r.Reference && r.Name == pr.baseline {
-			base = i
-		}
-	}
-	bo := experiment.BootstrapOptions{Seed: 1}
-	type diff struct{ vsMajority, vsBaseline *studyDifferenceJSON }
-	diffs := make([]diff, len(st.Rows))
-	for i, r := range st.Rows {
-		if r.Reference {
-			continue
-		}
-		for _, against := range []int{0, base} {
-			if against < 0 || against == i {
-				continue
-			}
-			mi, ma, err := st.PairedF1(i, against, bo)
-			if err != nil {
-				return err
-			}
-			d := &studyDifferenceJSON{Micro: mi, Macro: ma}
-			if against == 0 {
-				diffs[i].vsMajority = d
-			} else {
-				diffs[i].vsBaseline = d
-			}
-		}
-	}
 	if pr.json {
-		out := make([]studyJSON, len(st.Rows))
-		for i, r := range st.Rows {
-			out[i] = studyJSON{Name: r.Name, Reference: r.Reference, Seeds: len(st.Seeds), MicroF1: r.MicroF1.Mean, MacroF1: r.MacroF1.Mean,
+		vsMajority, vsBaseline, err := studyDiffs(test, pr.baseline)
+		if err != nil {
+			return err
+		}
+		out := make([]studyJSON, len(test.Rows))
+		for i, r := range test.Rows {
+			out[i] = studyJSON{Name: r.Name, Reference: r.Reference, Seeds: len(test.Seeds), MicroF1: r.MicroF1.Mean, MacroF1: r.MacroF1.Mean,
 				MicroF1Std: r.MicroF1.Std, MacroF1Std: r.MacroF1.Std, FitSeconds: r.FitSeconds, PerLabelF1: map[string]float64{},
-				VsMajority: diffs[i].vsMajority, VsBaseline: diffs[i].vsBaseline}
-			if diffs[i].vsBaseline != nil {
-				out[i].BaselineFor = pr.baseline
+				VsMajority: vsMajority[i], VsBaseline: vsBaseline[i]}
+			if vsBaseline[i] != nil {
+				out[i].Baseline = pr.baseline
 			}
 			for l, f := range r.PerLabelF1 {
-				out[i].PerLabelF1[st.Labels[l]] = f
+				out[i].PerLabelF1[test.Labels[l]] = f
+			}
+			if val != nil {
+				out[i].ValidationMicroF1, out[i].ValidationMacroF1 = &val.Rows[i].MicroF1.Mean, &val.Rows[i].MacroF1.Mean
 			}
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	train, val, test := c.Split(cohort.DefaultSplit())
-	fmt.Fprintf(e.stdout, "cohort %s: %d metrics, %d labels; patients: %d train, %d validation (unused), %d test; %d seed(s)\n",
-		dir, len(c.Metrics), len(c.Labels), len(train), len(val), len(test), len(st.Seeds))
+	train, valP, testP := c.Split(cohort.DefaultSplit())
+	fmt.Fprintf(e.stdout, "cohort %s: %d metrics, %d labels; patients: %d train, %d validation, %d test; %d seed(s)\n",
+		dir, len(c.Metrics), len(c.Labels), len(train), len(valP), len(testP), len(test.Seeds))
+	studies := []*experiment.PredictorStudy{test}
+	if pr.onValidation && val != nil {
+		studies = []*experiment.PredictorStudy{val, test}
+	}
+	for _, st := range studies {
+		if err := printStudy(e, st, pr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printStudy prints the scores of one split, the differences and, with
+// --per-label, each label's F1.
+func printStudy(e *env, st *experiment.PredictorStudy, pr studyPrint) error {
+	vsMajority, vsBaseline, err := studyDiffs(st, pr.baseline)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n%s split (%d patients)\n", st.Split, len(st.Truth))
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "predictor\tmicro-F1 (%)\tmacro-F1 (%)\tfit (s)\t")
 	for _, r := range st.Rows {
@@ -172,14 +212,14 @@ func predictStudy(ctx context.Context, e *env, dir string, names []string, facto
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "\ndifferences in points: mean ± std over seeds [95% paired bootstrap interval over test patients]")
+	fmt.Fprintln(e.stdout, "differences in points: mean ± std over seeds [95% paired bootstrap interval over patients]")
 	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "predictor\tagainst\tmicro-F1\tmacro-F1\t")
 	for i, r := range st.Rows {
 		for _, d := range []struct {
 			name string
 			v    *studyDifferenceJSON
-		}{{st.Rows[0].Name, diffs[i].vsMajority}, {pr.baseline, diffs[i].vsBaseline}} {
+		}{{st.Rows[0].Name, vsMajority[i]}, {pr.baseline, vsBaseline[i]}} {
 			if d.v != nil {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.Name, d.name, pmCI(d.v.Micro), pmCI(d.v.Macro))
 			}
@@ -191,7 +231,7 @@ func predictStudy(ctx context.Context, e *env, dir string, names []string, facto
 	if !pr.perLabel {
 		return nil
 	}
-	fmt.Fprintln(e.stdout, "\nper-label F1 (%), mean over seeds; support = test patients with the label")
+	fmt.Fprintln(e.stdout, "per-label F1 (%), mean over seeds; support = patients with the label")
 	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	support := make([]int, len(st.Labels))
 	for _, y := range st.Truth {

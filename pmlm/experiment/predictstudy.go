@@ -13,11 +13,14 @@ import (
 // PredictorFactory makes an unfitted predictor for a seed.
 type PredictorFactory func(seed uint64) (predict.Predictor, error)
 
-// PredictorStudy is the result of ComparePredictors: every predictor fitted
-// on the training split under each seed and scored on the test split.
+// PredictorStudy is the result of ComparePredictors on one split: every
+// predictor fitted on the training split under each seed and scored on the
+// split's patients.
 type PredictorStudy struct {
-	// Labels are the cohort's labels; Truth the test patients' label
-	// indices.
+	// Split is "test" or "validation".
+	Split string
+	// Labels are the cohort's labels; Truth the label indices of the
+	// split's patients.
 	Labels []string
 	Truth  []int
 	Seeds  []uint64
@@ -38,7 +41,7 @@ type PredictorRow struct {
 	// PerLabelF1 is each label's F1 (percent) averaged over the seeds, in
 	// the order of PredictorStudy.Labels.
 	PerLabelF1 []float64
-	// Pred is [seed][test patient] the predicted label index.
+	// Pred is [seed][patient] the predicted label index.
 	Pred [][]int
 }
 
@@ -54,97 +57,122 @@ type StudyOptions struct {
 }
 
 // ComparePredictors fits each named predictor on the cohort's training
-// split once per seed and scores it on the test split, with the majority
-// answer (and the learnable-share ceiling) as reference rows.
+// split once per seed and scores the same fit on the validation and on the
+// test split (so that a predictor can be chosen on the first and reported
+// on the second), with the majority answer (and the learnable-share
+// ceiling) as reference rows. The validation study is nil when the split
+// leaves no validation patients.
 func ComparePredictors(ctx context.Context, c *cohort.Cohort, split cohort.SplitBoundaries,
-	names []string, factories []PredictorFactory, o StudyOptions) (*PredictorStudy, error) {
+	names []string, factories []PredictorFactory, o StudyOptions) (validation, test *PredictorStudy, err error) {
 	if len(names) != len(factories) {
-		return nil, fmt.Errorf("%w: %d names for %d predictors", ErrConfig, len(names), len(factories))
+		return nil, nil, fmt.Errorf("%w: %d names for %d predictors", ErrConfig, len(names), len(factories))
 	}
 	seeds := o.Seeds
 	if len(seeds) == 0 {
 		seeds = []uint64{1}
 	}
-	train, _, test := c.Split(split)
-	if len(train) < 2 || len(test) == 0 {
-		return nil, fmt.Errorf("%w: the split leaves %d training and %d test patients; need at least 2 and 1",
-			ErrConfig, len(train), len(test))
+	trainP, valP, testP := c.Split(split)
+	if len(trainP) < 2 || len(testP) == 0 {
+		return nil, nil, fmt.Errorf("%w: the split leaves %d training and %d test patients; need at least 2 and 1",
+			ErrConfig, len(trainP), len(testP))
 	}
-	trainX, trainY, err := seriesOf(c, train)
+	trainX, trainY, err := seriesOf(c, trainP)
 	if err != nil {
-		return nil, err
-	}
-	testX, testY, err := seriesOf(c, test)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k := len(c.Labels)
-	st := &PredictorStudy{Labels: slices.Clone(c.Labels), Truth: testY, Seeds: slices.Clone(seeds)}
 	majority := majorityLabel(trainY, k)
-	constant := make([]int, len(testY))
-	for i := range constant {
-		constant[i] = majority
-	}
-	reference := func(name string, pred []int) error {
-		runs := make([][]int, len(seeds))
-		for s := range runs {
-			runs[s] = pred
+	unlearnable := make([]bool, k)
+	for _, name := range o.Unlearnable {
+		i := c.LabelIndex(name)
+		if i < 0 {
+			return nil, nil, fmt.Errorf("%w: unlearnable label %q is not among the cohort's labels", ErrConfig, name)
 		}
-		row, err := scoreRow(name, runs, testY, k, 0)
+		unlearnable[i] = true
+	}
+	type part struct {
+		st *PredictorStudy
+		x  [][][]float64
+	}
+	var parts []part
+	for _, sp := range []struct {
+		name     string
+		patients []*cohort.Patient
+	}{{"validation", valP}, {"test", testP}} {
+		if len(sp.patients) == 0 {
+			parts = append(parts, part{})
+			continue
+		}
+		x, y, err := seriesOf(c, sp.patients)
 		if err != nil {
+			return nil, nil, err
+		}
+		st := &PredictorStudy{Split: sp.name, Labels: slices.Clone(c.Labels), Truth: y, Seeds: slices.Clone(seeds)}
+		reference := func(name string, pred []int) error {
+			runs := make([][]int, len(seeds))
+			for s := range runs {
+				runs[s] = pred
+			}
+			row, err := scoreRow(name, runs, y, k, 0)
+			row.Reference = true
+			st.Rows = append(st.Rows, row)
 			return err
 		}
-		row.Reference = true
-		st.Rows = append(st.Rows, row)
-		return nil
-	}
-	if err := reference("majority ("+c.Labels[majority]+")", constant); err != nil {
-		return nil, err
-	}
-	if len(o.Unlearnable) > 0 {
-		unlearnable := make([]bool, k)
-		for _, name := range o.Unlearnable {
-			i := c.LabelIndex(name)
-			if i < 0 {
-				return nil, fmt.Errorf("%w: unlearnable label %q is not among the cohort's labels", ErrConfig, name)
-			}
-			unlearnable[i] = true
-		}
-		ceiling := make([]int, len(testY))
-		for i, y := range testY {
-			ceiling[i] = y
-			if unlearnable[y] {
+		constant := make([]int, len(y))
+		ceiling := make([]int, len(y))
+		for i, l := range y {
+			constant[i], ceiling[i] = majority, l
+			if unlearnable[l] {
 				ceiling[i] = majority
 			}
 		}
-		if err := reference("ceiling (learnable labels)", ceiling); err != nil {
-			return nil, err
+		if err := reference("majority ("+c.Labels[majority]+")", constant); err != nil {
+			return nil, nil, err
 		}
+		if len(o.Unlearnable) > 0 {
+			if err := reference("ceiling (learnable labels)", ceiling); err != nil {
+				return nil, nil, err
+			}
+		}
+		parts = append(parts, part{st: st, x: x})
 	}
 	for pi, newP := range factories {
-		runs := make([][]int, len(seeds))
+		runs := make([][][]int, len(parts)) // [part][seed][patient]
+		for i := range runs {
+			runs[i] = make([][]int, len(seeds))
+		}
 		var fit time.Duration
 		for s, seed := range seeds {
 			p, err := newP(seed)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", names[pi], err)
+				return nil, nil, fmt.Errorf("%s: %w", names[pi], err)
 			}
 			start := time.Now()
 			if err := p.Fit(ctx, trainX, trainY, k); err != nil {
-				return nil, fmt.Errorf("%s (seed %d): %w", names[pi], seed, err)
+				return nil, nil, fmt.Errorf("%s (seed %d): %w", names[pi], seed, err)
 			}
 			fit += time.Since(start)
-			if runs[s], err = predict.PredictAll(ctx, p, testX); err != nil {
-				return nil, fmt.Errorf("%s (seed %d): %w", names[pi], seed, err)
+			for i, pt := range parts {
+				if pt.st == nil {
+					continue
+				}
+				if runs[i][s], err = predict.PredictAll(ctx, p, pt.x); err != nil {
+					return nil, nil, fmt.Errorf("%s (seed %d): %w", names[pi], seed, err)
+				}
 			}
 		}
-		row, err := scoreRow(names[pi], runs, testY, k, fit.Seconds()/float64(len(seeds)))
-		if err != nil {
-			return nil, err
+		for i, pt := range parts {
+			if pt.st == nil {
+				continue
+			}
+			row, err := scoreRow(names[pi], runs[i], pt.st.Truth, k, fit.Seconds()/float64(len(seeds)))
+			if err != nil {
+				return nil, nil, err
+			}
+			pt.st.Rows = append(pt.st.Rows, row)
 		}
-		st.Rows = append(st.Rows, row)
 	}
-	return st, nil
+	return parts[0].st, parts[1].st, nil
 }
 
 func majorityLabel(labels []int, k int) int {

@@ -19,7 +19,7 @@ func TestComparePredictors(t *testing.T) {
 	gbdt := func(seed uint64) (predict.Predictor, error) {
 		return &predict.GBDTClassifier{Config: predict.GBDTConfig{Seed: seed, Rounds: 20}}, nil
 	}
-	st, err := experiment.ComparePredictors(context.Background(), c, cohort.DefaultSplit(), []string{"gbdt"},
+	val, st, err := experiment.ComparePredictors(context.Background(), c, cohort.DefaultSplit(), []string{"gbdt"},
 		[]experiment.PredictorFactory{gbdt}, experiment.StudyOptions{Seeds: []uint64{1, 2}, Unlearnable: synth.UnlearnableLabels()})
 	require.NoError(t, err)
 	require.Len(t, st.Rows, 3)
@@ -53,7 +53,24 @@ func TestComparePredictors(t *testing.T) {
 	assert.Equal(t, experiment.Interval{}, *mi.CI)
 	assert.Equal(t, experiment.Interval{}, *ma.CI)
 
-	_, err = experiment.ComparePredictors(context.Background(), c, cohort.DefaultSplit(), nil, nil,
+	_, valP, testP := c.Split(cohort.DefaultSplit())
+	labelsOf := func(ps []*cohort.Patient) []int {
+		var out []int
+		for _, p := range ps {
+			out = append(out, c.LabelIndex(p.Label))
+		}
+		return out
+	}
+	assert.Equal(t, labelsOf(testP), st.Truth)
+	assert.Equal(t, "test", st.Split)
+	require.NotNil(t, val)
+	assert.Equal(t, "validation", val.Split)
+	assert.Equal(t, labelsOf(valP), val.Truth)
+	require.NotEqual(t, labelsOf(valP), labelsOf(testP), "the check above tells the splits apart")
+	require.Len(t, val.Rows, 3)
+	assert.Equal(t, "gbdt", val.Rows[2].Name)
+
+	_, _, err = experiment.ComparePredictors(context.Background(), c, cohort.DefaultSplit(), nil, nil,
 		experiment.StudyOptions{Unlearnable: []string{"no such label"}})
 	require.ErrorContains(t, err, `"no such label"`)
 }
