@@ -39,8 +39,9 @@ func TestGoldenCoarsePrompts(t *testing.T) {
 	golden.Check(t, "coarse_prompts.txt", sb.String())
 }
 
-// TestGoldenPredictions pins the default predictor's labels and class
-// probabilities on the test split.
+// TestGoldenPredictions pins the labels and class probabilities of the
+// bitwise-reproducible predictors on the test split: MiniRocket's (kept
+// since before GBDT became the default) and GBDT's.
 func TestGoldenPredictions(t *testing.T) {
 	_, c := trainedOrFail(t)
 	train, _, test := c.Split(cohort.DefaultSplit())
@@ -55,30 +56,38 @@ func TestGoldenPredictions(t *testing.T) {
 	for i, p := range train {
 		labels[i] = c.LabelIndex(p.Label)
 	}
-	pred, err := predict.New("minirocket", 1)
-	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, pred.Fit(ctx, series(train), labels, len(c.Labels)))
-	var sb strings.Builder
-	for i, s := range series(test) {
-		pr, err := pred.Predict(ctx, s)
-		require.NoError(t, err)
-		fmt.Fprintf(&sb, "%s %d", test[i].ID, pr.Label)
-		for _, q := range pr.Probs {
-			sb.WriteString(" " + strconv.FormatFloat(q, 'g', -1, 64))
-		}
-		sb.WriteByte('\n')
+	for _, g := range []struct{ predictor, file string }{{"minirocket", "predictions.txt"}, {"gbdt", "predictions_gbdt.txt"}} {
+		t.Run(g.predictor, func(t *testing.T) {
+			pred, err := predict.New(g.predictor, 1)
+			require.NoError(t, err)
+			ctx := context.Background()
+			require.NoError(t, pred.Fit(ctx, series(train), labels, len(c.Labels)))
+			var sb strings.Builder
+			for i, s := range series(test) {
+				pr, err := pred.Predict(ctx, s)
+				require.NoError(t, err)
+				fmt.Fprintf(&sb, "%s %d", test[i].ID, pr.Label)
+				for _, q := range pr.Probs {
+					sb.WriteString(" " + strconv.FormatFloat(q, 'g', -1, 64))
+				}
+				sb.WriteByte('\n')
+			}
+			golden.Check(t, g.file, sb.String())
+		})
 	}
-	golden.Check(t, "predictions.txt", sb.String())
 }
 
 // TestGoldenTableA1 pins the predictor study (paper table A1) for the
 // bitwise-reproducible predictors; the neural baselines are not.
 func TestGoldenTableA1(t *testing.T) {
 	_, c := trainedOrFail(t)
-	pred, err := predict.New("minirocket", 1)
-	require.NoError(t, err)
-	scores, err := experiment.StudyPredictors(context.Background(), c, cohort.DefaultSplit(), []predict.Predictor{pred})
+	var preds []predict.Predictor
+	for _, name := range []string{"minirocket", "gbdt"} {
+		pred, err := predict.New(name, 1)
+		require.NoError(t, err)
+		preds = append(preds, pred)
+	}
+	scores, err := experiment.StudyPredictors(context.Background(), c, cohort.DefaultSplit(), preds)
 	require.NoError(t, err)
 	var sb strings.Builder
 	for _, s := range scores {
