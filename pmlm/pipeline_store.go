@@ -14,7 +14,6 @@ import (
 
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/encoder/mlp"
-	"github.com/pmlm-go/pmlm/encoder/wordvec"
 	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
@@ -346,9 +345,9 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 			return nil, fmt.Errorf("%w: the model was trained with text encoder %q, got %q", ErrOptions, m.TextEncoder, opts.Text.Name())
 		}
 		p.text = opts.Text
-	case m.TextEncoder == wordvec.DefaultName:
-		if p.text, err = wordvec.Default(); err != nil {
-			return nil, fmt.Errorf("pmlm: embedded word vectors: %w", err)
+	case isBuiltinText(m.TextEncoder):
+		if p.text, err = BuiltinTextEncoder(m.TextEncoder); err != nil {
+			return nil, fmt.Errorf("pmlm: text encoder %q: %w", m.TextEncoder, err)
 		}
 	default:
 		return nil, fmt.Errorf("%w: the model needs text encoder %q: pass it in LoadOptions.Text", ErrOptions, m.TextEncoder)

@@ -85,6 +85,7 @@ func experimentCommand() command {
 			lmDir := fs.String("lm", "", "general LM directory (pmlm lm train; default DIR/lm-general, trained there on first use)")
 			finetunedDir := fs.String("finetuned", "", "fine-tuned LM directory (pmlm lm train --mode finetune; default DIR/lm-finetuned, trained there on first use)")
 			lmSize := fs.String("lm-size", "default", "shape of the LMs this command trains: default, or tiny (seconds; poor answers)")
+			textName := textFlag(fs)
 			lmCache := fs.String("lm-cache", "", "LM answer cache (default DIR/lm-cache.db)")
 			noLM := fs.Bool("no-lm", false, "no LMs: the offline case responder answers everywhere and table 2 is left out")
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
@@ -128,9 +129,13 @@ func experimentCommand() command {
 				if err != nil {
 					return err
 				}
+				text, err := textEncoder(*textName)
+				if err != nil {
+					return err
+				}
 				cfg := experiment.Config{
 					Train: pmlm.TrainOptions{Epochs: *epochs, MaxEpisodes: *episodes, MaxValidation: *validation,
-						Workers: *trainWorkers, K: *k, Steps: *n, WarmStart: *warm},
+						Workers: *trainWorkers, K: *k, Steps: *n, WarmStart: *warm, Text: text},
 					Predictors: splitList(*predictors), PredictorEpochs: *predictorEpochs,
 					Workers: *workers, Jobs: *jobs, Progress: e.stderr,
 				}

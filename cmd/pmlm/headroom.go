@@ -10,6 +10,7 @@ import (
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
+	"github.com/pmlm-go/pmlm/reward"
 )
 
 // headroomCommand measures what refinement by deletion can gain at most.
@@ -32,6 +33,7 @@ func headroomCommand() command {
 			steps := fs.Int("steps", pmlm.DefaultSteps, "deletion budget n")
 			probes := fs.Int("probes", 5, "random single-word deletions per patient (0: none)")
 			workers := fs.Int("workers", 2, "patients measured at once")
+			textName := textFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -47,6 +49,14 @@ func headroomCommand() command {
 					return fmt.Errorf("--probes %d: want 0 or more", *probes)
 				case *workers < 1:
 					return fmt.Errorf("--workers %d: want at least 1", *workers)
+				}
+				text, err := textEncoder(*textName)
+				if err != nil {
+					return err
+				}
+				var scorer *reward.BERTScorer
+				if text != nil {
+					scorer = reward.NewBERTScorer(text, reward.BERTScoreOptions{})
 				}
 				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
 				if err != nil {
@@ -67,8 +77,8 @@ func headroomCommand() command {
 					p = -1
 				}
 				h, err := experiment.MeasureHeadroom(ctx, c, experiment.HeadroomConfig{
-					Train: pmlm.TrainOptions{Seed: *seed, K: *k}, Responder: r, Steps: *steps, Probes: p,
-					Workers: *workers, Seed: *seed,
+					Train: pmlm.TrainOptions{Seed: *seed, K: *k, Text: text}, Responder: r, Steps: *steps, Probes: p,
+					Workers: *workers, Seed: *seed, Scorer: scorer,
 				})
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)

@@ -50,6 +50,7 @@ func commands() []command {
 		tsBenchCommand(),
 		predictStudyCommand(),
 		scoreCommand(),
+		embedCommand(),
 		askCommand(),
 	}
 }

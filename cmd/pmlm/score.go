@@ -15,6 +15,7 @@ import (
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/encoder/bert"
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
+	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/reward"
 )
 
@@ -24,7 +25,7 @@ func scoreCommand() command {
 	return command{
 		name: "score",
 		usage: "score --metric bleu|rouge|bertscore --cands FILE --refs FILE[,FILE...] " +
-			"[--model DIR] [--layer K] [--idf] [--rescale FILE] [--json]",
+			"[--text glove|use | --model DIR [--layer K]] [--idf] [--rescale FILE] [--json]",
 		summary: "score candidate texts against references with BLEU, ROUGE or BERTScore\n\n" +
 			"FILEs hold one text per line; line i of --cands is scored against line i of every\n" +
 			"--refs file (several files are reference streams, as sacrebleu takes them).\n" +
@@ -35,7 +36,9 @@ func scoreCommand() command {
 			"  reference per type) and their means. One line is one summary, so rougeLsum\n" +
 			"  sees a single sentence per text.\n" +
 			"bertscore: bert_score's P, R, F per pair and their means. Without --model it uses\n" +
-			"  the embedded static word vectors (" + wordvec.DefaultName + ") and says so;\n" +
+			"  an embedded text encoder and says so: --text glove (the default), the static word\n" +
+			"  vectors " + wordvec.DefaultName + ", or --text use, Universal Sentence Encoder lite's\n" +
+			"  contextual token states (use-lite/layer-1);\n" +
 			"  --model DIR loads a BERT-family model in HuggingFace layout, at --layer K or\n" +
 			"  bert_score's default layer for the directory's name (else the last layer).\n" +
 			"  --idf weighs tokens by idf over the references; --rescale FILE rescales with a\n" +
@@ -45,6 +48,7 @@ func scoreCommand() command {
 			cands := fs.String("cands", "", "file of candidate texts, one per line")
 			refs := fs.String("refs", "", "file(s) of reference texts, one per line, comma-separated")
 			model := fs.String("model", "", "BERTScore: BERT model directory (HuggingFace layout)")
+			textName := fs.String("text", "", "BERTScore without --model: embedded text encoder, glove (default) or use")
 			layer := fs.Int("layer", -1, "BERTScore: hidden layer of --model (default: bert_score's layer for the model)")
 			idf := fs.Bool("idf", false, "BERTScore: idf weights over the references")
 			rescale := fs.String("rescale", "", "BERTScore: bert_score baseline file to rescale with")
@@ -59,8 +63,11 @@ func scoreCommand() command {
 					return errors.New("--cands and --refs are required")
 				}
 				isBERT := *metric == "bertscore"
-				if !isBERT && (*model != "" || *layer >= 0 || *idf || *rescale != "") {
-					return errors.New("--model, --layer, --idf and --rescale apply to --metric bertscore only")
+				if !isBERT && (*model != "" || *layer >= 0 || *idf || *rescale != "" || *textName != "") {
+					return errors.New("--model, --text, --layer, --idf and --rescale apply to --metric bertscore only")
+				}
+				if *model != "" && *textName != "" {
+					return errors.New("--text and --model are two text encoders: pass one")
 				}
 				candLines, refStreams, err := readScoreInputs(*cands, strings.Split(*refs, ","))
 				if err != nil {
@@ -73,7 +80,7 @@ func scoreCommand() command {
 				case "rouge":
 					res, err = scoreROUGE(candLines, refStreams, *stem)
 				case "bertscore":
-					res, err = scoreBERT(ctx, candLines, refStreams, bertFlags{model: *model, layer: *layer, idf: *idf, rescale: *rescale})
+					res, err = scoreBERT(ctx, candLines, refStreams, bertFlags{model: *model, text: *textName, layer: *layer, idf: *idf, rescale: *rescale})
 				default:
 					return fmt.Errorf("--metric must be bleu, rouge or bertscore, not %q", *metric)
 				}
@@ -277,6 +284,7 @@ func (r *rougeReport) writeText(w io.Writer) error {
 type bertFlags struct {
 	model   string
 	layer   int
+	text    string
 	idf     bool
 	rescale string
 }
@@ -297,14 +305,18 @@ func scoreBERT(ctx context.Context, cands []string, streams [][]string, f bertFl
 	layer := -1
 	if f.model == "" {
 		if f.layer >= 0 {
-			return nil, errors.New("--layer needs --model (the embedded word vectors have no layers)")
+			return nil, errors.New("--layer needs --model (the embedded encoders' layer is part of --text)")
 		}
 		if f.rescale != "" {
-			return nil, errors.New("--rescale needs --model (bert_score publishes no baseline for the embedded word vectors)")
+			return nil, errors.New("--rescale needs --model (bert_score publishes no baseline for the embedded encoders)")
 		}
-		v, err := wordvec.Default()
+		name := f.text
+		if name == "" {
+			name = pmlm.DefaultText
+		}
+		v, err := pmlm.BuiltinTextEncoder(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--text: %w", err)
 		}
 		enc = v
 	} else {
@@ -346,7 +358,7 @@ func scoreBERT(ctx context.Context, cands []string, streams [][]string, f bertFl
 func (r *bertReport) writeText(w io.Writer) error {
 	src := ""
 	if r.Default {
-		src = " (embedded default static word vectors; pass --model DIR for a BERT model)"
+		src = " (embedded text encoder; --text use for Universal Sentence Encoder lite, --model DIR for a BERT model)"
 	}
 	fmt.Fprintf(w, "embedder: %s%s, idf %v, rescaled %v\n", r.Embedder, src, r.IDF, r.Rescaled)
 	for _, warn := range r.Warnings {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pmlm-go/pmlm/encoder/use"
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
 	"github.com/pmlm-go/pmlm/reward"
 )
@@ -115,7 +116,34 @@ func TestScoreBERTScoreDefault(t *testing.T) {
 
 	code, out, errOut = runScore(t, "--metric", "bertscore", "--cands", c, "--refs", a)
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, out, "embedder: glove-wink-sg-100d (embedded default")
+	assert.Contains(t, out, "embedder: glove-wink-sg-100d (embedded text encoder")
+}
+
+// TestScoreBERTScoreUSE scores with Universal Sentence Encoder lite and
+// checks the result against the library's computation.
+func TestScoreBERTScoreUSE(t *testing.T) {
+	dir := t.TempDir()
+	c := writeFile(t, dir, "c.txt", scoreCands)
+	a := writeFile(t, dir, "a.txt", scoreRefA)
+	code, out, errOut := runScore(t, "--metric", "bertscore", "--text", "use", "--cands", c, "--refs", a, "--json")
+	require.Equal(t, 0, code, errOut)
+	var got struct {
+		Embedder string         `json:"embedder"`
+		Pairs    []reward.Score `json:"pairs"`
+		Corpus   reward.Score   `json:"corpus"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Equal(t, "use-lite/layer-1", got.Embedder)
+	enc, err := use.DefaultTextEncoder()
+	require.NoError(t, err)
+	want, err := reward.NewBERTScorer(enc, reward.BERTScoreOptions{}).Score(context.Background(),
+		[]string{"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."},
+		[][]string{{"The dog bit the man."}, {"It was not unexpected."}, {"The man bit him first."}})
+	require.NoError(t, err)
+	require.Len(t, got.Pairs, 3)
+	assert.InDelta(t, 1, got.Pairs[0].F, 1e-6, "identical texts")
+	assert.InDelta(t, want.Pairs[1].F, got.Pairs[1].F, 1e-12)
+	assert.InDelta(t, want.Mean.F, got.Corpus.F, 1e-12)
 }
 
 func TestScoreErrors(t *testing.T) {
@@ -142,6 +170,9 @@ func TestScoreErrors(t *testing.T) {
 		{[]string{"--metric", "bertscore", "--cands", c, "--refs", c, "--layer", "3"}, "--layer needs --model", 1},
 		{[]string{"--metric", "bertscore", "--cands", c, "--refs", c, "--rescale", c}, "--rescale needs --model", 1},
 		{[]string{"--metric", "bertscore", "--cands", c, "--refs", c, "--model", filepath.Join(dir, "nomodel")}, "nomodel", 1},
+		{[]string{"--metric", "bertscore", "--cands", c, "--refs", c, "--text", "elmo"}, `unknown text encoder "elmo"`, 1},
+		{[]string{"--metric", "bertscore", "--cands", c, "--refs", c, "--text", "use", "--model", dir}, "--text and --model", 1},
+		{[]string{"--metric", "rouge", "--cands", c, "--refs", c, "--text", "use"}, "apply to --metric bertscore only", 1},
 	} {
 		code, _, errOut := runScore(t, tc.args...)
 		assert.Equal(t, tc.code, code, "%v", tc.args)

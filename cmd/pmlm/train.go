@@ -51,6 +51,7 @@ func trainCommand() command {
 			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder)")
 			lmDir := fs.String("lm", "", "general responder directory ('pmlm lm train' on the same cohort); default: train one")
 			lmSize := fs.String("lm-size", "default", "shape of the general responder trained without --lm: default, or tiny (seconds; poor answers)")
+			textName := textFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -69,6 +70,10 @@ func trainCommand() command {
 				}
 				if *checkpoint == "" {
 					*checkpoint = *out + ".checkpoint"
+				}
+				text, err := textEncoder(*textName)
+				if err != nil {
+					return err
 				}
 				start := time.Now()
 				c, report, err := cohort.ReadDir(args[0], cohort.ReadOptions{MaxVisits: *maxVisits})
@@ -89,7 +94,7 @@ func trainCommand() command {
 					K: *k, Steps: *steps, WarmStart: *warm,
 					Epochs: *epochs, BatchSize: *batch, Workers: *workers,
 					MaxEpisodes: *episodes, MaxValidation: *validation, Seed: *seed,
-					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r,
+					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r, Text: text,
 				}
 				rl.apply(&opts)
 				p, err := pmlm.Train(ctx, c, opts)

@@ -185,7 +185,9 @@ func settingsOf(c *cohort.Cohort, testPatients int, cfg Config) (train, study st
 	opts := cfg.Train
 	text, pred := "default", "default"
 	if opts.Text != nil {
-		text = fmt.Sprintf("%T", opts.Text)
+		// The encoder's Name tells layers and models apart, which its
+		// type does not.
+		text = fmt.Sprintf("%T %s", opts.Text, opts.Text.Name())
 	}
 	if opts.NewPredictor != nil || opts.NewEncoder != nil || opts.NewRecommender != nil || opts.NewPolicy != nil {
 		pred = "custom parts" // factories have no name; plug-in runs are never reused blindly
