@@ -51,6 +51,7 @@ func commands() []command {
 		predictStudyCommand(),
 		scoreCommand(),
 		embedCommand(),
+		separationCommand(),
 		askCommand(),
 	}
 }
