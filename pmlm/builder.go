@@ -29,6 +29,9 @@ type PromptBuilder struct {
 	recommender    similarity.Recommender
 	template       *prompt.Template
 	templateText   string
+	// refs are the training patients' references the recommender was
+	// built from (nil after Load: only training needs them).
+	refs []similarity.Reference
 }
 
 // Coarse is a patient's coarse prompt s0 and what it was built from.
@@ -135,7 +138,37 @@ func newBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions, t *tra
 	if b.recommender == nil {
 		return nil, fmt.Errorf("%w: the recommender factory returned nil", ErrRecommender)
 	}
+	b.refs = refs
 	return b, nil
+}
+
+// trainingNeighbors returns the table of the training patients' k nearest
+// other training patients when the recommender answers as
+// similarity.Exact does over them (Exact itself, or an index that
+// declares it with similarity.ExactEquivalent): Train then looks the
+// training patients' neighbours up instead of querying the index once per
+// patient. It returns nil for other recommenders, which are queried.
+func (b *PromptBuilder) trainingNeighbors(ctx context.Context) (*similarity.NeighborTable, error) {
+	if b.noPeer || b.refs == nil {
+		return nil, nil
+	}
+	var exact *similarity.Exact
+	switch r := b.recommender.(type) {
+	case *similarity.Exact:
+		exact = r
+	case similarity.ExactEquivalent:
+		var err error
+		if exact, err = similarity.NewIndex(b.refs); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRecommender, err)
+		}
+	default:
+		return nil, nil
+	}
+	t, err := exact.NeighborTable(ctx, b.k)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecommender, err)
+	}
+	return t, nil
 }
 
 // defaultEncoder is the paper's MLP patient encoder over the padded
@@ -191,12 +224,24 @@ func (b *PromptBuilder) BuildWithLabel(ctx context.Context, visits [][]float64, 
 	if b.noSelf || predicted == "" {
 		predicted = "unknown"
 	}
-	d := prompt.Data{PredictedLabel: predicted}
+	var nb []similarity.Neighbor
 	if !b.noPeer {
-		nb, err := b.Similar(ctx, visits, b.k, exclude)
-		if err != nil {
+		var err error
+		if nb, err = b.Similar(ctx, visits, b.k, exclude); err != nil {
 			return Coarse{}, err
 		}
+	}
+	return b.render(predicted, nb)
+}
+
+// render fills the template with the predicted label and the similar
+// patients (ignored without peer-informed personalization).
+func (b *PromptBuilder) render(predicted string, nb []similarity.Neighbor) (Coarse, error) {
+	if b.noSelf || predicted == "" {
+		predicted = "unknown"
+	}
+	d := prompt.Data{PredictedLabel: predicted}
+	if !b.noPeer {
 		d = prompt.FromNeighbors(predicted, nb)
 	}
 	s0, err := b.template.Render(d)

@@ -118,6 +118,16 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 	logf("patient encoder and index of %d patients built in %s", len(t.series), time.Since(start).Round(time.Millisecond))
 
 	// 3. Coarse prompts of the training patients, and the responder.
+	// Their neighbours come from a table built once where the recommender
+	// allows (see trainingNeighbors), else from one query each.
+	start = time.Now()
+	table, err := p.builder.trainingNeighbors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if table != nil {
+		logf("neighbour table of %d training patients (k = %d) built in %s", len(t.patients), table.K(), time.Since(start).Round(time.Millisecond))
+	}
 	p.cases = make([]llm.Case, len(t.patients))
 	p.replacements = make([]*policy.Replacement, len(t.patients))
 	p.trainKeys = make(map[string]bool, len(t.patients))
@@ -126,7 +136,12 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 		if predicted[i] >= 0 && predicted[i] < len(c.Labels) {
 			label = c.Labels[predicted[i]]
 		}
-		s0, err := p.builder.BuildWithLabel(ctx, t.series[i], label, []string{pt.ID})
+		var s0 Coarse
+		if nb, ok := table.Lookup(pt.ID, p.builder.k); ok {
+			s0, err = p.builder.render(label, nb)
+		} else {
+			s0, err = p.builder.BuildWithLabel(ctx, t.series[i], label, []string{pt.ID})
+		}
 		if err != nil {
 			return nil, err
 		}

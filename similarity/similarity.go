@@ -61,6 +61,18 @@ type Recommender interface {
 	Recommend(ctx context.Context, q Query) ([]Neighbor, error)
 }
 
+// ExactEquivalent is implemented by a recommender whose answers are those
+// of Exact built over the same references (such as an external index that
+// re-ranks its candidates with Rerank; up to its recall). A caller that
+// holds those references, like a training run, may then answer from a
+// NeighborTable built over them instead of querying the recommender for
+// every one of them.
+type ExactEquivalent interface {
+	Recommender
+	// EquivalentToExact marks the promise; it does nothing.
+	EquivalentToExact()
+}
+
 // ErrDimension marks a vector whose length differs from the recommender's.
 var ErrDimension = errors.New("similarity: dimension mismatch")
 
