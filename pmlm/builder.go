@@ -132,7 +132,16 @@ func newBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions, t *tra
 		}
 		refs[i] = similarity.Reference{Key: t.patients[i].ID, Vector: v, Label: c.Labels[t.labels[i]]}
 	}
-	if b.recommender, err = opts.NewRecommender(ctx, refs); err != nil {
+	if opts.NewVersionedRecommender != nil {
+		version, verr := EncoderVersion(b.encoder)
+		if verr != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRecommender, verr)
+		}
+		b.recommender, err = opts.NewVersionedRecommender(ctx, version, refs)
+	} else {
+		b.recommender, err = opts.NewRecommender(ctx, refs)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecommender, err)
 	}
 	if b.recommender == nil {

@@ -103,6 +103,12 @@ type TrainOptions struct {
 	// NewRecommender makes the recommender; nil means similarity.NewIndex
 	// (exact cosine top-k).
 	NewRecommender RecommenderFactory `json:"-"`
+	// NewVersionedRecommender, if set, is used instead of NewRecommender:
+	// it also receives the retrieval encoder's version (EncoderVersion), which
+	// an external index (a vector database shared by several models)
+	// records with each vector, so that a model never queries vectors made
+	// by another encoder. The encoder must implement Saver.
+	NewVersionedRecommender func(ctx context.Context, encoderVersion string, refs []similarity.Reference) (similarity.Recommender, error) `json:"-"`
 	// NewPolicy makes the word-deletion policy; nil means the paper's MLP
 	// (policy.New with policy.DefaultConfig).
 	NewPolicy PolicyFactory `json:"-"`

@@ -19,6 +19,7 @@ import (
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/reward"
+	"github.com/pmlm-go/pmlm/similarity"
 )
 
 // ModelFormat and ModelVersion identify the model directories that Save
@@ -76,6 +77,9 @@ type Manifest struct {
 	// Actions is the policy's action set (TrainOptions.Actions); empty in
 	// the manifests of older versions, which refine by deletion only.
 	Actions string `json:"actions,omitempty"`
+	// Index describes the external index the recommender queries (nil
+	// when the recommender is saved in the directory).
+	Index *IndexInfo `json:"index,omitempty"`
 	// Checksum is the hex SHA-256 of the manifest's canonical content: its
 	// JSON encoding (encoding/json, fields in declaration order, map keys
 	// sorted) with Checksum empty.
@@ -114,6 +118,60 @@ type DataInfo struct {
 	// flags of TrainOptions.
 	NoSelfPersonalization bool `json:"no_self_personalization"`
 	NoPeerPersonalization bool `json:"no_peer_personalization"`
+}
+
+// IndexInfo records an external index (ExternalIndex) in the manifest.
+type IndexInfo struct {
+	// Location names the index without secrets (for Weaviate
+	// weaviate://HOST:PORT/COLLECTION?grpc=PORT&tenant=NAME).
+	Location string `json:"location"`
+	// EncoderVersion is the version of the encoder whose vectors the index
+	// holds: the encoder part's SHA-256 (EncoderVersion).
+	EncoderVersion string `json:"encoder_version"`
+}
+
+// ExternalIndex is implemented by a recommender whose vectors live outside
+// the model directory, in a database shared with other models (package
+// similarity/weaviate). Save records its location and encoder version in
+// the manifest; Save and Load refuse an index whose encoder version is not
+// the model's encoder's.
+type ExternalIndex interface {
+	similarity.Recommender
+	// Location names the index without secrets.
+	Location() string
+	// EncoderVersion is the version of the encoder whose vectors the index
+	// answers with.
+	EncoderVersion() string
+}
+
+// EncoderVersion returns the version of a patient encoder: the hex SHA-256
+// of its saved form (Saver), which is also its part's SHA-256 in a saved
+// model's manifest. Vectors made by encoders of different versions must
+// never be compared.
+func EncoderVersion(enc encoder.Encoder) (string, error) {
+	s, ok := enc.(Saver)
+	if !ok {
+		return "", fmt.Errorf("%w: the encoder (%T) does not implement pmlm.Saver, so it has no version", ErrNotSaveable, enc)
+	}
+	h := sha256.New()
+	if err := s.Save(h); err != nil {
+		return "", fmt.Errorf("pmlm: encoder version: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkIndex refuses an external index whose encoder version is not the
+// model's (encoderSHA, the encoder part's SHA-256).
+func checkIndex(r similarity.Recommender, encoderSHA string) (*IndexInfo, error) {
+	x, ok := r.(ExternalIndex)
+	if !ok {
+		return nil, nil
+	}
+	if x.EncoderVersion() != encoderSHA {
+		return nil, fmt.Errorf("%w: the index %s holds vectors of encoder version %s, but the model's encoder is version %s: rebuild the index with this model (pmlm train --index)",
+			ErrModel, x.Location(), x.EncoderVersion(), encoderSHA)
+	}
+	return &IndexInfo{Location: x.Location(), EncoderVersion: x.EncoderVersion()}, nil
 }
 
 // checksum returns the hex SHA-256 of m's canonical content.
@@ -249,6 +307,9 @@ func (p *Pipeline) Save(dir string) error {
 		return fmt.Errorf("pmlm: save %s: %w", fileCases, err)
 	}
 	m.Files[fileCases] = sum
+	if m.Index, err = checkIndex(b.recommender, m.Parts[PartEncoder].SHA256); err != nil {
+		return err
+	}
 	if m.Checksum, err = m.checksum(); err != nil {
 		return fmt.Errorf("pmlm: save: %w", err)
 	}
@@ -372,6 +433,13 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	}
 	if b.recommender, _, err = loadPart(m, PartRecommender, true, opts.Loaders.Recommenders, builtin.Recommenders, read); err != nil {
 		return nil, err
+	}
+	info, err := checkIndex(b.recommender, m.Parts[PartEncoder].SHA256)
+	switch {
+	case err != nil:
+		return nil, err
+	case (info == nil) != (m.Index == nil) || (info != nil && info.EncoderVersion != m.Index.EncoderVersion):
+		return nil, fmt.Errorf("%w: the manifest records index %+v, the recommender loaded is %+v", ErrModel, m.Index, info)
 	}
 	if p.policy, _, err = loadPart(m, PartPolicy, true, opts.Loaders.Policies, builtin.Policies, read); err != nil {
 		return nil, err
