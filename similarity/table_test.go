@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,4 +67,53 @@ func TestNeighborTableLookup(t *testing.T) {
 	cancel()
 	_, err = e.NeighborTable(ctx, 2)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// tableBenchN is the number of patients of the neighbour-table
+// benchmarks: 4,000 by default (CI runs every benchmark once),
+// PMLM_TABLE_N for more.
+func tableBenchN(b *testing.B) int {
+	n := 4000
+	if s := os.Getenv("PMLM_TABLE_N"); s != "" {
+		var err error
+		n, err = strconv.Atoi(s)
+		require.NoError(b, err)
+	}
+	return n
+}
+
+// BenchmarkNeighborTable builds the top-10 table of n random
+// 128-dimensional patients; ns/pair is the cost per similarity (the time
+// grows with n²).
+func BenchmarkNeighborTable(b *testing.B) {
+	n, dim := tableBenchN(b), 128
+	rng := rand.New(rand.NewPCG(1, 2))
+	e, err := NewExact(randomVectors(rng, n, dim), make([]string, n))
+	require.NoError(b, err)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := e.NeighborTable(context.Background(), 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*n), "ns/pair")
+}
+
+// BenchmarkNeighborTableByQueries is the same table made by one TopK scan
+// per patient, as training did before the table.
+func BenchmarkNeighborTableByQueries(b *testing.B) {
+	n, dim := tableBenchN(b), 128
+	rng := rand.New(rand.NewPCG(1, 2))
+	vs := randomVectors(rng, n, dim)
+	e, err := NewExact(vs, make([]string, n))
+	require.NoError(b, err)
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range vs {
+			if _, err := e.TopK(vs[i], 10, i); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*n), "ns/pair")
 }

@@ -49,6 +49,7 @@ func promptCommand() command {
 			seed := fs.Uint64("seed", 1, "seed, as in train")
 			features := fs.Int("features", 0, "number of MiniRocket features (0: the predictor's default, as train uses)")
 			tmplFile := fs.String("template", "", "file holding a text/template over prompt.Data (default: prompt.DefaultText)")
+			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -61,6 +62,9 @@ func promptCommand() command {
 				}
 				if *kind != "coarse" && *kind != "general" && *kind != "task" {
 					return fmt.Errorf("%w: --kind must be coarse, general or task, got %q", errUsage, *kind)
+				}
+				if *index != "" && *data == "" {
+					return fmt.Errorf("%w: --index needs a model (--data)", errUsage)
 				}
 				if *data != "" && *kind != "coarse" {
 					return fmt.Errorf("%w: --data (a model directory) prints coarse prompts only", errUsage)
@@ -92,7 +96,10 @@ func promptCommand() command {
 				case *kind == "task":
 					render = func(*cohort.Patient) (string, error) { return prompt.TaskOnly(), nil }
 				case *data != "":
-					model, err := pmlm.Load(ctx, args[0], pmlm.LoadOptions{})
+					if err := checkIndexFlag(args[0], *index); err != nil {
+						return err
+					}
+					model, err := pmlm.Load(ctx, args[0], pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index)})
 					if err != nil {
 						return err
 					}

@@ -30,6 +30,7 @@ func respondCommand() command {
 			cachePath := fs.String("cache", "", "persistent response cache file (bbolt)")
 			asJSON := fs.Bool("json", false, "print the result as JSON (pmlm.Answer)")
 			coarse := fs.Bool("coarse", false, "also ask the responder for its answer to the coarse prompt (one more call)")
+			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
@@ -37,7 +38,10 @@ func respondCommand() command {
 				if *id == "" {
 					return fmt.Errorf("%w: --patient is required", errUsage)
 				}
-				var opts pmlm.LoadOptions
+				if err := checkIndexFlag(args[0], *index); err != nil {
+					return err
+				}
+				opts := pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index)}
 				if *provider != "" {
 					r, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL})
 					if err != nil {

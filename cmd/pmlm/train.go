@@ -52,6 +52,7 @@ func trainCommand() command {
 			lmDir := fs.String("lm", "", "general responder directory ('pmlm lm train' on the same cohort); default: train one")
 			lmSize := fs.String("lm-size", "default", "shape of the general responder trained without --lm: default, or tiny (seconds; poor answers)")
 			textName := textFlag(fs)
+			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -97,6 +98,9 @@ func trainCommand() command {
 					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r, Text: text,
 				}
 				rl.apply(&opts)
+				if err := withIndex(&opts, *index); err != nil {
+					return err
+				}
 				p, err := pmlm.Train(ctx, c, opts)
 				if err != nil {
 					return err

@@ -170,3 +170,12 @@ func (s *Server) Restart(ctx context.Context) error {
 
 // Running tells whether the server process is running.
 func (s *Server) Running() bool { return s.cmd != nil }
+
+// PID is the server process's ID (0 when it is not running), for reading
+// its memory use.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-openapi/strfmt"
@@ -145,7 +146,9 @@ func (c *Config) setDefaults() error {
 type Index struct {
 	cfg    Config
 	client *wv.Client
-	dim    int // 0 until known
+	// dim is the vectors' length, 0 until the first import of this Index
+	// (concurrent queries read it while an import sets it).
+	dim atomic.Int64
 }
 
 var _ similarity.ExactEquivalent = (*Index)(nil)
@@ -274,11 +277,9 @@ func (ix *Index) put(ctx context.Context, refs []similarity.Reference, base int)
 			return fmt.Errorf("%w: references %d and %d share the key %q", similarity.ErrInvalid, j, i, r.Key)
 		}
 		seen[r.Key] = i
-		if ix.dim == 0 {
-			ix.dim = len(r.Vector)
-		}
-		if len(r.Vector) != ix.dim || ix.dim == 0 {
-			return fmt.Errorf("%w: reference %d (%s) has length %d, want %d", similarity.ErrDimension, i, r.Key, len(r.Vector), ix.dim)
+		ix.dim.CompareAndSwap(0, int64(len(r.Vector)))
+		if dim := ix.dim.Load(); int64(len(r.Vector)) != dim || dim == 0 {
+			return fmt.Errorf("%w: reference %d (%s) has length %d, want %d", similarity.ErrDimension, i, r.Key, len(r.Vector), dim)
 		}
 	}
 	for lo := 0; lo < len(refs); lo += ix.cfg.BatchSize {
@@ -483,8 +484,8 @@ func (ix *Index) Recommend(ctx context.Context, q similarity.Query) ([]similarit
 	if q.K < 0 {
 		return nil, fmt.Errorf("%w: k = %d", similarity.ErrInvalid, q.K)
 	}
-	if ix.dim != 0 && len(q.Vector) != ix.dim {
-		return nil, fmt.Errorf("%w: query has length %d, want %d", similarity.ErrDimension, len(q.Vector), ix.dim)
+	if dim := ix.dim.Load(); dim != 0 && int64(len(q.Vector)) != dim {
+		return nil, fmt.Errorf("%w: query has length %d, want %d", similarity.ErrDimension, len(q.Vector), dim)
 	}
 	if q.K == 0 {
 		return []similarity.Neighbor{}, nil
