@@ -27,6 +27,9 @@ func TestTrainWithWeaviateIndexGivesExactPrompts(t *testing.T) {
 	if bin == "" {
 		t.Skipf("%s is not set: this test needs a weaviate-server binary (.ci/run builds one)", weaviateserver.EnvBinary)
 	}
+	if raceEnabled {
+		t.Skip("trains two models: run without -race (the Weaviate index's own tests run under -race)")
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
