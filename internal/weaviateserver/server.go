@@ -37,22 +37,34 @@ type Server struct {
 	done  chan error
 }
 
-// freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
+// freePortPairs returns n pairs of consecutive loopback ports (p, p+1)
+// that were free a moment ago: the server derives the port of a peer's
+// internal RPC from its Raft port plus one (and the data port from the
+// gossip port plus one), so each pair must be consecutive.
+func freePortPairs(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
 			l.Close()
 		}
 	}()
-	out := make([]int, n)
-	for i := range out {
+	var out []int
+	for tries := 0; len(out) < 2*n; tries++ {
+		if tries == 100 {
+			return nil, errors.New("no two consecutive free ports found")
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
 		ls = append(ls, l)
-		out[i] = l.Addr().(*net.TCPAddr).Port
+		p := l.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+		if err != nil {
+			continue
+		}
+		ls = append(ls, next)
+		out = append(out, p, p+1)
 	}
 	return out, nil
 }
@@ -60,12 +72,13 @@ func freePorts(n int) ([]int, error) {
 // Start starts bin on free loopback ports with its data in dataDir and
 // waits until it is ready or ctx is done.
 func Start(ctx context.Context, bin, dataDir string, log io.Writer) (*Server, error) {
-	p, err := freePorts(6)
+	p, err := freePortPairs(3)
 	if err != nil {
 		return nil, fmt.Errorf("weaviateserver: ports: %w", err)
 	}
 	s := &Server{Bin: bin, DataDir: dataDir, Log: log}
 	copy(s.ports[:], p)
+	// REST and gRPC, gossip and data, Raft and Raft's internal RPC.
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.ports[0])
 	s.GRPCAddr = "127.0.0.1:" + strconv.Itoa(s.ports[1])
 	if err := s.start(ctx); err != nil {

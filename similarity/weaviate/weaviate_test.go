@@ -3,6 +3,7 @@ package weaviate_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -58,7 +59,13 @@ func server(t *testing.T) *weaviateserver.Server {
 		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		srv, err := weaviateserver.Start(ctx, bin, dir, nil)
+		var log io.Writer
+		if path := os.Getenv("PMLM_WEAVIATE_LOG"); path != "" { // the server's output, for debugging
+			f, err := os.Create(path)
+			require.NoError(t, err)
+			log = f
+		}
+		srv, err := weaviateserver.Start(ctx, bin, dir, log)
 		if err != nil {
 			os.RemoveAll(dir)
 		}
