@@ -40,6 +40,7 @@ func commands() []command {
 		demoCommand(),
 		trainCommand(),
 		respondCommand(),
+		serveCommand(),
 		neighborsCommand(),
 		experimentCommand(),
 		promptCommand(),

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/api"
+	"github.com/pmlm-go/pmlm/pmlm/client"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+)
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeCommand runs "pmlm serve" on a loopback port with a token
+// file, answers through the client, and stops it by cancelling its
+// context (as SIGTERM does).
+func TestServeCommand(t *testing.T) {
+	_, c := promptCohort(t)
+	ctx := context.Background()
+	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1})
+	require.NoError(t, err)
+	model := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(model))
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("tok-123\n"), 0o600))
+
+	sctx, stop := context.WithCancel(ctx)
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(sctx, []string{"serve", model, "--addr", "127.0.0.1:0", "--token-file", tokenFile, "--log-json"}, &env{stdout: &stdout, stderr: &stderr})
+	}()
+	var url string
+	require.Eventually(t, func() bool {
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			var rec struct{ Msg, URL string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+				url = rec.URL
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 20*time.Millisecond, "stderr: %s", stderr.String())
+
+	cl := client.New(url, client.WithToken("tok-123"))
+	mr, err := cl.Model(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, len(c.Metrics), len(mr.Metrics))
+	_, _, test := c.Split(cohort.DefaultSplit())
+	req := &api.PatientRequest{}
+	for _, v := range test[0].Visits {
+		vals := map[string]*float64{}
+		for i, x := range v.Values {
+			if !cohort.IsMissing(x) {
+				vals[c.Metrics[i].Name] = &x
+			}
+		}
+		req.Visits = append(req.Visits, api.Visit{Date: v.Date.Format(cohort.DateLayout), Values: vals})
+	}
+	got, err := cl.Respond(ctx, req)
+	require.NoError(t, err)
+	want, err := p.Respond(ctx, test[0], pmlm.RespondOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, want.Final, got.Final)
+	assert.Equal(t, want.Response.Text, got.Answer.Text)
+	_, err = client.New(url).Model(ctx)
+	assert.ErrorContains(t, err, "401")
+
+	stop()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "stderr: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	assert.Contains(t, stderr.String(), `"msg":"stopped"`)
+	assert.NotContains(t, stderr.String(), "tok-123")
+}
+
+func TestServeFlags(t *testing.T) {
+	for name, args := range map[string][]string{
+		"no model":        {"serve"},
+		"cert alone":      {"serve", "m", "--tls-cert", "c.pem"},
+		"negative queue":  {"serve", "m", "--queue", "-1"},
+		"zero max body":   {"serve", "m", "--max-body", "0"},
+		"zero timeout":    {"serve", "m", "--timeout", "0s"},
+		"negative concur": {"serve", "m", "--concurrency", "-2"},
+	} {
+		var out bytes.Buffer
+		assert.Equal(t, 2, run(context.Background(), args, &env{stdout: &out, stderr: &out}), name)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(empty, []byte(" \n"), 0o600))
+	var out bytes.Buffer
+	assert.NotEqual(t, 0, run(context.Background(), []string{"serve", "m", "--token-file", empty}, &env{stdout: &out, stderr: &out}))
+	assert.Contains(t, out.String(), "is empty")
+}
