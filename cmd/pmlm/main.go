@@ -41,6 +41,7 @@ func commands() []command {
 		trainCommand(),
 		respondCommand(),
 		serveCommand(),
+		loadtestCommand(),
 		neighborsCommand(),
 		experimentCommand(),
 		promptCommand(),

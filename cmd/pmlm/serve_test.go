@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/pmlm"
-	"github.com/pmlm-go/pmlm/pmlm/api"
 	"github.com/pmlm-go/pmlm/pmlm/client"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
@@ -74,16 +73,7 @@ func TestServeCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(c.Metrics), len(mr.Metrics))
 	_, _, test := c.Split(cohort.DefaultSplit())
-	req := &api.PatientRequest{}
-	for _, v := range test[0].Visits {
-		vals := map[string]*float64{}
-		for i, x := range v.Values {
-			if !cohort.IsMissing(x) {
-				vals[c.Metrics[i].Name] = &x
-			}
-		}
-		req.Visits = append(req.Visits, api.Visit{Date: v.Date.Format(cohort.DateLayout), Values: vals})
-	}
+	req := patientRequest(c.Metrics, test[0])
 	got, err := cl.Respond(ctx, req)
 	require.NoError(t, err)
 	want, err := p.Respond(ctx, test[0], pmlm.RespondOptions{})
@@ -92,6 +82,25 @@ func TestServeCommand(t *testing.T) {
 	assert.Equal(t, want.Response.Text, got.Answer.Text)
 	_, err = client.New(url).Model(ctx)
 	assert.ErrorContains(t, err, "401")
+
+	// The load test against this server: every request answered.
+	var lt bytes.Buffer
+	data := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, cohort.WriteDir(data, c))
+	t.Setenv(tokenEnv, "tok-123")
+	require.Equal(t, 0, run(ctx, []string{"loadtest", model, data, "--url", url, "--clients", "1,3", "--duration", "300ms", "--route", "prompt"},
+		&env{stdout: &lt, stderr: &lt}), lt.String())
+	require.Equal(t, 0, run(ctx, []string{"loadtest", model, data, "--clients", "2", "--duration", "300ms"}, &env{stdout: &lt, stderr: &lt}), lt.String())
+	lines := strings.Split(strings.TrimSpace(lt.String()), "\n")
+	require.Len(t, lines, 2+2+2+1, lt.String())
+	for _, line := range []string{lines[2], lines[3], lines[6]} {
+		f := strings.Fields(line)
+		require.Len(t, f, 9, line)
+		assert.NotEqual(t, "0", f[1], "requests answered: %s", line)
+		assert.Equal(t, "0", f[6], "no errors: %s", line)
+	}
+	assert.Equal(t, "-", strings.Fields(lines[2])[8], "no CPU figure against --url")
+	assert.NotEqual(t, "-", strings.Fields(lines[6])[8], "CPU per request in-process")
 
 	stop()
 	select {

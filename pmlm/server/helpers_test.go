@@ -58,7 +58,7 @@ func TestMain(m *testing.M) {
 }
 
 // loaded loads the shared model, answering with responder when not nil.
-func loaded(t *testing.T, responder llm.Responder) (*pmlm.Pipeline, *pmlm.Manifest, *cohort.Cohort) {
+func loaded(t testing.TB, responder llm.Responder) (*pmlm.Pipeline, *pmlm.Manifest, *cohort.Cohort) {
 	t.Helper()
 	dir, err := model()
 	require.NoError(t, err)
