@@ -289,11 +289,19 @@ func TestDeadlineAndCancellationReachTheResponder(t *testing.T) {
 	_, _, test := c.Split(cohort.DefaultSplit())
 	req := requestOf(c, test[0])
 
-	s, err := server.New(server.Config{Pipeline: p, Manifest: m, RequestTimeout: 200 * time.Millisecond})
+	// A deadline long enough for the prompt even under the race detector:
+	// it passes while the responder waits.
+	s, err := server.New(server.Config{Pipeline: p, Manifest: m, RequestTimeout: 3 * time.Second})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	_, err = client.New(srv.URL).Respond(context.Background(), req)
+	first := make(chan error, 1)
+	go func() {
+		_, err := client.New(srv.URL).Respond(context.Background(), req)
+		first <- err
+	}()
+	<-g.entered
+	err = <-first
 	var ce *client.Error
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, http.StatusGatewayTimeout, ce.StatusCode)
@@ -310,7 +318,6 @@ func TestDeadlineAndCancellationReachTheResponder(t *testing.T) {
 		_, err := client.New(srv2.URL).Respond(ctx, req)
 		done <- err
 	}()
-	<-g.entered // the deadline's call
 	<-g.entered // this call is at the responder
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
