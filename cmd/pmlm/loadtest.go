@@ -65,7 +65,7 @@ func loadtestCommand() command {
 				}
 				reqs := make([]*api.PatientRequest, 0, len(c.Patients))
 				for i := range c.Patients {
-					reqs = append(reqs, patientRequest(c.Metrics, &c.Patients[i]))
+					reqs = append(reqs, client.PatientRequest(c.Metrics, &c.Patients[i]))
 				}
 				if len(reqs) == 0 {
 					return fmt.Errorf("%s: no patients", args[1])
@@ -123,21 +123,6 @@ func loadtestCommand() command {
 			}
 		},
 	}
-}
-
-// patientRequest is a cohort patient as an API request, values by name.
-func patientRequest(metrics []cohort.Metric, pt *cohort.Patient) *api.PatientRequest {
-	req := &api.PatientRequest{}
-	for _, v := range pt.Visits {
-		vals := make(map[string]*float64, len(v.Values))
-		for i, x := range v.Values {
-			if !cohort.IsMissing(x) {
-				vals[metrics[i].Name] = &x
-			}
-		}
-		req.Visits = append(req.Visits, api.Visit{Date: v.Date.Format(cohort.DateLayout), Values: vals})
-	}
-	return req
 }
 
 // call sends one request; cached reports a cached answer.

@@ -73,7 +73,7 @@ func TestServeCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(c.Metrics), len(mr.Metrics))
 	_, _, test := c.Split(cohort.DefaultSplit())
-	req := patientRequest(c.Metrics, test[0])
+	req := client.PatientRequest(c.Metrics, test[0])
 	got, err := cl.Respond(ctx, req)
 	require.NoError(t, err)
 	want, err := p.Respond(ctx, test[0], pmlm.RespondOptions{})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pmlm-go/pmlm/pmlm/api"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // Client calls one pmlm server. Its zero value is not usable: make it with
@@ -154,4 +155,21 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 func IsBusy(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.StatusCode == http.StatusServiceUnavailable
+}
+
+// PatientRequest turns a cohort patient, whose visit values follow the
+// catalogue metrics, into a request with the values keyed by metric name
+// (missing values left out).
+func PatientRequest(metrics []cohort.Metric, pt *cohort.Patient) *api.PatientRequest {
+	req := &api.PatientRequest{Visits: make([]api.Visit, 0, len(pt.Visits))}
+	for _, v := range pt.Visits {
+		vals := make(map[string]*float64, len(v.Values))
+		for i, x := range v.Values {
+			if !cohort.IsMissing(x) && i < len(metrics) {
+				vals[metrics[i].Name] = &x
+			}
+		}
+		req.Visits = append(req.Visits, api.Visit{Date: v.Date.Format(cohort.DateLayout), Values: vals})
+	}
+	return req
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/api"
+	"github.com/pmlm-go/pmlm/pmlm/client"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
@@ -71,17 +72,7 @@ func loaded(t testing.TB, responder llm.Responder) (*pmlm.Pipeline, *pmlm.Manife
 
 // requestOf turns a cohort patient into an API request, values by name.
 func requestOf(c *cohort.Cohort, pt *cohort.Patient) *api.PatientRequest {
-	req := &api.PatientRequest{}
-	for _, v := range pt.Visits {
-		vals := map[string]*float64{}
-		for i, x := range v.Values {
-			if !cohort.IsMissing(x) {
-				vals[c.Metrics[i].Name] = &x
-			}
-		}
-		req.Visits = append(req.Visits, api.Visit{Date: v.Date.Format(cohort.DateLayout), Values: vals})
-	}
-	return req
+	return client.PatientRequest(c.Metrics, pt)
 }
 
 // gate is a responder that waits for release (or its context) before
