@@ -104,8 +104,9 @@ func loadtestCommand() command {
 				}
 				fmt.Fprintf(e.stdout, "POST /v1/%s, %d patients in turn, %s per client count\n", *route, len(reqs), *duration)
 				fmt.Fprintf(e.stdout, "%7s %9s %9s %9s %9s %9s %7s %6s %s\n", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "cached", "CPU/req ms")
+				next := 1 // reqs[0] was sent; each patient once before any repeats, over all client counts
 				for _, n := range counts {
-					r := drive(ctx, cl, *route, reqs, n, *duration)
+					r := drive(ctx, cl, *route, reqs, &next, n, *duration)
 					cpu := "-"
 					if inProcess && r.ok > 0 && r.cpuOK {
 						cpu = fmt.Sprintf("%.2f", float64(r.cpu.Microseconds())/1000/float64(r.ok+r.errors))
@@ -154,11 +155,10 @@ func (r *loadResult) quantile(q float64) float64 {
 	return stat.Quantile(q, stat.Empirical, r.latencies, nil)
 }
 
-// drive runs n clients for d, each sending the next patient's request as
-// soon as its previous one is answered.
-func drive(ctx context.Context, cl *client.Client, route string, reqs []*api.PatientRequest, n int, d time.Duration) *loadResult {
+// drive runs n clients for d, each sending the next patient's request
+// (*next, advanced) as soon as its previous one is answered.
+func drive(ctx context.Context, cl *client.Client, route string, reqs []*api.PatientRequest, next *int, n int, d time.Duration) *loadResult {
 	var mu sync.Mutex
-	var next int
 	r := &loadResult{}
 	cpu0, cpuOK := cputime.Process()
 	start := time.Now()
@@ -168,8 +168,8 @@ func drive(ctx context.Context, cl *client.Client, route string, reqs []*api.Pat
 		wg.Go(func() {
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				mu.Lock()
-				req := reqs[next%len(reqs)]
-				next++
+				req := reqs[*next%len(reqs)]
+				*next++
 				mu.Unlock()
 				t := time.Now()
 				cached, err := call(ctx, cl, route, req)
