@@ -80,8 +80,8 @@ func (c *Cache) Stats() (CacheStats, error) {
 // length-prefixed so that no two different inputs share an encoding.
 func CacheKey(id Identity, prompt string) [32]byte { return cacheKey(id, "", prompt) }
 
-// cacheKey adds scope: the excluded case ID for a CaseResponder, whose
-// answer depends on it.
+// cacheKey adds scope: the request's excluded patient keys
+// (exclusionScope), on which a PatientResponder's answer depends.
 func cacheKey(id Identity, scope, prompt string) [32]byte {
 	h := sha256.New()
 	var n [8]byte
@@ -143,8 +143,9 @@ func (c *Cache) put(key []byte, resp Response) error {
 // concurrent misses make one request. Failed answers are not stored.
 //
 // A PatientResponder's answers depend on the patients excluded in the
-// Request, so for one the excluded keys join the cache key; the result is
-// itself a PatientResponder.
+// Request, so the excluded keys join the cache key (for every responder:
+// a wrapper may hide that it honours them); the result is itself a
+// PatientResponder and forwards the exclusions.
 //
 // r should implement Identified (ModelResponder, Guarded, CaseResponder
 // do); otherwise its Go type name stands in for the provider, and two
@@ -182,12 +183,11 @@ func exclusionScope(exclude []string) string {
 // of the key when the wrapped responder honours them.
 func (c *cached) RespondTo(ctx context.Context, req Request) (Response, error) {
 	start := time.Now()
-	prompt := req.Prompt
-	scope := ""
-	if _, ok := c.next.(PatientResponder); ok {
-		scope = exclusionScope(req.Exclude)
-	}
-	k := cacheKey(c.id, scope, prompt)
+	// The exclusions are always part of the key: whether the wrapped
+	// responder honours them cannot be told through every wrapper, and an
+	// answer given with a patient's record must never be served while that
+	// patient is excluded.
+	k := cacheKey(c.id, exclusionScope(req.Exclude), req.Prompt)
 	if resp, ok, err := c.store.get(k[:]); err != nil {
 		return Response{}, fmt.Errorf("llm: cache read: %w", err)
 	} else if ok {

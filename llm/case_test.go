@@ -330,3 +330,34 @@ func TestCaseResponderWordvec(t *testing.T) {
 		assert.Zero(t, nl[0].Similarity, "no word in common: the lexical embedder sees nothing")
 	}
 }
+
+// Issue 15 item 9: a wrapper between the cache and the case responder must
+// not hide the exclusion: the excluded patient's own reply never comes back,
+// whatever the order of Cached and Guard.
+func TestExclusionThroughWrappers(t *testing.T) {
+	ctx := context.Background()
+	r, err := NewCaseResponder(ctx, testCases, CaseOptions{})
+	require.NoError(t, err)
+	store, err := OpenCache(filepath.Join(t.TempDir(), "c.db"), nil)
+	require.NoError(t, err)
+	defer store.Close()
+	stacks := map[string]Responder{
+		"Guard(case)":          Guard(r, GuardConfig{}),
+		"Cached(Guard(case))":  Cached(Guard(r, GuardConfig{}), store),
+		"Guard(Cached(case))":  Guard(Cached(r, store), GuardConfig{}),
+		"Cached(Cached(case))": Cached(Cached(r, store), store),
+	}
+	for name, s := range stacks {
+		t.Run(name, func(t *testing.T) {
+			// Warm the cache with the unexcluded answer first.
+			own, err := s.Respond(ctx, testCases[1].Prompt)
+			require.NoError(t, err)
+			require.Equal(t, testCases[1].Reply, own.Text)
+			for range 2 {
+				excl, err := RespondTo(ctx, s, Request{Prompt: testCases[1].Prompt, Exclude: []string{testCases[1].ID}})
+				require.NoError(t, err)
+				assert.NotEqual(t, testCases[1].Reply, excl.Text, "the excluded patient's own reply came back")
+			}
+		})
+	}
+}

@@ -107,6 +107,15 @@ func (g *Guarded) Respond(ctx context.Context, prompt string) (Response, error) 
 	return g.do(ctx, func(ctx context.Context) (Response, error) { return g.next.Respond(ctx, prompt) })
 }
 
+// RespondTo implements PatientResponder: the request, exclusions included,
+// goes to the wrapped responder (through its RespondTo where it has one),
+// so a Guard never hides a patient's exclusion.
+func (g *Guarded) RespondTo(ctx context.Context, req Request) (Response, error) {
+	return g.do(ctx, func(ctx context.Context) (Response, error) { return RespondTo(ctx, g.next, req) })
+}
+
+var _ PatientResponder = (*Guarded)(nil)
+
 // Complete answers with an explicit system prompt when the wrapped
 // responder supports it (ModelResponder does), with the same protection as
 // Respond.
