@@ -162,11 +162,15 @@ func (r *CaseResponder) describe() string {
 	return fmt.Sprintf("%s/k=%d/cases=%d/%x", emb, r.k, len(r.cases), h.Sum(nil)[:8])
 }
 
+// ProviderCase is the provider name of a CaseResponder's identity and
+// answers.
+const ProviderCase = "case"
+
 // Identity implements Identified: provider "case", and a model name built
 // from the embedder, K, and a fingerprint of the training cases, so a
 // response cache never serves answers of other training data.
 func (r *CaseResponder) Identity() Identity {
-	return Identity{Provider: "case", Model: r.name}
+	return Identity{Provider: ProviderCase, Model: r.name}
 }
 
 var _ PatientResponder = (*CaseResponder)(nil)
@@ -199,7 +203,7 @@ func (r *CaseResponder) respond(ctx context.Context, prompt string, exclude []st
 		return Response{}, err
 	}
 	best := vote(nb, r.cases)
-	return Response{Text: r.cases[best].Reply, Provider: "case", Model: r.name,
+	return Response{Text: r.cases[best].Reply, Provider: ProviderCase, Model: r.name,
 		StopReason: "stop", Latency: time.Since(start)}, nil
 }
 

@@ -212,6 +212,14 @@ func ReadManifest(dir string) (*Manifest, error) {
 	return &m, nil
 }
 
+// String returns "provider/model" (the provider alone without a model).
+func (r ResponderInfo) String() string {
+	if r.Model == "" {
+		return r.Provider
+	}
+	return r.Provider + "/" + r.Model
+}
+
 // responderInfo identifies r: its llm.Identity where it has one.
 func responderInfo(r llm.Responder) ResponderInfo {
 	if id, ok := r.(llm.Identified); ok {
@@ -361,10 +369,17 @@ type LoadOptions struct {
 	// Text must be given when the model was trained with an embedder other
 	// than the embedded word vectors; its Name must match the manifest's.
 	Text encoder.TextEncoder
-	// Responder replaces the model's responder: the one it embeds (the
-	// generative LM) or else the case responder built from the saved
-	// training cases.
+	// Responder answers the prompts instead of the model's own responder:
+	// the one it embeds (the generative LM) or else the case responder
+	// built from the saved training cases. It must be given when the model
+	// embeds neither what the policy was trained against (an external LLM;
+	// the manifest's Responder says which). A responder other than the one
+	// the policy was trained against is allowed (the policy then refines
+	// prompts for another reader) and reported through Warn.
 	Responder llm.Responder
+	// Warn, if set, receives warnings about the loaded model, such as a
+	// Responder other than the one the policy was trained against.
+	Warn func(msg string)
 	// Loaders holds the loaders of the part kinds that are not built in;
 	// the built-in kinds (DefaultLoaders) need no entry.
 	Loaders Loaders
@@ -446,6 +461,10 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	}
 	p.freeze()
 
+	if err := p.checkManifest(m); err != nil {
+		return nil, err
+	}
+
 	want, ok := m.Files[fileCases]
 	if !ok {
 		return nil, fmt.Errorf("%w: the manifest lists no %s", ErrModel, fileCases)
@@ -466,9 +485,16 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 		if responder, _, err = loadPart(m, PartResponder, false, opts.Loaders.Responders, builtin.Responders, read); err != nil {
 			return nil, err
 		}
+		if responder == nil && m.Responder.Provider != llm.ProviderCase {
+			return nil, fmt.Errorf("%w: the model's policy was trained against responder %s, which the model does not embed; pass it in LoadOptions.Responder (the offline case responder is not a stand-in for it)",
+				ErrOptions, m.Responder)
+		}
 	}
 	if err := p.setResponder(ctx, responder); err != nil {
 		return nil, err
+	}
+	if got := responderInfo(p.responder); got != m.Responder && opts.Warn != nil {
+		opts.Warn(fmt.Sprintf("the model's policy was trained against responder %s; answering with %s", m.Responder, got))
 	}
 	p.scorer = reward.NewBERTScorer(p.text, reward.BERTScoreOptions{})
 	return p, nil

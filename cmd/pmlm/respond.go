@@ -41,7 +41,8 @@ func respondCommand() command {
 				if err := checkIndexFlag(args[0], *index); err != nil {
 					return err
 				}
-				opts := pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index)}
+				opts := pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index),
+					Warn: func(msg string) { fmt.Fprintln(e.stderr, "warning:", msg) }}
 				if *provider != "" {
 					r, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL})
 					if err != nil {

@@ -130,6 +130,9 @@ func newLinear(in, out int, gen *rand.LockedRand) *linear.Model {
 // Dim is the length of x̂.
 func (m *MLP) Dim() int { return m.Config.Out }
 
+// NumMetrics is the number of metrics per visit the encoder reads.
+func (m *MLP) NumMetrics() int { return m.Config.Metrics }
+
 // Input returns the standardized, padded and concatenated input vector of
 // one patient (length Config.Inputs()).
 func (m *MLP) Input(visits [][]float64) ([]float32, error) {

@@ -1,0 +1,144 @@
+package pmlm_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm"
+)
+
+// reseal rewrites a model directory's manifest after edit, with the
+// checksum recomputed as the manifest documents it (JSON encoding with the
+// checksum empty), as someone editing it on purpose would.
+func reseal(t *testing.T, dir string, edit func(m *pmlm.Manifest)) {
+	t.Helper()
+	m, err := pmlm.ReadManifest(dir)
+	require.NoError(t, err)
+	edit(m)
+	m.Checksum = ""
+	raw, err := json.Marshal(m)
+	require.NoError(t, err)
+	sum := sha256.Sum256(raw)
+	m.Checksum = hex.EncodeToString(sum[:])
+	raw, err = json.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, pmlm.ManifestFile), raw, 0o600))
+}
+
+// Issue 15 item 2: every field of the manifest is checked against the
+// parts, so that an edit the checksum cannot catch (it was recomputed)
+// still fails with the field named.
+func TestLoadChecksManifestFieldsAgainstParts(t *testing.T) {
+	p, _ := trainedOrFail(t)
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(dir))
+	// The untouched manifest, resealed, still loads: the helper is sound.
+	reseal(t, dir, func(*pmlm.Manifest) {})
+	_, err := pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name string
+		edit func(m *pmlm.Manifest)
+		want string
+	}{
+		{"k 0", func(m *pmlm.Manifest) { m.K = 0 }, "k is 0"},
+		{"k negative", func(m *pmlm.Manifest) { m.K = -3 }, "k is -3"},
+		{"steps 0", func(m *pmlm.Manifest) { m.Steps = 0 }, "steps is 0"},
+		{"labels emptied", func(m *pmlm.Manifest) { m.Data.Labels = nil }, "data.labels has 0 labels"},
+		{"a label dropped", func(m *pmlm.Manifest) { m.Data.Labels = m.Data.Labels[1:] }, "the predictor (predictor.bin) predicts"},
+		{"a label misspelt", func(m *pmlm.Manifest) {
+			i := slices.Index(m.Data.Labels, "normal")
+			require.GreaterOrEqual(t, i, 0, "the synthetic cohort has a label normal")
+			m.Data.Labels[i] = "nnrmal"
+		}, `label "normal", which data.labels lacks`},
+		{"a repeated label", func(m *pmlm.Manifest) { m.Data.Labels[1] = m.Data.Labels[0] }, "repeated label"},
+		{"a metric dropped", func(m *pmlm.Manifest) { m.Data.Metrics = m.Data.Metrics[1:] }, "metrics, the predictor (predictor.bin) reads"},
+		{"a metric added", func(m *pmlm.Manifest) { m.Data.Metrics = append(m.Data.Metrics, m.Data.Metrics[0]) }, "repeated metric"},
+		{"metrics emptied", func(m *pmlm.Manifest) { m.Data.Metrics = nil }, "data.metrics is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, p.Save(dir))
+			reseal(t, dir, tc.edit)
+			_, err := pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+			require.ErrorIs(t, err, pmlm.ErrModel)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+
+	// A flipped byte anywhere in the manifest is caught by the checksum.
+	require.NoError(t, p.Save(dir))
+	path := filepath.Join(dir, pmlm.ManifestFile)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, at := range []int{len(raw) / 3, len(raw) / 2, 2 * len(raw) / 3} {
+		bad := slices.Clone(raw)
+		bad[at] ^= 0x01
+		require.NoError(t, os.WriteFile(path, bad, 0o600))
+		_, err = pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+		require.ErrorIs(t, err, pmlm.ErrModel, "byte %d flipped", at)
+	}
+}
+
+// Issue 15 item 8: a model trained against another responder than the
+// case responder is not answered by the case responder in its place, and
+// a responder other than the recorded one is reported.
+func TestLoadChecksTheResponder(t *testing.T) {
+	p, _ := trainedOrFail(t)
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(dir))
+	reseal(t, dir, func(m *pmlm.Manifest) {
+		m.Responder = pmlm.ResponderInfo{Provider: llm.ProviderOpenAI, Model: "gpt-4o-mini"}
+	})
+	_, err := pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	assert.Contains(t, err.Error(), "openai/gpt-4o-mini")
+
+	// Given a responder, Load answers with it and warns that it differs.
+	cr, err := llm.NewCaseResponder(context.Background(), []llm.Case{{ID: "x", Prompt: "a b", Reply: "c"}}, llm.CaseOptions{})
+	require.NoError(t, err)
+	var warnings []string
+	q, err := pmlm.Load(context.Background(), dir, pmlm.LoadOptions{Responder: cr, Warn: func(s string) { warnings = append(warnings, s) }})
+	require.NoError(t, err)
+	assert.Same(t, cr, q.Responder())
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], "trained against responder openai/gpt-4o-mini")
+
+	// The model's own responder gives no warning.
+	require.NoError(t, p.Save(dir))
+	warnings = nil
+	_, err = pmlm.Load(context.Background(), dir, pmlm.LoadOptions{Warn: func(s string) { warnings = append(warnings, s) }})
+	require.NoError(t, err)
+	assert.Empty(t, warnings)
+}
+
+// Issue 15 item 8: a text encoder of the right name but another dimension
+// fails at Load, naming both sizes, not later as a shape mismatch.
+func TestLoadChecksTheTextEncoderDimension(t *testing.T) {
+	p, _ := trainedOrFail(t)
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(dir))
+	text := p.TextEncoder()
+	_, err := pmlm.Load(context.Background(), dir, pmlm.LoadOptions{Text: resized{text, text.Dim() + 1}})
+	require.ErrorIs(t, err, pmlm.ErrModel)
+	assert.Contains(t, err.Error(), "the policy reads word vectors of")
+}
+
+// resized is a text encoder that claims another dimension.
+type resized struct {
+	encoder.TextEncoder
+	dim int
+}
+
+func (r resized) Dim() int { return r.dim }
