@@ -35,4 +35,8 @@ var (
 	// ErrNotSaveable is returned by Save when a part does not implement
 	// Saver.
 	ErrNotSaveable = errors.New("pmlm: part cannot be saved")
+	// ErrNotModelDir is returned by Save when something other than an
+	// empty directory or a model directory written by Save is in the way:
+	// Save never deletes what it did not write.
+	ErrNotModelDir = errors.New("pmlm: not a model directory")
 )

@@ -142,3 +142,58 @@ type resized struct {
 }
 
 func (r resized) Dim() int { return r.dim }
+
+// Issue 15 item 3: Save never deletes what it did not write, and cleans up
+// the hidden copies that an interrupted save left beside the model.
+func TestSaveReplacesOnlyModelDirectories(t *testing.T) {
+	p, _ := trainedOrFail(t)
+	root := t.TempDir()
+
+	// A regular file at the target stays.
+	file := filepath.Join(root, "notes.txt")
+	require.NoError(t, os.WriteFile(file, []byte("keep me"), 0o600))
+	require.ErrorIs(t, p.Save(file), pmlm.ErrNotModelDir)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me", string(b))
+
+	// A directory with other files (a cohort, a parent folder) stays.
+	data := filepath.Join(root, "data")
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(data, "visits.csv"), []byte("id\n"), 0o600))
+	require.ErrorIs(t, p.Save(data), pmlm.ErrNotModelDir)
+	require.ErrorIs(t, p.Save(root), pmlm.ErrNotModelDir)
+	assert.FileExists(t, filepath.Join(data, "visits.csv"))
+	assert.DirExists(t, filepath.Join(data, "sub"))
+
+	// A model directory someone added a file to stays.
+	model := filepath.Join(root, "model")
+	require.NoError(t, p.Save(model))
+	require.NoError(t, os.WriteFile(filepath.Join(model, "mine.txt"), []byte("x"), 0o600))
+	err = p.Save(model)
+	require.ErrorIs(t, err, pmlm.ErrNotModelDir)
+	assert.Contains(t, err.Error(), "mine.txt")
+	require.NoError(t, os.Remove(filepath.Join(model, "mine.txt")))
+
+	// An empty directory and a model directory are replaced; the hidden
+	// copies of an interrupted save (a kill between its steps) are removed.
+	empty := filepath.Join(root, "empty")
+	require.NoError(t, os.Mkdir(empty, 0o755))
+	require.NoError(t, p.Save(empty))
+	_, err = pmlm.Load(context.Background(), empty, pmlm.LoadOptions{})
+	require.NoError(t, err)
+	for _, left := range []string{".model.tmp-123", ".model.tmp-123.old"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, left), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, left, "cases.jsonl"), []byte("{}"), 0o600))
+	}
+	require.NoError(t, p.Save(model))
+	entries, err := os.ReadDir(root)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"notes.txt", "data", "model", "empty"}, names)
+	_, err = pmlm.Load(context.Background(), model, pmlm.LoadOptions{})
+	require.NoError(t, err)
+}

@@ -232,8 +232,11 @@ func responderInfo(r llm.Responder) ResponderInfo {
 // Save writes every learned part of the pipeline into dir, a versioned
 // model directory with a manifest and checksums. Every part must implement
 // Saver (all built-in parts do); otherwise Save fails with ErrNotSaveable.
-// The directory is assembled beside dir and renamed into place, so dir is
-// either the old model or the complete new one. It holds the training
+// The directory is assembled beside dir and exchanged with it
+// (atomicfile.ReplaceDir), so dir is either the old model or the complete
+// new one, even after a kill; leftovers of interrupted saves are removed.
+// Save replaces only an empty directory or a model directory it wrote
+// (nothing else in it); anything else fails with ErrNotModelDir. It holds the training
 // patients' coarse prompts and doctor replies (the case responder's
 // knowledge) and, when the responder is the generative LM, the LM's
 // weights, which can reproduce the replies it was trained on: treat it as
@@ -274,15 +277,13 @@ func (p *Pipeline) Save(dir string) error {
 		savers[pt.role] = s
 	}
 
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("pmlm: save: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("pmlm: save: %w", err)
-	}
-	defer os.RemoveAll(tmp)
+	return atomicfile.ReplaceDir(dir, checkReplaceable, func(tmp string) error { return p.write(tmp, savers) })
+}
+
+// write writes the parts, the cases and the manifest into the empty
+// directory tmp.
+func (p *Pipeline) write(tmp string, savers map[string]Saver) error {
+	b := p.builder
 	m := Manifest{
 		Format: ModelFormat, Version: ModelVersion, Created: time.Now().UTC().Truncate(time.Second),
 		Parts: map[string]Part{}, Files: map[string]string{},
@@ -328,29 +329,42 @@ func (p *Pipeline) Save(dir string) error {
 	}); err != nil {
 		return fmt.Errorf("pmlm: save: %w", err)
 	}
-	if err := atomicfile.SyncDir(tmp); err != nil {
+	return nil
+}
+
+// checkReplaceable refuses to let Save replace what exists at dir unless
+// it is an empty directory or a model directory written by Save, holding
+// only the files its manifest lists: Save deletes the old directory.
+func checkReplaceable(dir string) error {
+	info, err := os.Lstat(dir)
+	if err != nil {
 		return fmt.Errorf("pmlm: save: %w", err)
 	}
-	// Swap the finished directory into place.
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("pmlm: save: %w", err)
-		}
+	if !info.IsDir() {
+		return fmt.Errorf("%w: %s exists and is not a directory; refusing to replace it", ErrNotModelDir, dir)
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			_ = os.Rename(old, dir)
-		}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		return fmt.Errorf("pmlm: save: %w", err)
 	}
-	if err := atomicfile.SyncDir(parent); err != nil {
-		return fmt.Errorf("pmlm: save: %w", err)
+	if len(entries) == 0 {
+		return nil
 	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("pmlm: save: remove the old model: %w", err)
+	var m Manifest
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil || json.Unmarshal(raw, &m) != nil || m.Format != ModelFormat {
+		return fmt.Errorf("%w: %s holds files and no pmlm model manifest; refusing to replace it", ErrNotModelDir, dir)
+	}
+	known := map[string]bool{ManifestFile: true}
+	for name := range m.Files {
+		known[name] = true
+	}
+	for _, pt := range m.Parts {
+		known[pt.File] = true
+	}
+	for _, e := range entries {
+		if !known[e.Name()] || !e.Type().IsRegular() {
+			return fmt.Errorf("%w: %s holds %s, which is not part of the model; refusing to replace it", ErrNotModelDir, dir, e.Name())
 		}
 	}
 	return nil

@@ -137,6 +137,13 @@ func checkOutsideData(out, data string) error {
 	if err != nil {
 		return err
 	}
+	// Through symbolic links too: a link to the data is the data.
+	if r, err := filepath.EvalSymlinks(d); err == nil {
+		d = r
+	}
+	if r, err := evalExisting(o); err == nil {
+		o = r
+	}
 	inside := func(a, b string) bool {
 		rel, err := filepath.Rel(b, a)
 		return err == nil && (rel == "." || !strings.HasPrefix(rel, ".."))
@@ -145,6 +152,23 @@ func checkOutsideData(out, data string) error {
 		return fmt.Errorf("--out %s overlaps the data directory %s; choose a path outside it", out, data)
 	}
 	return nil
+}
+
+// evalExisting resolves the symbolic links of the longest existing prefix
+// of path and appends the rest.
+func evalExisting(path string) (string, error) {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r, nil
+	}
+	parent := filepath.Dir(path)
+	if parent == path {
+		return path, nil
+	}
+	r, err := evalExisting(parent)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(r, filepath.Base(path)), nil
 }
 
 func formatPerplexities(v []float64) string {

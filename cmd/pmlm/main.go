@@ -94,21 +94,27 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	fs := flag.NewFlagSet("pmlm "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
+	usage := func() {
 		fmt.Fprintf(fs.Output(), "usage: pmlm %s\n\n%s\n", cmd.usage, cmd.summary)
 		if hasFlags(fs) {
 			fmt.Fprintln(fs.Output(), "\nflags:")
 			fs.PrintDefaults()
 		}
 	}
+	// The flag package prints the usage itself on -h and on a parse error;
+	// it is printed here instead, once: on stdout for --help, on stderr
+	// after an error.
+	fs.Usage = func() {}
 	runCmd := cmd.flags(fs)
 	positional, err := parseInterspersed(fs, args[1:])
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(e.stdout)
 		fs.Usage()
 		return 0
 	}
 	if err != nil {
+		fs.Usage()
 		return 2
 	}
 	if err := runCmd(ctx, e, positional); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -32,7 +33,8 @@ func trainCommand() command {
 			"--responder case uses the offline case responder instead (fast, but its answers\n" +
 			"barely depend on the prompt's words). The REINFORCE trainer checkpoints after every\n" +
 			"mini-batch to --checkpoint (default MODEL.checkpoint); after a crash or a kill, the\n" +
-			"same command with --resume continues from the last checkpoint.",
+			"same command with --resume continues from the last checkpoint. The checkpoints are\n" +
+			"removed once the model is saved.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			out := fs.String("out", "", "model directory to write (required)")
 			resume := fs.Bool("resume", false, "continue from the checkpoint if there is one")
@@ -72,6 +74,12 @@ func trainCommand() command {
 				if *checkpoint == "" {
 					*checkpoint = *out + ".checkpoint"
 				}
+				if err := checkOutsideData(*out, args[0]); err != nil {
+					return fmt.Errorf("%w: %w", errUsage, err)
+				}
+				if err := checkOutsideData(*checkpoint, args[0]); err != nil {
+					return fmt.Errorf("%w: --checkpoint: %w", errUsage, err)
+				}
 				text, err := textEncoder(*textName)
 				if err != nil {
 					return err
@@ -108,8 +116,12 @@ func trainCommand() command {
 				if err := p.Save(*out); err != nil {
 					return err
 				}
-				if err := os.Remove(lmCheckpoint); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return err
+				// The model is saved: its checkpoints (patient-derived
+				// weights, megabytes) have served their purpose.
+				for _, path := range []string{*checkpoint, lmCheckpoint} {
+					if err := os.Remove(path); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+						fmt.Fprintf(e.stderr, "warning: remove the checkpoint: %v\n", err)
+					}
 				}
 				fmt.Fprintf(e.stdout, "saved the model to %s (%s)\n", *out, time.Since(start).Round(time.Second))
 				return nil

@@ -85,7 +85,8 @@ func (mf manifest) canonicalSum() (string, error) {
 var ErrModelDir = errors.New("lm: unusable model directory")
 
 // Save writes the model to dir. The directory is assembled beside dir and
-// renamed into place. An existing dir is replaced only when it is a model
+// exchanged with it (atomicfile.ReplaceDir: crash-safe, leftovers of
+// interrupted saves removed). An existing dir is replaced only when it is a model
 // directory of this format; anything else there is refused, never deleted.
 func (m *Model) Save(dir string, info Info) error {
 	if m == nil {
@@ -95,74 +96,45 @@ func (m *Model) Save(dir string, info Info) error {
 		return fmt.Errorf("lm: save: validation perplexity %v (0 when not measured)", v)
 	}
 	m.info = info
-	dir = filepath.Clean(dir)
-	if err := checkReplaceable(dir); err != nil {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("lm: save: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("lm: save: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	mf := manifest{Format: Format, Version: Version, Config: m.cfg, Info: info, Files: map[string]string{}}
-	files := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{fileVocab, func(w io.Writer) error { return json.NewEncoder(w).Encode(m.vocab.pieces) }},
-		{fileWeights, func(w io.Writer) error { return writeFloats(w, weightsMagic, m.params) }},
-	}
-	for _, f := range files {
-		h := sha256.New()
-		err := atomicfile.Write(filepath.Join(tmp, f.name), 0o600, func(w io.Writer) error {
-			return f.write(io.MultiWriter(w, h))
-		})
-		if err != nil {
-			return fmt.Errorf("lm: save %s: %w", f.name, err)
+	return atomicfile.ReplaceDir(dir, checkReplaceable, func(tmp string) error {
+		mf := manifest{Format: Format, Version: Version, Config: m.cfg, Info: info, Files: map[string]string{}}
+		files := []struct {
+			name  string
+			write func(io.Writer) error
+		}{
+			{fileVocab, func(w io.Writer) error { return json.NewEncoder(w).Encode(m.vocab.pieces) }},
+			{fileWeights, func(w io.Writer) error { return writeFloats(w, weightsMagic, m.params) }},
 		}
-		mf.Files[f.name] = hex.EncodeToString(h.Sum(nil))
-	}
-	if mf.Checksum, err = mf.canonicalSum(); err != nil {
-		return fmt.Errorf("lm: save: %w", err)
-	}
-	err = atomicfile.Write(filepath.Join(tmp, fileManifest), 0o600, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(mf)
-	})
-	if err != nil {
-		return fmt.Errorf("lm: save manifest: %w", err)
-	}
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
+		for _, f := range files {
+			h := sha256.New()
+			err := atomicfile.Write(filepath.Join(tmp, f.name), 0o600, func(w io.Writer) error {
+				return f.write(io.MultiWriter(w, h))
+			})
+			if err != nil {
+				return fmt.Errorf("lm: save %s: %w", f.name, err)
+			}
+			mf.Files[f.name] = hex.EncodeToString(h.Sum(nil))
+		}
+		var err error
+		if mf.Checksum, err = mf.canonicalSum(); err != nil {
 			return fmt.Errorf("lm: save: %w", err)
 		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			_ = os.Rename(old, dir)
+		err = atomicfile.Write(filepath.Join(tmp, fileManifest), 0o600, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(mf)
+		})
+		if err != nil {
+			return fmt.Errorf("lm: save manifest: %w", err)
 		}
-		return fmt.Errorf("lm: save: %w", err)
-	}
-	if old != "" {
-		_ = os.RemoveAll(old)
-	}
-	return atomicfile.SyncDir(parent)
+		return nil
+	})
 }
 
 // checkReplaceable refuses a target that exists and is not a model
 // directory of this format.
 func checkReplaceable(dir string) error {
 	info, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("lm: save: %w", err)
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runCLI runs the tool in-process and returns the exit status and outputs.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &env{stdout: &o, stderr: &e})
+	return code, o.String(), e.String()
+}
+
+// synthData writes a small synthetic cohort and returns its directory.
+func synthData(t *testing.T, dir string, patients string) string {
+	t.Helper()
+	data := filepath.Join(dir, "data")
+	code, _, stderr := runCLI(t, "synth", "--out", data, "--patients", patients, "--seed", "5")
+	require.Equal(t, 0, code, stderr)
+	return data
+}
+
+// Issue 15 item 15: --help prints the usage once, on stdout.
+func TestHelpPrintedOnce(t *testing.T) {
+	for _, c := range commands() {
+		code, stdout, stderr := runCLI(t, c.name, "--help")
+		assert.Equal(t, 0, code, c.name)
+		assert.Equal(t, 1, strings.Count(stdout, "usage: pmlm "+c.name), "%s: stdout:\n%s", c.name, stdout)
+		assert.Empty(t, stderr, c.name)
+	}
+	// An unknown flag: the error and the usage, once, on stderr.
+	code, stdout, stderr := runCLI(t, "train", "--no-such-flag")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "no-such-flag")
+	assert.Equal(t, 1, strings.Count(stderr, "usage: pmlm train"), stderr)
+}
+
+// Issue 15 item 3: train refuses an output (or checkpoint) that is, holds
+// or lies inside the data, before reading it, and deletes nothing.
+func TestTrainRefusesOutputOverlappingData(t *testing.T) {
+	root := t.TempDir()
+	data := synthData(t, root, "40")
+	before, err := os.ReadDir(data)
+	require.NoError(t, err)
+	require.NotEmpty(t, before)
+	link := filepath.Join(root, "link")
+	require.NoError(t, os.Symlink(data, link))
+	for _, args := range [][]string{
+		{"--out", data},
+		{"--out", root},
+		{"--out", filepath.Join(data, "model")},
+		{"--out", link},
+		{"--out", filepath.Join(root, "model"), "--checkpoint", filepath.Join(data, "visits.csv")},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"train", data}, args...)...)
+		assert.Equal(t, 2, code, "%v: %s", args, stderr)
+		assert.Contains(t, stderr, "overlaps the data directory", args)
+	}
+	after, err := os.ReadDir(data)
+	require.NoError(t, err)
+	assert.Equal(t, len(before), len(after))
+	for _, e := range before {
+		assert.FileExists(t, filepath.Join(data, e.Name()))
+	}
+}
