@@ -16,6 +16,9 @@ import (
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/synth"
+	"github.com/pmlm-go/pmlm/policy"
 )
 
 // reseal rewrites a model directory's manifest after edit, with the
@@ -196,4 +199,39 @@ func TestSaveReplacesOnlyModelDirectories(t *testing.T) {
 	assert.ElementsMatch(t, []string{"notes.txt", "data", "model", "empty"}, names)
 	_, err = pmlm.Load(context.Background(), model, pmlm.LoadOptions{})
 	require.NoError(t, err)
+}
+
+// Issue 15 item 4: a checkpoint written for other data or settings is
+// refused on resume, with what differs named.
+func TestResumeRefusesACheckpointOfOtherData(t *testing.T) {
+	ctx := context.Background()
+	a, err := smallCohort()
+	require.NoError(t, err)
+	opts := synth.DefaultOptions()
+	opts.Patients, opts.Visits, opts.Seed = 150, 0, 12
+	b, err := synth.Generate(opts)
+	require.NoError(t, err)
+	require.NotEqual(t, a.Digest(), b.Digest())
+
+	ckpt := filepath.Join(t.TempDir(), "policy.checkpoint")
+	train := func(c *cohort.Cohort, k int) error {
+		_, err := pmlm.Train(ctx, c, pmlm.TrainOptions{
+			CrossFitFolds: 1, MaxEpisodes: 8, MaxValidation: 4, BatchSize: 4, Epochs: 1, Seed: 7, K: k,
+			CheckpointPath: ckpt, Resume: true,
+		})
+		return err
+	}
+	require.NoError(t, train(a, 5))
+	require.FileExists(t, ckpt)
+	require.NoError(t, train(a, 5), "the same data and settings resume")
+
+	err = train(b, 5)
+	require.ErrorIs(t, err, policy.ErrCheckpointMismatch)
+	assert.Contains(t, err.Error(), "cohort digest: checkpoint \""+a.Digest())
+	assert.Contains(t, err.Error(), "now \""+b.Digest())
+
+	err = train(a, 6)
+	require.ErrorIs(t, err, policy.ErrCheckpointMismatch)
+	assert.Contains(t, err.Error(), `k: checkpoint "5", now "6"`)
+	assert.NotContains(t, err.Error(), "cohort digest")
 }

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn"
@@ -143,6 +145,7 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 		Seed:            opts.Seed + seedTrainer,
 		CheckpointPath:  opts.CheckpointPath,
 		CheckpointEvery: 1,
+		Origin:          p.origin(opts),
 		Progress:        opts.Progress,
 	})
 	if err != nil {
@@ -166,6 +169,36 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 	}
 	p.training.Summary = sum
 	return nil
+}
+
+// origin describes what a policy checkpoint belongs to: the data (cohort
+// digest, split), the parts it was trained with and every option that
+// changes the training, so that a resume on other data or settings is
+// refused with the differences named.
+func (p *Pipeline) origin(opts TrainOptions) map[string]string {
+	pred := "none"
+	if p.builder.predictor != nil {
+		pred = p.builder.predictor.Name()
+	}
+	return map[string]string{
+		"cohort digest":           p.digest,
+		"split train end":         opts.Split.TrainEnd.Format(time.DateOnly),
+		"split validation end":    opts.Split.ValidationEnd.Format(time.DateOnly),
+		"predictor":               pred,
+		"text encoder":            p.text.Name(),
+		"responder":               responderInfo(p.responder).String(),
+		"k":                       strconv.Itoa(opts.K),
+		"prompt template":         opts.PromptTemplate,
+		"episodes per epoch":      strconv.Itoa(opts.MaxEpisodes),
+		"validation patients":     strconv.Itoa(opts.MaxValidation),
+		"cross-fit folds":         strconv.Itoa(opts.CrossFitFolds),
+		"warm start":              strconv.FormatBool(opts.WarmStart),
+		"learning rate":           strconv.FormatFloat(opts.LearningRate, 'g', -1, 64),
+		"baseline decay":          strconv.FormatFloat(opts.BaselineDecay, 'g', -1, 64),
+		"reward component":        opts.RewardComponent,
+		"no self-personalization": strconv.FormatBool(opts.NoSelfPersonalization),
+		"no peer-personalization": strconv.FormatBool(opts.NoPeerPersonalization),
+	}
 }
 
 // validator returns the trainer's validation hook: the mean gain in the

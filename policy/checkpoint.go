@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn"
@@ -51,6 +54,8 @@ type checkpointData struct {
 	// Settings that must not change across a resume.
 	Cases, BatchSize, Steps int
 	Seed                    uint64
+	// Origin is TrainerConfig.Origin.
+	Origin map[string]string
 }
 
 func saveParams(ps []*nn.Param) []savedParam {
@@ -131,6 +136,7 @@ func (t *Trainer) saveCheckpoint(path string) error {
 		Pos:          t.st,
 		Best:         t.bestSaved,
 		Cases:        t.cfg.Cases.Len(), BatchSize: t.cfg.BatchSize, Steps: t.cfg.Steps, Seed: t.cfg.Seed,
+		Origin: t.cfg.Origin,
 	}
 	var payload bytes.Buffer
 	if err := gob.NewEncoder(&payload).Encode(&d); err != nil {
@@ -176,12 +182,33 @@ func readCheckpoint(path string) (*checkpointData, error) {
 	return &d, nil
 }
 
+// originDiff lists the entries in which a checkpoint's origin and the
+// trainer's differ ("" when they agree), sorted by name.
+func originDiff(saved, now map[string]string) string {
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(now)) {
+		old, ok := saved[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s: not recorded, now %q", k, now[k]))
+		case old != now[k]:
+			diffs = append(diffs, fmt.Sprintf("%s: checkpoint %q, now %q", k, old, now[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(saved)) {
+		if _, ok := now[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: checkpoint %q, not set now", k, saved[k]))
+		}
+	}
+	return strings.Join(diffs, "; ")
+}
+
 // Resume loads a checkpoint written by Train (TrainerConfig.CheckpointPath)
 // into t: the policy's and encoder's weights and Adam moments, Adam's step
 // count, the random state, the position (epoch, mini-batch, case order),
 // the baseline and the best epoch so far. The next Train call continues
 // where the checkpointed run stopped. t must be built with the same cases,
-// batch size, steps and seed, and parameters of the same shapes. Nothing is
+// batch size, steps, seed and Origin, and parameters of the same shapes. Nothing is
 // changed when Resume fails.
 //
 // Not restored: the state of the policy's dropout generator (MLP keeps its
@@ -198,6 +225,9 @@ func (t *Trainer) Resume(path string) error {
 		return fmt.Errorf("%w: %s: written for %d cases, batch %d, %d steps, seed %d; trainer has %d, %d, %d, %d",
 			ErrCheckpointMismatch, path, d.Cases, d.BatchSize, d.Steps, d.Seed,
 			t.cfg.Cases.Len(), t.cfg.BatchSize, t.cfg.Steps, t.cfg.Seed)
+	}
+	if diff := originDiff(d.Origin, t.cfg.Origin); diff != "" {
+		return fmt.Errorf("%w: %s was written for other data or settings: %s", ErrCheckpointMismatch, path, diff)
 	}
 	np := len(t.cfg.Policy.Params())
 	if err := checkParams(t.params[:np], d.Policy, "policy"); err != nil {

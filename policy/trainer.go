@@ -89,6 +89,11 @@ type TrainerConfig struct {
 	// mini-batches (0: at the end of each epoch only) and after each epoch.
 	CheckpointPath  string
 	CheckpointEvery int
+	// Origin describes what the training belongs to, as name → value
+	// pairs (for a pipeline: the cohort's digest, the split, the options).
+	// Checkpoints record it and Resume refuses a checkpoint whose Origin
+	// differs, naming every entry that does.
+	Origin map[string]string
 
 	// Progress, if set, receives a progress bar with the running reward.
 	Progress io.Writer

@@ -453,6 +453,14 @@ func TestResumeRejectsBadCheckpoints(t *testing.T) {
 	to, err = NewTrainer(c)
 	require.NoError(t, err)
 	assert.ErrorIs(t, to.Resume(ckpt), ErrCheckpointMismatch)
+	// Another origin (the checkpoint recorded none).
+	c = cfg
+	c.Policy, c.Origin = m, map[string]string{"cohort digest": "abc"}
+	to, err = NewTrainer(c)
+	require.NoError(t, err)
+	err = to.Resume(ckpt)
+	assert.ErrorIs(t, err, ErrCheckpointMismatch)
+	assert.ErrorContains(t, err, `cohort digest: not recorded, now "abc"`)
 }
 
 // TestConcurrentEpisodesRaceFree runs mini-batches wider than the worker
