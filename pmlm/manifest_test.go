@@ -235,3 +235,18 @@ func TestResumeRefusesACheckpointOfOtherData(t *testing.T) {
 	assert.Contains(t, err.Error(), `k: checkpoint "5", now "6"`)
 	assert.NotContains(t, err.Error(), "cohort digest")
 }
+
+// Issue 15 item 7: a deletion budget that would leave almost nothing of
+// the prompts is refused (train --steps 1000 used to save a model whose
+// refined prompt was the single word "a"), and so are negative counts.
+func TestTrainRefusesUnusableOptions(t *testing.T) {
+	c, err := smallCohort()
+	require.NoError(t, err)
+	_, err = pmlm.Train(context.Background(), c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, Steps: 1000})
+	require.ErrorIs(t, err, pmlm.ErrOptions)
+	assert.Contains(t, err.Error(), "Steps 1000")
+	for _, o := range []pmlm.TrainOptions{{Workers: -2}, {MaxEpisodes: -5}, {MaxValidation: -1}} {
+		_, err = pmlm.Train(context.Background(), c, o)
+		require.ErrorIs(t, err, pmlm.ErrOptions, "%+v", o)
+	}
+}

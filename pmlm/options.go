@@ -142,7 +142,9 @@ type TrainOptions struct {
 	// prompt.Data; empty means prompt.DefaultText.
 	PromptTemplate string
 	// K is the number of similar patients (0: DefaultK); Steps the number
-	// of deleted words n (0: DefaultSteps).
+	// of deleted words n (0: DefaultSteps). Train refuses Steps above half
+	// the words of the shortest training coarse prompt: such a policy
+	// deletes most of every prompt.
 	K, Steps int
 	// WarmStart trains the default patient encoder to place same-label
 	// patients close before it is used (beyond the paper; see
@@ -258,8 +260,9 @@ func (o *TrainOptions) setDefaults() error {
 	if o.Actions, err = checkActions(o.Actions); err != nil {
 		return err
 	}
-	if o.Epochs < 0 || o.BatchSize < 0 || o.LearningRate < 0 {
-		return fmt.Errorf("%w: Epochs, BatchSize and LearningRate must not be negative", ErrOptions)
+	if o.Epochs < 0 || o.BatchSize < 0 || o.LearningRate < 0 || o.Workers < 0 || o.MaxEpisodes < 0 || o.MaxValidation < 0 {
+		return fmt.Errorf("%w: Epochs %d, BatchSize %d, LearningRate %v, Workers %d, MaxEpisodes %d and MaxValidation %d must not be negative",
+			ErrOptions, o.Epochs, o.BatchSize, o.LearningRate, o.Workers, o.MaxEpisodes, o.MaxValidation)
 	}
 	if o.PromptTemplate == "" {
 		o.PromptTemplate = prompt.DefaultText

@@ -3,6 +3,7 @@ package pmlm
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nlpodyssey/spago/mat"
@@ -148,6 +149,9 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 		p.cases[i] = llm.Case{ID: pt.ID, Prompt: s0.Prompt, Reply: pt.Response}
 		p.replacements[i] = p.replacementFor(s0)
 		p.trainKeys[pt.ID] = true
+		if n := len(strings.Fields(s0.Prompt)); 2*opts.Steps > n {
+			return nil, fmt.Errorf("%w: Steps %d would delete more than half of a training coarse prompt of %d words", ErrOptions, opts.Steps, n)
+		}
 	}
 	if err := p.setResponder(ctx, opts.Responder); err != nil {
 		return nil, err

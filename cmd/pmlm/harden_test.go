@@ -73,3 +73,33 @@ func TestTrainRefusesOutputOverlappingData(t *testing.T) {
 		assert.FileExists(t, filepath.Join(data, e.Name()))
 	}
 }
+
+// Issue 15 item 7: a flag out of its range is refused up front, named,
+// instead of being replaced by a default or failing after the work.
+func TestFlagsOutOfRangeRefused(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-data")
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"prompt", missing, "--patient", "p1", "--features", "-5"}, "--features -5"},
+		{[]string{"prompt", missing, "--patient", "p1", "--k", "0"}, "--k 0"},
+		{[]string{"train", missing, "--out", "m", "--steps", "0"}, "--steps 0"},
+		{[]string{"train", missing, "--out", "m", "--k", "0"}, "--k 0"},
+		{[]string{"train", missing, "--out", "m", "--episodes", "-5"}, "--episodes -5"},
+		{[]string{"train", missing, "--out", "m", "--validation", "-1"}, "--validation -1"},
+		{[]string{"train", missing, "--out", "m", "--workers", "-2"}, "--workers -2"},
+		{[]string{"train", missing, "--out", "m", "--epochs", "0"}, "--epochs 0"},
+		{[]string{"score", "--metric", "bertscore", "--cands", missing, "--refs", missing, "--layer", "-5"}, "--layer -5"},
+		{[]string{"ask", "--temperature", "NaN", "hello"}, "--temperature NaN"},
+	} {
+		code, _, stderr := runCLI(t, tc.args...)
+		assert.Equal(t, 2, code, "%v: %s", tc.args, stderr)
+		assert.Contains(t, stderr, tc.flag, tc.args)
+	}
+	// 0 where it means the default is accepted (the run then fails on the
+	// missing data, not on the flag).
+	code, _, stderr := runCLI(t, "prompt", missing, "--patient", "p1", "--features", "0")
+	assert.Equal(t, 1, code, stderr)
+	assert.NotContains(t, stderr, "--features")
+}

@@ -117,7 +117,10 @@ func run(ctx context.Context, args []string, e *env) int {
 		fs.Usage()
 		return 2
 	}
-	if err := runCmd(ctx, e, positional); err != nil {
+	if err = checkFlagRanges(cmd.name, fs); err == nil {
+		err = runCmd(ctx, e, positional)
+	}
+	if err != nil {
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(e.stderr, "pmlm %s: %v\n\n", cmd.name, err)
 			fs.Usage()

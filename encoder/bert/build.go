@@ -2,6 +2,7 @@ package bert
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -137,6 +138,13 @@ func (c *checkpoint) read(key string) ([]float32, error) {
 	v, err := c.src.read(name)
 	if err != nil {
 		return nil, wrapf(err, "%s", c.path)
+	}
+	// A NaN or an infinity would spread through every score computed with
+	// the model (BERTScore P=R=F=NaN) instead of failing.
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("%w: %s: tensor %q holds %v at index %d", ErrBadWeights, c.path, name, x, i)
+		}
 	}
 	return v, nil
 }

@@ -3,8 +3,10 @@ package bert
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,6 +149,20 @@ func TestBadSafetensors(t *testing.T) {
 			bad[4] = tensor{bad[4].name, []int{16, 2}, bad[4].data} // LayerNorm bias as [16 2]
 			return encodeSafetensors(bad, "F32", nil)
 		}, ErrBadWeights, "config.json implies [32]"},
+		{"NaN weight", func() []byte {
+			bad := append([]tensor(nil), ts...)
+			data := slices.Clone(bad[4].data)
+			data[3] = float32(math.NaN())
+			bad[4] = tensor{bad[4].name, bad[4].shape, data}
+			return encodeSafetensors(bad, "F32", nil)
+		}, ErrBadWeights, "holds NaN at index 3"},
+		{"infinite weight", func() []byte {
+			bad := append([]tensor(nil), ts...)
+			data := slices.Clone(bad[0].data)
+			data[0] = float32(math.Inf(-1))
+			bad[0] = tensor{bad[0].name, bad[0].shape, data}
+			return encodeSafetensors(bad, "F32", nil)
+		}, ErrBadWeights, "holds -Inf at index 0"},
 		{"missing tensor", func() []byte {
 			var kept []tensor
 			for _, x := range ts {
