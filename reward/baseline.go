@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pmlm-go/pmlm/internal/decimal"
 )
 
 // Baseline holds bert_score's rescaling baselines of one model layer: the
@@ -67,7 +69,7 @@ func ReadBaseline(r io.Reader, name string, layer int) (Baseline, error) {
 		}
 		var v [3]float64
 		for i := range v {
-			v[i], err = strconv.ParseFloat(strings.TrimSpace(fields[i+1]), 64)
+			v[i], err = decimal.Parse(strings.TrimSpace(fields[i+1]))
 			if err != nil || v[i] >= 1 || v[i] != v[i] {
 				return Baseline{}, fmt.Errorf("%s:%d: column %d: bad baseline %q (want a number below 1)", name, line, i+2, fields[i+1])
 			}

@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/pmlm-go/pmlm/internal/decimal"
 )
 
 // The files of a cohort directory (see the package documentation for their
@@ -178,6 +181,13 @@ type csvFile struct {
 	// onRagged, when set, is told of each row with the wrong number of
 	// fields.
 	onRagged func(rec []string)
+	// encodingErr, when set, says why the file is not UTF-8 text; it is
+	// fatal at the header.
+	encodingErr string
+	// ownUTF8Check makes next return rows with invalid UTF-8 for the
+	// caller to reject (patients.csv, whose rejected rows must keep their
+	// patient ID); otherwise next reports and skips them.
+	ownUTF8Check bool
 }
 
 func openCSV(name string, r io.Reader, col *collector) *csvFile {
@@ -187,12 +197,57 @@ func openCSV(name string, r io.Reader, col *collector) *csvFile {
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
-	return &csvFile{name: name, r: cr, col: col}
+	f := &csvFile{name: name, r: cr, col: col}
+	// UTF-16 (a byte-order mark, or the NUL bytes of ASCII text in it) is
+	// named as such: read as UTF-8 it gives only "missing column" errors.
+	head, _ := br.Peek(512)
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		f.encodingErr = "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8"
+	case bytes.IndexByte(head, 0) >= 0:
+		f.encodingErr = "the file holds NUL bytes: it is UTF-16 or binary, not UTF-8 text; save it as UTF-8"
+	}
+	return f
+}
+
+// checkUTF8 reports the first field of rec that is not valid UTF-8 (a
+// Latin-1 or Windows-1252 file read as UTF-8 would otherwise turn "é" into
+// U+FFFD silently) and returns false; line is the row's first line.
+func (f *csvFile) checkUTF8(rec []string, line int, report func(Issue)) bool {
+	if i, msg := invalidUTF8(rec); i >= 0 {
+		report(f.cell(line, i, msg))
+		return false
+	}
+	return true
+}
+
+// invalidUTF8 returns the index of the first field of rec that is not
+// valid UTF-8 and the message that says so, or -1.
+func invalidUTF8(rec []string) (int, string) {
+	for i, field := range rec {
+		if utf8.ValidString(field) {
+			continue
+		}
+		at := 0
+		for at < len(field) {
+			r, n := utf8.DecodeRuneInString(field[at:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			at += n
+		}
+		return i, fmt.Sprintf("invalid UTF-8 at byte %d of the field (is the file Latin-1 or Windows-1252? save it as UTF-8)", at+1)
+	}
+	return -1, ""
 }
 
 // readHeader reads the header row and returns false, after reporting it,
 // when there is none. Header names are trimmed of surrounding spaces.
 func (f *csvFile) readHeader() bool {
+	if f.encodingErr != "" {
+		f.col.fatal(Issue{File: f.name, Line: 1, Message: f.encodingErr})
+		return false
+	}
 	rec, err := f.r.Read()
 	if err == io.EOF {
 		f.col.fatal(Issue{File: f.name, Message: "empty file; want a header row"})
@@ -206,6 +261,9 @@ func (f *csvFile) readHeader() bool {
 		} else {
 			f.ioErr = err
 		}
+		return false
+	}
+	if !f.checkUTF8(rec, 1, f.col.fatal) {
 		return false
 	}
 	f.header = make([]string, len(rec))
@@ -230,6 +288,13 @@ func (f *csvFile) next() ([]string, int, bool) {
 			continue
 		}
 		line, _ := f.r.FieldPos(0)
+		report := f.col.reject
+		if f.strict {
+			report = f.col.fatal
+		}
+		if !f.ownUTF8Check && !f.checkUTF8(rec, line, report) {
+			continue
+		}
 		return rec, line, true
 	}
 	return nil, 0, false
@@ -399,6 +464,7 @@ func (r *cohortReader) readPatients(f *csvFile) bool {
 	r.patientIDCol = idCol
 	labelCol, respCol := lay.required[colLabel], lay.required[colResponse]
 	r.byID = map[string]*patientEntry{}
+	f.ownUTF8Check = true
 	for {
 		rec, line, more := f.next()
 		if !more {
@@ -415,6 +481,9 @@ func (r *cohortReader) readPatients(f *csvFile) bool {
 			is.Patient = id
 			r.col.reject(is)
 			e.bad = true
+		}
+		if i, msg := invalidUTF8(rec); i >= 0 {
+			reject(i, msg)
 		}
 		d, err := parseDate(rec[dateCol])
 		if err != nil {
@@ -626,12 +695,14 @@ func parseValue(s string, m Metric) (float64, error) {
 	if t == "" {
 		return math.NaN(), nil
 	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, fmt.Errorf("not a number: %s; leave the cell empty for a missing value", quoteCell(s))
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	v, err := decimal.Parse(t)
+	if f, perr := strconv.ParseFloat(t, 64); errors.Is(err, decimal.ErrRange) || err != nil && perr == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
 		return 0, fmt.Errorf("%s is not a finite number; leave the cell empty for a missing value", quoteCell(s))
+	}
+	if err != nil {
+		// Hexadecimal floats ("0x1p3") and other notations strconv
+		// accepts are refused too: values are decimal only.
+		return 0, fmt.Errorf("not a number: %s; leave the cell empty for a missing value", quoteCell(s))
 	}
 	if !m.InRange(v) {
 		return 0, fmt.Errorf("value %s outside the physical range [%s, %s]%s",
@@ -766,8 +837,8 @@ func (f *csvFile) readCatalogueLayout(required, optional []string) (map[string]i
 }
 
 func parseBound(s string) (float64, error) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+	v, err := decimal.Parse(strings.TrimSpace(s))
+	if err != nil {
 		return 0, fmt.Errorf("not a finite number: %s", quoteCell(s))
 	}
 	return v, nil

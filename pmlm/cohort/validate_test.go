@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -229,6 +230,31 @@ func TestValidation(t *testing.T) {
 		strict: []string{"visits.csv:1:6 (HGB): duplicate column (also column 3)"},
 		fatal:  true,
 	}, {
+		// Issue 15 item 6: numbers are decimal only.
+		name:    "hexadecimal float",
+		visits:  setLine(baseVisits, 3, "a,2021-03-01,0x1p7,87,240"),
+		strict:  []string{`visits.csv:3:3 (HGB): not a number: "0x1p7"; leave the cell empty for a missing value`},
+		skipped: []string{"visits.csv:3"},
+		kept:    []string{"a", "b", "c"}, keptVisits: 4,
+	}, {
+		// Issue 15 item 6: Latin-1 text is not read as UTF-8 with
+		// replacement characters.
+		name:     "Latin-1 response",
+		patients: setLine(basePatients, 4, "c,2022-08-01,normal,Caf\xe9 r\xe9sum\xe9"),
+		strict:   []string{"patients.csv:4:4 (response): invalid UTF-8 at byte 4 of the field (is the file Latin-1 or Windows-1252? save it as UTF-8)"},
+		skipped:  []string{"patients.csv:4", "visits.csv:6"},
+		kept:     []string{"a", "b"}, keptVisits: 4,
+	}, {
+		name:   "UTF-16 with a byte-order mark",
+		visits: "\xff\xfe" + utf16le(baseVisits),
+		strict: []string{"visits.csv:1: the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8"},
+		fatal:  true,
+	}, {
+		name:     "UTF-16 without a byte-order mark",
+		patients: utf16le(basePatients),
+		strict:   []string{"patients.csv:1: the file holds NUL bytes: it is UTF-16 or binary, not UTF-8 text; save it as UTF-8"},
+		fatal:    true,
+	}, {
 		name:   "empty visits file",
 		visits: "",
 		strict: []string{"visits.csv: empty file; want a header row"},
@@ -410,4 +436,13 @@ func TestReadOptionsErrors(t *testing.T) {
 	require.Error(t, err)
 	var ve *ValidationError
 	assert.False(t, errors.As(err, &ve), "a bad option is not a data error")
+}
+
+// utf16le encodes s (ASCII) as UTF-16LE without a byte-order mark.
+func utf16le(s string) string {
+	b := make([]byte, 0, 2*len(s))
+	for _, r := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(r), byte(r>>8))
+	}
+	return string(b)
 }

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/pmlm-go/pmlm/internal/decimal"
 )
 
 // TSData is a labelled time-series data set read from a UEA/UCR ".ts" file.
@@ -327,9 +329,9 @@ func (p *tsParser) parseValues(dim int, part string) ([]float64, error) {
 			vals[i] = math.NaN()
 			continue
 		}
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil || math.IsInf(v, 0) {
-			return nil, p.errf(dim, "value %d: %q is not a finite number", i+1, clip(f))
+		v, err := decimal.Parse(f) // decimal only: no "0x1p3", no "Inf"
+		if err != nil {
+			return nil, p.errf(dim, "value %d: %q is not a finite number (decimal notation only)", i+1, clip(f))
 		}
 		vals[i] = v
 	}

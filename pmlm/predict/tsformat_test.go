@@ -56,6 +56,8 @@ func TestReadTSErrors(t *testing.T) {
 		{"unknown label", header + "1,2:3,4:c\n", 6, 0, `class label "c"`},
 		{"non-numeric", header + "1,2:3,x:a\n", 6, 2, `value 2: "x" is not a finite number`},
 		{"infinite", header + "1,Inf:3,4:a\n", 6, 1, "not a finite number"},
+		// Issue 15 item 6: decimal only.
+		{"hexadecimal float", header + "1,0x1p3:3,4:a\n", 6, 1, `value 2: "0x1p3" is not a finite number`},
 		{"missing not declared", header + "1,?:3,4:a\n", 6, 1, "@missing true"},
 		{"empty dimension", header + "1,2::a\n", 6, 2, "no values"},
 		{"no label", header + "1,2\n", 6, 0, "no ':'"},
