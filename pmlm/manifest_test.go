@@ -1,6 +1,7 @@
 package pmlm_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -249,4 +252,48 @@ func TestTrainRefusesUnusableOptions(t *testing.T) {
 		_, err = pmlm.Train(context.Background(), c, o)
 		require.ErrorIs(t, err, pmlm.ErrOptions, "%+v", o)
 	}
+}
+
+// Issue 15 item 16 (part): a model directory holds no timestamp, and two
+// trainings with the same seed give byte-identical files except the ones
+// REINFORCE writes (policy and its encoder copy), which spago's parallel
+// backward pass leaves not bitwise reproducible.
+func TestSaveIsReproducibleExceptThePolicy(t *testing.T) {
+	c, err := smallCohort()
+	require.NoError(t, err)
+	root := t.TempDir()
+	files := func(i int) map[string][]byte {
+		p, err := pmlm.Train(context.Background(), c, pmlm.TrainOptions{
+			CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Epochs: 1, Workers: 1, Seed: 3,
+		})
+		require.NoError(t, err)
+		dir := filepath.Join(root, strconv.Itoa(i))
+		require.NoError(t, p.Save(dir))
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		out := map[string][]byte{}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			require.NoError(t, err)
+			out[e.Name()] = b
+		}
+		return out
+	}
+	a, b := files(1), files(2)
+	assert.NotContains(t, string(a[pmlm.ManifestFile]), `"created"`)
+	require.Equal(t, len(a), len(b))
+	for name := range a {
+		switch name {
+		case "policy.bin", "policy_encoder.bin", pmlm.ManifestFile:
+		default:
+			assert.True(t, bytes.Equal(a[name], b[name]), "%s differs between two trainings with the same seed", name)
+		}
+	}
+
+	// A manifest written before, with its creation time, still loads.
+	dir := filepath.Join(root, "1")
+	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	reseal(t, dir, func(m *pmlm.Manifest) { m.Created = &created })
+	_, err = pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+	require.NoError(t, err)
 }

@@ -55,9 +55,13 @@ const fileCases = "cases.jsonl"
 // checksum over the manifest's own canonical content.
 type Manifest struct {
 	// Format is ModelFormat and Version the schema version (ModelVersion).
-	Format  string    `json:"format"`
-	Version int       `json:"version"`
-	Created time.Time `json:"created"`
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	// Created is not written any more (nil): a model directory holds no
+	// timestamp, so that two trainings with the same seed and settings
+	// give identical bytes. Manifests written before keep theirs, which
+	// their checksum covers.
+	Created *time.Time `json:"created,omitempty"`
 	// Parts maps a role (PartPredictor, ...) to the saved part. Each part's
 	// file carries its own format version, checked by its loader.
 	Parts map[string]Part `json:"parts"`
@@ -285,7 +289,7 @@ func (p *Pipeline) Save(dir string) error {
 func (p *Pipeline) write(tmp string, savers map[string]Saver) error {
 	b := p.builder
 	m := Manifest{
-		Format: ModelFormat, Version: ModelVersion, Created: time.Now().UTC().Truncate(time.Second),
+		Format: ModelFormat, Version: ModelVersion,
 		Parts: map[string]Part{}, Files: map[string]string{},
 		TextEncoder: p.text.Name(), Responder: responderInfo(p.responder),
 		Data: DataInfo{Metrics: p.metrics, Labels: b.labels, Split: p.split, Digest: p.digest,
