@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -35,24 +36,82 @@ type Cache struct {
 	log          *slog.Logger
 }
 
+// ErrCacheBusy is returned by OpenCache when another process holds the
+// cache file (bbolt allows one process at a time).
+var ErrCacheBusy = errors.New("llm: the response cache is held by another process")
+
+// ErrCacheCorrupt is returned by OpenCache for a file that is not a
+// readable cache: not a bbolt database, or one whose pages are damaged.
+var ErrCacheCorrupt = errors.New("llm: the response cache file is damaged")
+
+// cacheLockTimeout is how long OpenCache waits for another process to
+// release the file.
+const cacheLockTimeout = 5 * time.Second
+
 // OpenCache opens or creates the cache file at path. It waits at most 5 s
-// for another process to release the file. logger may be nil (discard).
+// for another process to release the file (then fails with ErrCacheBusy),
+// refuses what is not a regular file, and reads every entry once so that
+// a damaged file fails here with ErrCacheCorrupt instead of crashing a
+// later lookup (bbolt panics on a damaged page). logger may be nil
+// (discard).
 func OpenCache(path string, logger *slog.Logger) (*Cache, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("llm: open cache %s: %w", path, err)
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("llm: open cache %s: not a regular file (%s)", path, fi.Mode().Type())
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(cacheBucket)
-		return err
-	}); err != nil {
+	db, err := openBolt(path)
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s is still locked after %v; wait for the other run to finish or give another cache file",
+			ErrCacheBusy, path, cacheLockTimeout)
+	}
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("llm: open cache %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("%w: %s: %w; delete it to start an empty cache", ErrCacheCorrupt, path, err)
+	}
+	if err := checkCache(db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("llm: open cache %s: %w", path, err)
+		return nil, fmt.Errorf("%w: %s: %w; delete it to start an empty cache", ErrCacheCorrupt, path, err)
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return &Cache{db: db, log: logger}, nil
+}
+
+// openBolt opens the database, turning a panic of bbolt on a damaged file
+// into an error.
+func openBolt(path string) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: cacheLockTimeout})
+}
+
+// checkCache creates the bucket if needed and reads every entry, turning
+// a panic of bbolt on a damaged page into an error. (bbolt's own Tx.Check
+// runs in a goroutine of its own, where such a panic cannot be recovered.)
+func checkCache(db *bolt.DB) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(cacheBucket)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(k) != sha256.Size {
+				return fmt.Errorf("a key of %d bytes", len(k))
+			}
+			return nil
+		})
+	})
 }
 
 // Close closes the file.
@@ -114,6 +173,9 @@ func cacheKey(id Identity, scope, prompt string) [32]byte {
 	return k
 }
 
+// get returns the entry under key. An entry that cannot be decoded is a
+// miss (logged; the answer is asked again and stored over it), not a
+// failure.
 func (c *Cache) get(key []byte) (Response, bool, error) {
 	var resp Response
 	var found bool
@@ -122,8 +184,13 @@ func (c *Cache) get(key []byte) (Response, bool, error) {
 		if v == nil {
 			return nil
 		}
+		if err := json.Unmarshal(v, &resp); err != nil {
+			c.log.Warn("llm cache: unreadable entry, asking again", slog.String("error", err.Error()))
+			resp = Response{}
+			return nil
+		}
 		found = true
-		return json.Unmarshal(v, &resp)
+		return nil
 	})
 	return resp, found, err
 }
