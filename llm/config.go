@@ -80,12 +80,14 @@ func NewModel(ctx context.Context, cfg Config) (*ModelResponder, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	var secret string
 	key := func(def string, required bool) (string, error) {
 		name := cfg.APIKeyEnv
 		if name == "" {
 			name = def
 		}
 		k := getenv(name)
+		secret = k
 		if k == "" && required {
 			return "", fmt.Errorf("%w: set the environment variable %s", ErrMissingAPIKey, name)
 		}
@@ -160,12 +162,11 @@ func NewModel(ctx context.Context, cfg Config) (*ModelResponder, error) {
 		return nil, fmt.Errorf("llm: unknown provider %q (want one of %v)", cfg.Provider, Providers())
 	}
 	if err != nil {
-		// Library errors name options, never the key's value.
-		return nil, fmt.Errorf("llm: %s client: %w", cfg.Provider, err)
+		return nil, fmt.Errorf("llm: %s client: %w", cfg.Provider, redactErr(err, []string{secret}))
 	}
 	params := DefaultParams()
 	if cfg.Params != nil {
 		params = *cfg.Params
 	}
-	return FromModel(model, WithName(cfg.Provider, cfg.Model), WithSystem(cfg.System), WithParams(params)), nil
+	return FromModel(model, WithName(cfg.Provider, cfg.Model), WithSystem(cfg.System), WithParams(params), withSecret(secret)), nil
 }

@@ -23,6 +23,13 @@ type ModelResponder struct {
 	model    llms.Model
 	id       Identity
 	complete bool // id.Model was set by an option
+	// secrets are redacted from every error (the API key).
+	secrets []string
+}
+
+// withSecret makes the responder redact s from its errors.
+func withSecret(s string) ModelOption {
+	return func(m *ModelResponder) { m.secrets = append(m.secrets, s) }
 }
 
 // ModelOption configures FromModel.
@@ -139,6 +146,9 @@ var statusText = regexp.MustCompile(`status code: (\d{3})`)
 
 // classify turns a client library error into the package's errors.
 func (m *ModelResponder) classify(ctx context.Context, err error, seen *observation) error {
+	// The library's message may hold the provider's error body, which may
+	// echo the request's credentials.
+	err = redactErr(err, m.secrets)
 	if cerr := ctx.Err(); cerr != nil {
 		// langchaingo replaces context errors by plain text; restore them.
 		if errors.Is(cerr, context.DeadlineExceeded) {
