@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/encoder/wordvec"
@@ -41,8 +40,7 @@ func askCommand() command {
 			seed := fs.Int("seed", llm.DefaultSeed, "generation seed where the provider supports it (0: none)")
 			maxTokens := fs.Int("max-tokens", 0, "answer length cap in tokens (0: the server's)")
 			legacy := fs.Bool("legacy-max-tokens", false, "send the cap as max_tokens (older OpenAI-compatible servers)")
-			timeout := fs.Duration("timeout", 60*time.Second, "timeout of each attempt")
-			attempts := fs.Int("attempts", 4, "requests per prompt, retries included")
+			guard := guardFlags(fs)
 			cachePath := fs.String("cache", "", "persistent response cache file (bbolt)")
 			asJSON := fs.Bool("json", false, "print the answer with model, token counts and cache status as JSON")
 			data := fs.String("data", "", "case responder: JSON Lines file of training cases, or a directory holding cases.jsonl")
@@ -82,11 +80,14 @@ func askCommand() command {
 					if *model == "" {
 						return fmt.Errorf("--model is required for --llm %s", *provider)
 					}
+					g, gerr := guard()
+					if gerr != nil {
+						return gerr
+					}
 					params := llm.Params{Temperature: *temperature, Seed: *seed, MaxTokens: *maxTokens, LegacyMaxTokens: *legacy}
 					r, err = llm.New(ctx, llm.Config{
 						Provider: *provider, Model: *model, BaseURL: *baseURL, APIKeyEnv: *keyEnv,
-						System: *system, Params: &params,
-						Guard: llm.GuardConfig{Timeout: *timeout, MaxAttempts: *attempts},
+						System: *system, Params: &params, Guard: g,
 					})
 				}
 				if err != nil {

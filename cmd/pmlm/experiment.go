@@ -81,6 +81,7 @@ func experimentCommand() command {
 			baseURL := fs.String("base-url", "", "--responder: endpoint (openai-compatible)")
 			keyEnv := fs.String("api-key-env", "", "--responder: environment variable of the API key")
 			cachePath := fs.String("cache", "", "--responder: persistent response cache file (bbolt)")
+			guard := guardFlags(fs)
 			optIn := fs.Bool("general-prompt-opt-in", false, "also send the general prompt, which carries the patient's raw lab values, to the --responder LLM (the local LMs and the case responder always get it)")
 			lmDir := fs.String("lm", "", "general LM directory (pmlm lm train; default DIR/lm-general, trained there on first use)")
 			finetunedDir := fs.String("finetuned", "", "fine-tuned LM directory (pmlm lm train --mode finetune; default DIR/lm-finetuned, trained there on first use)")
@@ -92,6 +93,10 @@ func experimentCommand() command {
 			rl := refinementFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
+					return err
+				}
+				gc, err := guard()
+				if err != nil {
 					return err
 				}
 				if *out == "" {
@@ -171,7 +176,7 @@ func experimentCommand() command {
 						return fmt.Errorf("--responder %s needs --model", *provider)
 					}
 					var r llm.Responder
-					g, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL, APIKeyEnv: *keyEnv})
+					g, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL, APIKeyEnv: *keyEnv, Guard: gc})
 					if err != nil {
 						return err
 					}

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,4 +105,37 @@ func TestFlagsOutOfRangeRefused(t *testing.T) {
 	code, _, stderr := runCLI(t, "prompt", missing, "--patient", "p1", "--features", "0")
 	assert.Equal(t, 1, code, stderr)
 	assert.NotContains(t, stderr, "--features")
+}
+
+// Issue 15 item 12: the commands that call an LLM provider take --timeout
+// and --attempts (checked up front), and a silent server fails after them.
+func TestLLMTimeoutAndAttemptsFlags(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"respond", "m", "d", "--patient", "p", "--llm", "openai-compatible", "--model", "x"},
+		{"experiment", "table1", "d", "--out", "o", "--responder", "openai-compatible", "--model", "x"},
+		{"ask", "--llm", "openai-compatible", "--model", "x", "hi"},
+	} {
+		code, _, stderr := runCLI(t, append(cmd, "--timeout", "0s")...)
+		assert.Equal(t, 2, code, "%v: %s", cmd, stderr)
+		assert.Contains(t, stderr, "--timeout 0s", cmd)
+		code, _, stderr = runCLI(t, append(cmd, "--attempts", "0")...)
+		assert.Equal(t, 2, code, "%v: %s", cmd, stderr)
+		assert.Contains(t, stderr, "--attempts 0", cmd)
+	}
+
+	release := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer silent.Close()
+	defer close(release)
+	start := time.Now()
+	code, _, stderr := runCLI(t, "ask", "--llm", "openai-compatible", "--model", "x", "--base-url", silent.URL+"/v1",
+		"--timeout", "300ms", "--attempts", "2", "hi")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "timed out")
+	assert.Less(t, time.Since(start), 10*time.Second)
 }

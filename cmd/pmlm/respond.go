@@ -27,6 +27,7 @@ func respondCommand() command {
 			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's own responder)")
 			model := fs.String("model", "", "model name of the LLM provider")
 			baseURL := fs.String("base-url", "", "endpoint (openai-compatible)")
+			guard := guardFlags(fs)
 			cachePath := fs.String("cache", "", "persistent response cache file (bbolt)")
 			asJSON := fs.Bool("json", false, "print the result as JSON (pmlm.Answer)")
 			coarse := fs.Bool("coarse", false, "also ask the responder for its answer to the coarse prompt (one more call)")
@@ -44,7 +45,11 @@ func respondCommand() command {
 				opts := pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index),
 					Warn: func(msg string) { fmt.Fprintln(e.stderr, "warning:", msg) }}
 				if *provider != "" {
-					r, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL})
+					g, err := guard()
+					if err != nil {
+						return err
+					}
+					r, err := llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL, Guard: g})
 					if err != nil {
 						return err
 					}
