@@ -47,6 +47,9 @@ func validateCommand() command {
 					return err
 				}
 				c, rep, err := cohort.ReadDir(args[0], cohort.ReadOptions{MaxVisits: *maxVisits, Lenient: *lenient})
+				for _, n := range rep.Notes {
+					fmt.Fprintf(e.stdout, "note: %s\n", n)
+				}
 				printIssues(e.stdout, fmt.Sprintf("warnings: %d", len(rep.Warnings)), rep.Warnings, *maxListed)
 				printIssues(e.stdout, fmt.Sprintf("skipped (--lenient): %d rows, for these reasons", rep.SkippedRows()), rep.Skipped, *maxListed)
 				if err != nil {

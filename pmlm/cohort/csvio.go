@@ -69,6 +69,11 @@ func ReadDir(dir string, opts ReadOptions) (*Cohort, *Report, error) {
 			return nil, &col.report, err
 		}
 		opts.Metrics = m
+		if m == nil {
+			col.report.Notes = append(col.report.Notes, fmt.Sprintf(
+				"%s has no %s: the built-in obstetric catalogue of %d metrics was assumed for the columns of %s",
+				dir, MetricsFile, len(ObstetricMetrics()), VisitsFile))
+		}
 	}
 	if len(opts.Labels) == 0 {
 		l, err := readOptional(dir, LabelsFile, col, readLabels)
@@ -76,32 +81,58 @@ func ReadDir(dir string, opts ReadOptions) (*Cohort, *Report, error) {
 			return nil, &col.report, err
 		}
 		opts.Labels = l
+		if l == nil {
+			col.report.Notes = append(col.report.Notes, fmt.Sprintf(
+				"%s has no %s: the built-in obstetric label set of %d labels was assumed", dir, LabelsFile, len(ObstetricLabels())))
+		}
 	}
 	if err := col.err(); err != nil {
 		return nil, &col.report, err
 	}
-	patients, err := os.Open(filepath.Join(dir, PatientsFile))
+	patients, err := openRegular(filepath.Join(dir, PatientsFile))
 	if err != nil {
-		return nil, &col.report, fmt.Errorf("pmlm: read cohort: %w", err)
+		return nil, &col.report, err
 	}
 	defer patients.Close()
-	visits, err := os.Open(filepath.Join(dir, VisitsFile))
+	visits, err := openRegular(filepath.Join(dir, VisitsFile))
 	if err != nil {
-		return nil, &col.report, fmt.Errorf("pmlm: read cohort: %w", err)
+		return nil, &col.report, err
 	}
 	defer visits.Close()
-	return readCohort(patients, visits, opts, col)
+	c, rep, err := readCohort(patients, visits, opts, col)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		ve.Notes = rep.Notes
+	}
+	return c, rep, err
+}
+
+// openRegular opens a file of a cohort directory, refusing what is not a
+// regular file: a FIFO or a device (/dev/zero) would block or never end.
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("pmlm: read cohort: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("pmlm: read cohort: %s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pmlm: read cohort: %w", err)
+	}
+	return f, nil
 }
 
 // readOptional reads the catalogue file name of dir with read, or returns
 // nil when the file does not exist.
 func readOptional[T any](dir, name string, col *collector, read func(*csvFile) []T) ([]T, error) {
-	f, err := os.Open(filepath.Join(dir, name))
+	f, err := openRegular(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pmlm: read cohort: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	cf := openCSV(name, f, col)

@@ -89,6 +89,9 @@ type Report struct {
 	// per row skipped because a row it depends on was skipped. A strict
 	// read never skips.
 	Skipped []Issue
+	// Notes say what the reader assumed, such as the built-in catalogue
+	// when the directory has no metrics.csv.
+	Notes []string
 }
 
 // SkippedRows returns the number of distinct rows in Skipped (a row with
@@ -117,6 +120,9 @@ type ValidationError struct {
 	Issues []Issue
 	// Total is the number of errors found, listed or not.
 	Total int
+	// Notes are the report's notes (what the reader assumed), which may
+	// explain the errors.
+	Notes []string
 }
 
 // Error lists the issues, one per line after a summary line.
@@ -127,6 +133,10 @@ func (e *ValidationError) Error() string {
 		noun = "error"
 	}
 	fmt.Fprintf(&b, "invalid cohort data: %d %s", e.Total, noun)
+	for _, n := range e.Notes {
+		b.WriteString("\n\tnote: ")
+		b.WriteString(n)
+	}
 	for _, is := range e.Issues {
 		b.WriteString("\n\t")
 		b.WriteString(is.Error())
