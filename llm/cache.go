@@ -184,15 +184,28 @@ func (c *Cache) get(key []byte) (Response, bool, error) {
 		if v == nil {
 			return nil
 		}
-		if err := json.Unmarshal(v, &resp); err != nil {
+		r, err := decodeEntry(v)
+		if err != nil {
 			c.log.Warn("llm cache: unreadable entry, asking again", slog.String("error", err.Error()))
-			resp = Response{}
 			return nil
 		}
-		found = true
+		resp, found = r, true
 		return nil
 	})
 	return resp, found, err
+}
+
+// decodeEntry decodes a stored answer; an entry without text is refused
+// (put never stores one: failed answers are not cached).
+func decodeEntry(v []byte) (Response, error) {
+	var resp Response
+	if err := json.Unmarshal(v, &resp); err != nil {
+		return Response{}, err
+	}
+	if resp.Text == "" {
+		return Response{}, errors.New("entry without text")
+	}
+	return resp, nil
 }
 
 func (c *Cache) put(key []byte, resp Response) error {

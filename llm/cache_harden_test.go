@@ -106,3 +106,18 @@ func TestOpenCacheRefusesOddFilesAndSaysWhenBusy(t *testing.T) {
 	require.ErrorIs(t, err, ErrCacheBusy)
 	assert.Contains(t, err.Error(), "held by another process")
 }
+
+// FuzzDecodeEntry feeds arbitrary stored values to the entry decoder: an
+// error (a miss) is fine, a panic is not, and an accepted entry has text.
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add([]byte(`{"text":"Take iron.","provider":"case","model":"m","cached":false,"latency_ns":0}`))
+	f.Add([]byte(`{not json`))
+	f.Add([]byte(`{"text":""}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		r, err := decodeEntry(v)
+		if err == nil && r.Text == "" {
+			t.Fatal("accepted an entry without text")
+		}
+	})
+}

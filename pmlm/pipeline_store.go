@@ -196,6 +196,12 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrModel, err)
 	}
+	return parseManifest(dir, raw)
+}
+
+// parseManifest decodes and checks the manifest raw of the model directory
+// dir (named in errors).
+func parseManifest(dir string, raw []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrModel, ManifestFile, err)

@@ -112,7 +112,7 @@ func TestAskErrors(t *testing.T) {
 		{[]string{"--llm", "openai", "--model", "m", "hi"}, 1, "OPENAI_API_KEY"},
 		{[]string{"--llm", "nope", "--model", "m", "hi"}, 1, "unknown provider"},
 		{[]string{"--llm", "case", "hi"}, 1, "needs --data"},
-		{[]string{"--llm", "case", "--data", dir, "--k", "0", "hi"}, 1, "--k must be positive"},
+		{[]string{"--llm", "case", "--data", dir, "--k", "0", "hi"}, 2, "--k 0: must be at least 1"}, // checked before any work (issue 15 item 7)
 		{[]string{"--llm", "case", "--data", bad, "hi"}, 1, `bad.jsonl:1: missing field "reply"`},
 		{[]string{"--llm", "case", "--data", filepath.Join(dir, "missing.jsonl"), "hi"}, 1, "missing.jsonl: no such file"},
 		{[]string{"--llm", "openai-compatible", "--model", "m", "--base-url", "http://127.0.0.1:1/v1", "--attempts", "1", "hi"}, 1, "transport"},

@@ -56,10 +56,11 @@ func TestSynthUsageErrors(t *testing.T) {
 		var out bytes.Buffer
 		assert.Equal(t, 2, run(context.Background(), args, &env{stdout: &out, stderr: &out}), "%v", args)
 	}
+	// A value out of range is a usage error naming the flag (issue 15 item 7).
 	var out bytes.Buffer
-	assert.Equal(t, 1, run(context.Background(), []string{"synth", "--out", t.TempDir(), "--patients", "-4"},
+	assert.Equal(t, 2, run(context.Background(), []string{"synth", "--out", t.TempDir(), "--patients", "-4"},
 		&env{stdout: &out, stderr: &out}))
-	assert.Contains(t, out.String(), "invalid options")
+	assert.Contains(t, out.String(), "--patients -4: must be at least 1")
 }
 
 func TestSynthHelp(t *testing.T) {
