@@ -196,6 +196,7 @@ func (p *Pipeline) origin(opts TrainOptions) map[string]string {
 		"learning rate":           strconv.FormatFloat(opts.LearningRate, 'g', -1, 64),
 		"baseline decay":          strconv.FormatFloat(opts.BaselineDecay, 'g', -1, 64),
 		"reward component":        opts.RewardComponent,
+		"actions":                 opts.Actions,
 		"no self-personalization": strconv.FormatBool(opts.NoSelfPersonalization),
 		"no peer-personalization": strconv.FormatBool(opts.NoPeerPersonalization),
 	}
