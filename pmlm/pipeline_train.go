@@ -168,6 +168,13 @@ func (p *Pipeline) trainPolicy(ctx context.Context, opts TrainOptions, train, va
 		return fmt.Errorf("pmlm: train policy: %w", err)
 	}
 	p.training.Summary = sum
+	if opts.Progress != nil {
+		if sum.BestEpoch > 0 {
+			fmt.Fprintf(opts.Progress, "kept the policy of epoch %d of %d (best validation score %.4f)\n", sum.BestEpoch, len(sum.EpochMeanReward), sum.BestScore)
+		} else {
+			fmt.Fprintf(opts.Progress, "no validation patients: kept the policy of the last epoch (%d)\n", len(sum.EpochMeanReward))
+		}
+	}
 	return nil
 }
 

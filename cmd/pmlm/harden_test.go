@@ -139,3 +139,25 @@ func TestLLMTimeoutAndAttemptsFlags(t *testing.T) {
 	assert.Contains(t, stderr, "timed out")
 	assert.Less(t, time.Since(start), 10*time.Second)
 }
+
+// Issue 15 item 13: the commands that read a cohort take the same data
+// flags, and a split that leaves a part empty is an error naming the
+// boundaries.
+func TestDataFlagsOnEveryCohortCommand(t *testing.T) {
+	data := synthData(t, t.TempDir(), "40")
+	early := []string{"--split-train-end", "2000-01-01", "--split-validation-end", "2000-06-30", "--max-visits", "60", "--lenient"}
+	for _, args := range [][]string{
+		{"train", data, "--out", filepath.Join(t.TempDir(), "m"), "--responder", "case"},
+		{"neighbors", data},
+		{"prompt", data, "--patient", "P00001"},
+	} {
+		code, _, stderr := runCLI(t, append(args, early...)...)
+		assert.Equal(t, 1, code, "%v: %s", args, stderr)
+		assert.Contains(t, stderr, "leaves 0 training", args)
+		assert.Contains(t, stderr, "2000-01-01 (--split-train-end)", args)
+	}
+	// respond takes them too (it fails here on the missing model).
+	code, _, stderr := runCLI(t, append([]string{"respond", filepath.Join(t.TempDir(), "none"), data, "--patient", "P00001"}, early...)...)
+	assert.Equal(t, 1, code, stderr)
+	assert.NotContains(t, stderr, "flag provided but not defined")
+}

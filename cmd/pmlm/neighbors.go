@@ -5,7 +5,6 @@ import (
 	"flag"
 
 	"github.com/pmlm-go/pmlm/pmlm"
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // neighborsCommand reports how well the encoder's neighbourhoods agree with
@@ -21,15 +20,19 @@ func neighborsCommand() command {
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			k := fs.Int("k", pmlm.DefaultK, "number of neighbours")
 			seed := fs.Uint64("seed", 1, "seed, as in train: the same seed gives the encoder of the model train builds")
+			data := addDataFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
-				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
+				c, err := data.read(e, args[0])
 				if err != nil {
 					return err
 				}
-				r, err := pmlm.NeighborAgreement(ctx, c, pmlm.TrainOptions{Seed: *seed}, *k)
+				if err := data.checkSplit(c); err != nil {
+					return err
+				}
+				r, err := pmlm.NeighborAgreement(ctx, c, pmlm.TrainOptions{Seed: *seed, Split: data.split}, *k)
 				if err != nil {
 					return err
 				}

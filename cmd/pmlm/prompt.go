@@ -48,6 +48,7 @@ func promptCommand() command {
 			warm := fs.Bool("warm-start", false, "warm-start the encoder with a label classifier on the training split")
 			seed := fs.Uint64("seed", 1, "seed, as in train")
 			features := fs.Int("features", 0, "number of MiniRocket features (0: the predictor's default, as train uses)")
+			dflags := addDataFlags(fs)
 			tmplFile := fs.String("template", "", "file holding a text/template over prompt.Data (default: prompt.DefaultText)")
 			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
@@ -73,7 +74,7 @@ func promptCommand() command {
 				if *data != "" {
 					dataDir = *data
 				}
-				c, _, err := cohort.ReadDir(dataDir, cohort.ReadOptions{})
+				c, err := dflags.read(e, dataDir)
 				if err != nil {
 					return err
 				}
@@ -113,7 +114,10 @@ func promptCommand() command {
 						return s0.Prompt, err
 					}
 				case *kind == "coarse":
-					opts := pmlm.TrainOptions{K: *k, WarmStart: *warm, Seed: *seed}
+					if err := dflags.checkSplit(c); err != nil {
+						return err
+					}
+					opts := pmlm.TrainOptions{K: *k, WarmStart: *warm, Seed: *seed, Split: dflags.split}
 					opts.NewPredictor = miniRocketFeatures(*features)
 					if *tmplFile != "" {
 						text, err := os.ReadFile(*tmplFile)
@@ -175,7 +179,11 @@ func cohortPrompter(ctx context.Context, c *cohort.Cohort, opts pmlm.TrainOption
 	if err != nil {
 		return nil, err
 	}
-	train, _, _ := c.Split(cohort.DefaultSplit())
+	split := opts.Split
+	if split == (cohort.SplitBoundaries{}) {
+		split = cohort.DefaultSplit()
+	}
+	train, _, _ := c.Split(split)
 	isTrain := make(map[string]bool, len(train))
 	for _, p := range train {
 		isTrain[p.ID] = true

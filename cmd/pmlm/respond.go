@@ -9,7 +9,6 @@ import (
 
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // respondCommand answers one patient with a trained model.
@@ -30,6 +29,7 @@ func respondCommand() command {
 			guard := guardFlags(fs)
 			cachePath := fs.String("cache", "", "persistent response cache file (bbolt)")
 			asJSON := fs.Bool("json", false, "print the result as JSON (pmlm.Answer)")
+			data := addDataFlags(fs)
 			coarse := fs.Bool("coarse", false, "also ask the responder for its answer to the coarse prompt (one more call)")
 			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
@@ -70,7 +70,7 @@ func respondCommand() command {
 				if err != nil {
 					return err
 				}
-				c, _, err := cohort.ReadDir(args[1], cohort.ReadOptions{})
+				c, err := data.read(e, args[1])
 				if err != nil {
 					return err
 				}

@@ -49,7 +49,7 @@ func trainCommand() command {
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
 			rl := refinementFlags(fs)
 			seed := fs.Uint64("seed", 1, "random seed")
-			maxVisits := fs.Int("max-visits", cohort.DefaultMaxVisits, "largest number of visits per patient")
+			data := addDataFlags(fs)
 			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder)")
 			lmDir := fs.String("lm", "", "general responder directory ('pmlm lm train' on the same cohort); default: train one")
 			lmSize := fs.String("lm-size", "default", "shape of the general responder trained without --lm: default, or tiny (seconds; poor answers)")
@@ -85,12 +85,16 @@ func trainCommand() command {
 					return err
 				}
 				start := time.Now()
-				c, report, err := cohort.ReadDir(args[0], cohort.ReadOptions{MaxVisits: *maxVisits})
+				c, err := data.read(e, args[0])
 				if err != nil {
 					return err
 				}
-				for _, w := range report.Warnings {
-					fmt.Fprintf(e.stderr, "warning: %v\n", w)
+				if err := data.checkSplit(c); err != nil {
+					return err
+				}
+				if _, validation, _ := c.Split(data.split); len(validation) == 0 {
+					fmt.Fprintf(e.stderr, "warning: no validation patients (index dates after %s up to %s): the policy of the last epoch is kept\n",
+						data.split.TrainEnd.Format(cohort.DateLayout), data.split.ValidationEnd.Format(cohort.DateLayout))
 				}
 				var r llm.Responder
 				lmCheckpoint := filepath.Clean(*out) + ".lm.checkpoint"
@@ -103,6 +107,7 @@ func trainCommand() command {
 					K: *k, Steps: *steps, WarmStart: *warm,
 					Epochs: *epochs, BatchSize: *batch, Workers: *workers,
 					MaxEpisodes: *episodes, MaxValidation: *validation, Seed: *seed,
+					Split:          data.split,
 					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r, Text: text,
 				}
 				rl.apply(&opts)
