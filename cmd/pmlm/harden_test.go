@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,19 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// runCLI runs the tool in-process and returns the exit status and outputs.
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	code = run(context.Background(), args, &env{stdout: &o, stderr: &e})
-	return code, o.String(), e.String()
-}
-
 // synthData writes a small synthetic cohort and returns its directory.
 func synthData(t *testing.T, dir string, patients string) string {
 	t.Helper()
 	data := filepath.Join(dir, "data")
-	code, _, stderr := runCLI(t, "synth", "--out", data, "--patients", patients, "--seed", "5")
+	code, _, stderr := runCmd(t, "synth", "--out", data, "--patients", patients, "--seed", "5")
 	require.Equal(t, 0, code, stderr)
 	return data
 }
@@ -35,13 +25,13 @@ func synthData(t *testing.T, dir string, patients string) string {
 // Issue 15 item 15: --help prints the usage once, on stdout.
 func TestHelpPrintedOnce(t *testing.T) {
 	for _, c := range commands() {
-		code, stdout, stderr := runCLI(t, c.name, "--help")
+		code, stdout, stderr := runCmd(t, c.name, "--help")
 		assert.Equal(t, 0, code, c.name)
 		assert.Equal(t, 1, strings.Count(stdout, "usage: pmlm "+c.name), "%s: stdout:\n%s", c.name, stdout)
 		assert.Empty(t, stderr, c.name)
 	}
 	// An unknown flag: the error and the usage, once, on stderr.
-	code, stdout, stderr := runCLI(t, "train", "--no-such-flag")
+	code, stdout, stderr := runCmd(t, "train", "--no-such-flag")
 	assert.Equal(t, 2, code)
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, "no-such-flag")
@@ -65,7 +55,7 @@ func TestTrainRefusesOutputOverlappingData(t *testing.T) {
 		{"--out", link},
 		{"--out", filepath.Join(root, "model"), "--checkpoint", filepath.Join(data, "visits.csv")},
 	} {
-		code, _, stderr := runCLI(t, append([]string{"train", data}, args...)...)
+		code, _, stderr := runCmd(t, append([]string{"train", data}, args...)...)
 		assert.Equal(t, 2, code, "%v: %s", args, stderr)
 		assert.Contains(t, stderr, "overlaps the data directory", args)
 	}
@@ -96,13 +86,13 @@ func TestFlagsOutOfRangeRefused(t *testing.T) {
 		{[]string{"score", "--metric", "bertscore", "--cands", missing, "--refs", missing, "--layer", "-5"}, "--layer -5"},
 		{[]string{"ask", "--temperature", "NaN", "hello"}, "--temperature NaN"},
 	} {
-		code, _, stderr := runCLI(t, tc.args...)
+		code, _, stderr := runCmd(t, tc.args...)
 		assert.Equal(t, 2, code, "%v: %s", tc.args, stderr)
 		assert.Contains(t, stderr, tc.flag, tc.args)
 	}
 	// 0 where it means the default is accepted (the run then fails on the
 	// missing data, not on the flag).
-	code, _, stderr := runCLI(t, "prompt", missing, "--patient", "p1", "--features", "0")
+	code, _, stderr := runCmd(t, "prompt", missing, "--patient", "p1", "--features", "0")
 	assert.Equal(t, 1, code, stderr)
 	assert.NotContains(t, stderr, "--features")
 }
@@ -115,10 +105,10 @@ func TestLLMTimeoutAndAttemptsFlags(t *testing.T) {
 		{"experiment", "table1", "d", "--out", "o", "--responder", "openai-compatible", "--model", "x"},
 		{"ask", "--llm", "openai-compatible", "--model", "x", "hi"},
 	} {
-		code, _, stderr := runCLI(t, append(cmd, "--timeout", "0s")...)
+		code, _, stderr := runCmd(t, append(cmd, "--timeout", "0s")...)
 		assert.Equal(t, 2, code, "%v: %s", cmd, stderr)
 		assert.Contains(t, stderr, "--timeout 0s", cmd)
-		code, _, stderr = runCLI(t, append(cmd, "--attempts", "0")...)
+		code, _, stderr = runCmd(t, append(cmd, "--attempts", "0")...)
 		assert.Equal(t, 2, code, "%v: %s", cmd, stderr)
 		assert.Contains(t, stderr, "--attempts 0", cmd)
 	}
@@ -133,7 +123,7 @@ func TestLLMTimeoutAndAttemptsFlags(t *testing.T) {
 	defer silent.Close()
 	defer close(release)
 	start := time.Now()
-	code, _, stderr := runCLI(t, "ask", "--llm", "openai-compatible", "--model", "x", "--base-url", silent.URL+"/v1",
+	code, _, stderr := runCmd(t, "ask", "--llm", "openai-compatible", "--model", "x", "--base-url", silent.URL+"/v1",
 		"--timeout", "300ms", "--attempts", "2", "hi")
 	assert.Equal(t, 1, code, stderr)
 	assert.Contains(t, stderr, "timed out")
@@ -151,13 +141,13 @@ func TestDataFlagsOnEveryCohortCommand(t *testing.T) {
 		{"neighbors", data},
 		{"prompt", data, "--patient", "P00001"},
 	} {
-		code, _, stderr := runCLI(t, append(args, early...)...)
+		code, _, stderr := runCmd(t, append(args, early...)...)
 		assert.Equal(t, 1, code, "%v: %s", args, stderr)
 		assert.Contains(t, stderr, "leaves 0 training", args)
 		assert.Contains(t, stderr, "2000-01-01 (--split-train-end)", args)
 	}
 	// respond takes them too (it fails here on the missing model).
-	code, _, stderr := runCLI(t, append([]string{"respond", filepath.Join(t.TempDir(), "none"), data, "--patient", "P00001"}, early...)...)
+	code, _, stderr := runCmd(t, append([]string{"respond", filepath.Join(t.TempDir(), "none"), data, "--patient", "P00001"}, early...)...)
 	assert.Equal(t, 1, code, stderr)
 	assert.NotContains(t, stderr, "flag provided but not defined")
 }
