@@ -228,7 +228,7 @@ func experimentCommand() command {
 				rep := experiment.ReportOptions{Title: "PMLM experiments", Command: command, Settings: settings, WallTime: wall, Figures: "."}
 				rep.Reused, rep.ReusedTime = runner.Reused()
 				if *reading != "" {
-					b, err := os.ReadFile(*reading)
+					b, err := readInputFile(*reading)
 					if err != nil {
 						return err
 					}

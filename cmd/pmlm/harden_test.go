@@ -151,3 +151,15 @@ func TestDataFlagsOnEveryCohortCommand(t *testing.T) {
 	assert.Equal(t, 1, code, stderr)
 	assert.NotContains(t, stderr, "flag provided but not defined")
 }
+
+// Issue 15 item 11: a prompt template or score input that is a device or
+// a FIFO is refused at once instead of hanging or exhausting memory.
+func TestInputFilesMustBeRegular(t *testing.T) {
+	data := synthData(t, t.TempDir(), "40")
+	code, _, stderr := runCmd(t, "prompt", data, "--patient", "P00001", "--template", "/dev/zero")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "/dev/zero is not a regular file")
+	code, _, stderr = runCmd(t, "score", "--metric", "bleu", "--cands", "/dev/zero", "--refs", "/dev/zero")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "/dev/zero is not a regular file")
+}

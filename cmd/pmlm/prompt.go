@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/pmlm-go/pmlm/pmlm"
@@ -120,7 +119,7 @@ func promptCommand() command {
 					opts := pmlm.TrainOptions{K: *k, WarmStart: *warm, Seed: *seed, Split: dflags.split}
 					opts.NewPredictor = miniRocketFeatures(*features)
 					if *tmplFile != "" {
-						text, err := os.ReadFile(*tmplFile)
+						text, err := readInputFile(*tmplFile)
 						if err != nil {
 							return err
 						}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -127,7 +126,7 @@ func readScoreInputs(candPath string, refPaths []string) ([]string, [][]string, 
 // readLines returns the lines of a text file (without "\n" or "\r\n"),
 // rejecting empty files, empty lines and invalid UTF-8.
 func readLines(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readInputFile(path)
 	if err != nil {
 		return nil, err
 	}
