@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 
 	"github.com/pmlm-go/pmlm/llm/lm"
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
@@ -57,10 +58,39 @@ type LMOptions struct {
 	// Split chooses the training and validation patients (zero: the
 	// default split).
 	Split cohort.SplitBoundaries
+	// MaskNumbers replaces every number in the patients' replies by
+	// NumberMask before training (MaskNumbers), so that the model cannot
+	// write a training patient's values, weights, dates or scores; it is
+	// recorded in the model's lm.Info.MaskedNumbers. The model's answers
+	// then carry the mask where a reply would carry a number.
+	MaskNumbers bool
 	// Train holds the optimizer settings, workers, progress and
 	// checkpoints; its Seed, Epochs and Validation are set from the fields
 	// above.
 	Train lm.TrainOptions
+}
+
+// NumberMask is what MaskNumbers writes in place of a number.
+const NumberMask = "#"
+
+// number matches a number as the synthetic and clinical replies write
+// them: digits with decimal points, commas and the "+" of gestational
+// ages (38+6), and a leading sign.
+var number = regexp.MustCompile(`[-+]?\d+(?:[.,+]\d+)*`)
+
+// MaskNumbers returns text with every number replaced by NumberMask.
+func MaskNumbers(text string) string { return number.ReplaceAllLiteralString(text, NumberMask) }
+
+// maskedReplies returns copies of the patients whose replies have their
+// numbers masked.
+func maskedReplies(ps []*cohort.Patient) []*cohort.Patient {
+	out := make([]*cohort.Patient, len(ps))
+	for i, p := range ps {
+		q := *p
+		q.Response = MaskNumbers(p.Response)
+		out[i] = &q
+	}
+	return out
 }
 
 func (o LMOptions) resolved() (LMOptions, error) {
@@ -126,7 +156,8 @@ func TrainLM(ctx context.Context, c *cohort.Cohort, opt LMOptions) (*lm.Model, l
 	if err != nil {
 		return nil, lm.Info{}, rep, fmt.Errorf("pmlm: language model: %w", err)
 	}
-	info := lm.Info{Mode: opt.Mode, Seed: opt.Seed, Epochs: opt.Epochs, Examples: len(train), DataDigest: c.Digest()}
+	info := lm.Info{Mode: opt.Mode, Seed: opt.Seed, Epochs: opt.Epochs, Examples: len(train), DataDigest: c.Digest(),
+		MaskedNumbers: opt.MaskNumbers}
 	if n := len(rep.ValidationPerplexity); n > 0 && !math.IsNaN(rep.ValidationPerplexity[n-1]) {
 		info.ValidationPerplexity = rep.ValidationPerplexity[n-1]
 	}
@@ -150,6 +181,9 @@ func LMExamples(c *cohort.Cohort, opt LMOptions) (train, val []lm.Example, err e
 		return nil, nil, fmt.Errorf("pmlm: language model: the training split is empty")
 	}
 	build := func(ps []*cohort.Patient, seed uint64) ([]lm.Example, error) {
+		if opt.MaskNumbers {
+			ps = maskedReplies(ps)
+		}
 		if opt.Mode == LMFinetune {
 			return finetuneExamples(c, ps)
 		}

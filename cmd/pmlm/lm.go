@@ -53,6 +53,7 @@ func lmCommand() command {
 			resume := fs.Bool("resume", false, "continue from DIR.checkpoint")
 			every := fs.Int("checkpoint-every", 100, "steps between checkpoints within an epoch (0: only at the end of epochs)")
 			quiet := fs.Bool("quiet", false, "no progress bar")
+			mask := fs.Bool("mask-numbers", false, "replace every number in the patients' replies by "+pmlm.NumberMask+" before training, so that the model cannot write a training patient's values (recorded in its manifest)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) == 0 || args[0] != "train" {
 					return fmt.Errorf("%w: the only subcommand is 'lm train DATA'", errUsage)
@@ -85,7 +86,7 @@ func lmCommand() command {
 					return err
 				}
 				opt := pmlm.LMOptions{Mode: *mode, Seed: *seed, Epochs: *epochs, Validation: *validation,
-					Corpus: corpus.Options{LabPerIndicator: *labPairs}}
+					Corpus: corpus.Options{LabPerIndicator: *labPairs}, MaskNumbers: *mask}
 				if *labPairs == 0 {
 					opt.Corpus.LabPerIndicator = -1 // the corpus package's "none"
 				}
