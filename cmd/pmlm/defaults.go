@@ -2,8 +2,12 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/experiment"
 )
 
 // The training flags of train, demo and experiment take the library's
@@ -44,4 +48,48 @@ func refinementFlags(fs *flag.FlagSet) refinement {
 
 func (r refinement) apply(o *pmlm.TrainOptions) {
 	o.BaselineDecay, o.EntropyBonus, o.Actions, o.OracleValidation = *r.baselineDecay, *r.entropyBonus, *r.actions, *r.oracle
+}
+
+// variantFlags collects repeated --variant NAME:KEY=VALUE,... flags into
+// the refine experiment's REINFORCE variants.
+type variantFlags []experiment.Refinement
+
+func (v *variantFlags) String() string { return fmt.Sprint(len(*v), " variant(s)") }
+
+// Set parses NAME:KEY=VALUE,... with the keys baseline-decay,
+// entropy-bonus, actions, warm-start, episodes and epochs.
+func (v *variantFlags) Set(s string) error {
+	name, settings, ok := strings.Cut(s, ":")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME:KEY=VALUE,..., got %q", s)
+	}
+	f := experiment.Refinement{Name: name}
+	for _, kv := range strings.Split(settings, ",") {
+		key, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("variant %s: want KEY=VALUE, got %q", name, kv)
+		}
+		var err error
+		switch key {
+		case "baseline-decay":
+			f.BaselineDecay, err = strconv.ParseFloat(val, 64)
+		case "entropy-bonus":
+			f.EntropyBonus, err = strconv.ParseFloat(val, 64)
+		case "actions":
+			f.Actions = val
+		case "warm-start":
+			f.WarmStart, err = strconv.ParseBool(val)
+		case "episodes":
+			f.Episodes, err = strconv.Atoi(val)
+		case "epochs":
+			f.Epochs, err = strconv.Atoi(val)
+		default:
+			return fmt.Errorf("variant %s: unknown setting %q (want baseline-decay, entropy-bonus, actions, warm-start, episodes or epochs)", name, key)
+		}
+		if err != nil {
+			return fmt.Errorf("variant %s: %s: %w", name, key, err)
+		}
+	}
+	*v = append(*v, f)
+	return nil
 }

@@ -91,6 +91,8 @@ func experimentCommand() command {
 			noLM := fs.Bool("no-lm", false, "no LMs: the offline case responder answers everywhere and table 2 is left out")
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
 			rl := refinementFlags(fs)
+			var variants variantFlags
+			fs.Var(&variants, "variant", "refine: a REINFORCE variant compared with the full method, NAME:KEY=VALUE,... with keys baseline-decay, entropy-bonus, actions, warm-start, episodes, epochs (repeatable; the variants share the seeds' predictor fits)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
@@ -145,6 +147,7 @@ func experimentCommand() command {
 					Workers: *workers, Jobs: *jobs, Progress: e.stderr,
 				}
 				rl.apply(&cfg.Train)
+				cfg.Refinements = variants
 				if *runsDir == "" {
 					*runsDir = filepath.Join(*out, "runs")
 				}

@@ -77,6 +77,10 @@ type Config struct {
 	PredictorEpochs int
 	// Positions is the number of word positions of figure 6 (paper: 100).
 	Positions int
+	// Refinements are REINFORCE variants that the refine experiment
+	// compares with the full method (Train as given), each trained once
+	// per seed with the same predictor fit.
+	Refinements []Refinement
 	// Workers is the number of patients evaluated at once.
 	Workers int
 	// Jobs is the number of configurations (and predictor-study seeds)
@@ -109,16 +113,58 @@ type Config struct {
 // ErrConfig marks an unusable Config.
 var ErrConfig = errors.New("experiment: invalid configuration")
 
+// Refinement is a variant of the REINFORCE training (beyond the paper)
+// that the refine experiment compares with the full method: its non-zero
+// fields replace those of Config.Train.
+type Refinement struct {
+	// Name labels the variant's rows.
+	Name string
+	// BaselineDecay, EntropyBonus and Actions are pmlm.TrainOptions'.
+	BaselineDecay, EntropyBonus float64
+	Actions                     string
+	// WarmStart warm-starts the patient encoder (pmlm.TrainOptions).
+	WarmStart bool
+	// Episodes and Epochs, if > 0, replace Train.MaxEpisodes and
+	// Train.Epochs.
+	Episodes, Epochs int
+}
+
+// apply returns o with the refinement's settings.
+func (f Refinement) apply(o pmlm.TrainOptions) pmlm.TrainOptions {
+	if f.BaselineDecay != 0 {
+		o.BaselineDecay = f.BaselineDecay
+	}
+	if f.EntropyBonus != 0 {
+		o.EntropyBonus = f.EntropyBonus
+	}
+	if f.Actions != "" {
+		o.Actions = f.Actions
+	}
+	o.WarmStart = o.WarmStart || f.WarmStart
+	if f.Episodes > 0 {
+		o.MaxEpisodes = f.Episodes
+	}
+	if f.Epochs > 0 {
+		o.Epochs = f.Epochs
+	}
+	return o
+}
+
 // variant is one trained and evaluated configuration.
 type variant struct {
 	seed           uint64
 	responder      string
 	noSelf, noPeer bool
 	k, n           int
+	// refinement is 1 + the index of a Config.Refinements entry; 0: none.
+	refinement int
 }
 
 func (v variant) String() string {
 	s := fmt.Sprintf("seed %d, k=%d, n=%d, responder %s", v.seed, v.k, v.n, v.responder)
+	if v.refinement > 0 {
+		s += fmt.Sprintf(", refinement variant %d", v.refinement)
+	}
 	if v.noSelf {
 		s += ", without SP"
 	}
@@ -208,6 +254,16 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 	for _, n := range cfg.Ns {
 		if n < 0 {
 			return nil, fmt.Errorf("%w: n = %d, want ≥ 0", ErrConfig, n)
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range cfg.Refinements {
+		if f.Name == "" || seen[f.Name] {
+			return nil, fmt.Errorf("%w: refinement variant %q needs a distinct name", ErrConfig, f.Name)
+		}
+		seen[f.Name] = true
+		if f.BaselineDecay < 0 || f.BaselineDecay >= 1 || f.EntropyBonus < 0 || f.Episodes < 0 || f.Epochs < 0 {
+			return nil, fmt.Errorf("%w: refinement variant %q: settings out of range", ErrConfig, f.Name)
 		}
 	}
 	names := map[string]bool{CaseResponderName: true}
@@ -329,6 +385,10 @@ func (r *Runner) withControls(v variant) bool { return v == r.full(v.seed) }
 // retrained LM is never mistaken for the one a saved run used.
 func (r *Runner) runName(v variant) string {
 	s := v.String()
+	if v.refinement > 0 {
+		b, _ := json.Marshal(r.cfg.Refinements[v.refinement-1])
+		s += " " + string(b)
+	}
 	if rs := r.responder(v.responder); rs != nil {
 		s += "; " + identity(rs.Responder)
 	}
@@ -536,8 +596,15 @@ func (r *Runner) variants(name string) ([]variant, error) {
 			noSelf, noPeer := f, f
 			noSelf.noSelf, noPeer.noPeer = true, true
 			vs = append(vs, noSelf, noPeer, f)
-		case "fig6", "refine":
+		case "fig6":
 			vs = append(vs, f)
+		case "refine":
+			vs = append(vs, f)
+			for i := range r.cfg.Refinements {
+				v := f
+				v.refinement = i + 1
+				vs = append(vs, v)
+			}
 		case "fig7":
 			vs = append(vs, f)
 			for _, k := range r.cfg.Ks {
@@ -615,6 +682,9 @@ func (r *Runner) evaluate(ctx context.Context, v variant) (*outcome, error) {
 	opts := r.cfg.Train
 	opts.Seed, opts.K, opts.Steps = v.seed, v.k, v.n
 	opts.NoSelfPersonalization, opts.NoPeerPersonalization = v.noSelf, v.noPeer
+	if v.refinement > 0 {
+		opts = r.cfg.Refinements[v.refinement-1].apply(opts)
+	}
 	if r.cfg.Jobs == 1 {
 		// The trainer's own progress bar; with several jobs their bars
 		// would interleave, and the runner's lines suffice.
