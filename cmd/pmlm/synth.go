@@ -13,17 +13,19 @@ import (
 func synthCommand() command {
 	return command{
 		name:  "synth",
-		usage: "synth --out DIR [--seed N] [--patients N] [--noise-free]",
+		usage: "synth --out DIR [--seed N] [--patients N] [--noise-free | --no-measurement-noise]",
 		summary: "synthesize an obstetric cohort (COHORT_SPEC.md) into DIR\n\n" +
 			"The defaults reproduce the paper's cohort: 2,373 patients, 38,817 records,\n" +
 			"35 indicators, 12 labels. The same seed always gives the same files.\n" +
 			"--noise-free leaves out analyser noise and missing values (same labels and\n" +
-			"visit counts): the reference cohort of what is learnable from perfect labs.",
+			"visit counts): the reference cohort of what is learnable from perfect labs.\n" +
+			"--no-measurement-noise leaves out the noise only.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			out := fs.String("out", "", "folder to write visits.csv, patients.csv, metrics.csv and labels.csv to (required)")
 			seed := fs.Uint64("seed", 1, "random seed")
 			patients := fs.Int("patients", synth.DefaultPatients, "number of patients; the records scale to keep about 16.36 per patient")
 			noiseFree := fs.Bool("noise-free", false, "no measurement noise and no missing values")
+			noNoise := fs.Bool("no-measurement-noise", false, "no measurement noise (missing values stay)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 0); err != nil {
 					return err
@@ -35,7 +37,8 @@ func synthCommand() command {
 					return err
 				}
 				opts := synth.DefaultOptions()
-				opts.Seed, opts.Patients, opts.NoiseFree = *seed, *patients, *noiseFree
+				opts.Seed, opts.Patients = *seed, *patients
+				opts.NoMeasurementNoise, opts.NoMissingValues = *noiseFree || *noNoise, *noiseFree
 				opts.Visits = 0 // scaled from Patients
 				c, err := synth.Generate(opts)
 				if err != nil {

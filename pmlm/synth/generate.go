@@ -71,13 +71,16 @@ func GenerateDetailed(opts Options) (*cohort.Cohort, []Facts, error) {
 		for k, rec := range recs {
 			v := values[:numMetrics:numMetrics]
 			values = values[numMetrics:]
-			if opts.NoiseFree {
-				simulateRecord(r, st, p, rec, k == 0, &e, 0, v)
+			noise := 1.0
+			if opts.NoMeasurementNoise {
+				noise = 0
+			}
+			simulateRecord(r, st, p, rec, k == 0, &e, noise, v)
+			if opts.NoMissingValues {
 				// Draw the orders as usual, on a copy, so that the
-				// random stream stays that of the noisy cohort.
+				// random stream stays that of the cohort with gaps.
 				applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, slices.Clone(v))
 			} else {
-				simulateRecord(r, st, p, rec, k == 0, &e, 1, v)
 				applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, v)
 			}
 			visits[k] = cohort.Visit{Date: p.facts.DeliveryDate.AddDate(0, 0, rec.day), Values: v}

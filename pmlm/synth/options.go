@@ -61,15 +61,18 @@ type Options struct {
 	// dysfunction or hidden cholestasis (default 1.5; 1 turns the leakage
 	// route off).
 	InformativeMissingness float64
-	// NoiseFree turns measurement noise and missingness off: no analyser
-	// noise (the 1.5% coefficient of variation and the scatter of the
-	// derived platelet and red-cell indices) and every value of every
-	// record present. Label effects, hidden conditions and the patients'
-	// biological variation stay, and the same seed gives every patient the
-	// same label and number of visits as with noise (later draws may
-	// differ). It gives the reference point of what a predictor could learn
-	// from perfectly measured labs.
-	NoiseFree bool
+	// NoMeasurementNoise leaves out analyser noise: the 1.5% coefficient of
+	// variation of every value and the scatter of the derived platelet and
+	// red-cell indices. NoMissingValues records every value of every visit
+	// (the orders are still drawn, so that the random stream is that of
+	// the cohort with missing values). Label effects, hidden conditions and
+	// the patients' biological variation stay either way, and the same seed
+	// gives every patient the same label and number of visits (later draws
+	// may differ). Both together give the reference of what a predictor
+	// could learn from perfectly measured labs; note that they also remove
+	// the informative missingness (InformativeMissingness), a route by which
+	// the labels leak into which tests were ordered.
+	NoMeasurementNoise, NoMissingValues bool
 }
 
 // DefaultOptions returns the options that reproduce the paper's cohort shape.

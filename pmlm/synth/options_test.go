@@ -145,7 +145,7 @@ func TestTinyCohorts(t *testing.T) {
 	}
 }
 
-// TestNoiseFree checks that the noise-free cohort has every value, the
+// TestNoiseFree checks that the cohort without noise and gaps has every value, the
 // same labels and visit counts as the noisy one of the same seed, and
 // values that differ from it only by the noise.
 func TestNoiseFree(t *testing.T) {
@@ -153,9 +153,19 @@ func TestNoiseFree(t *testing.T) {
 	opts.Patients, opts.Visits, opts.Seed = 150, 0, 3
 	noisy, err := Generate(opts)
 	require.NoError(t, err)
-	opts.NoiseFree = true
+	opts.NoMeasurementNoise, opts.NoMissingValues = true, true
 	clean, err := Generate(opts)
 	require.NoError(t, err)
+	opts.NoMissingValues = false
+	quiet, err := Generate(opts)
+	require.NoError(t, err)
+	// Without noise only, the first patient (who shares every draw with the
+	// noisy cohort) has the noisy cohort's gaps.
+	for k, v := range quiet.Patients[0].Visits {
+		for m, x := range v.Values {
+			require.Equal(t, math.IsNaN(noisy.Patients[0].Visits[k].Values[m]), math.IsNaN(x), "visit %d, metric %d", k, m)
+		}
+	}
 	require.Len(t, clean.Patients, len(noisy.Patients))
 	missingNoisy, close, observed := 0, 0, 0
 	for i := range clean.Patients {
