@@ -36,8 +36,11 @@ const (
 	// DefaultRewardComponent is the BERTScore component of the reward
 	// (paper: F1).
 	DefaultRewardComponent = "F"
-	// DefaultPredictor is the name of the default label predictor.
-	DefaultPredictor = "minirocket"
+	// DefaultPredictor is the name of the default label predictor:
+	// gradient-boosted trees on per-patient summary features, chosen on the
+	// validation split of the default synthetic cohort over MiniRocket,
+	// the previous default (docs/experiments/predictors).
+	DefaultPredictor = "gbdt"
 )
 
 // PredictorFactory returns an unfitted label predictor seeded with seed.

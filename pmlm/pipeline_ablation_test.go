@@ -71,7 +71,7 @@ func TestTrainReusesAFittedPredictor(t *testing.T) {
 	ctx := context.Background()
 	fit, err := pmlm.FitPredictor(ctx, c, tinyTraining(3))
 	require.NoError(t, err)
-	require.Equal(t, "minirocket", fit.Predictor().Name())
+	require.Equal(t, pmlm.DefaultPredictor, fit.Predictor().Name())
 
 	opts := tinyTraining(3)
 	opts.Fitted = fit

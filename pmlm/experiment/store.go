@@ -183,7 +183,7 @@ func (s runStore) save(sr *savedRun) error {
 // (the factories).
 func settingsOf(c *cohort.Cohort, testPatients int, cfg Config) (train, study string, err error) {
 	opts := cfg.Train
-	text, pred := "default", "default"
+	text, pred := "default", "default ("+pmlm.DefaultPredictor+")"
 	if opts.Text != nil {
 		// The encoder's Name tells layers and models apart, which its
 		// type does not.

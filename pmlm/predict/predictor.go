@@ -9,9 +9,12 @@
 //
 // Predictors:
 //
-//   - MiniRocketClassifier (the default): the MiniRocket transform (Dempster,
-//     Schmidt & Webb, KDD 2021), multivariate and variable-length, followed by
-//     a ridge classifier whose regularization is chosen by efficient
+//   - GBDTClassifier (the default): gradient-boosted decision trees on
+//     per-patient summary features (per lab: last, mean, min, max, slope,
+//     observed share; the number of visits), trained by FitGBDT.
+//   - MiniRocketClassifier: the MiniRocket transform (Dempster, Schmidt &
+//     Webb, KDD 2021), multivariate and variable-length, followed by a
+//     ridge classifier whose regularization is chosen by efficient
 //     leave-one-out cross-validation, as scikit-learn's RidgeClassifierCV.
 //   - NeuralClassifier: the paper's baselines (LSTM, 1-D CNN, Transformer
 //     encoder) on spago, over the zero-padded visit sequence.

@@ -4,10 +4,10 @@ import "fmt"
 
 // PredictorNames lists the names New accepts, the default first.
 func PredictorNames() []string {
-	return []string{"minirocket", "gbdt", string(ArchLSTM), string(ArchCNN), string(ArchTransformer)}
+	return []string{"gbdt", "minirocket", string(ArchLSTM), string(ArchCNN), string(ArchTransformer)}
 }
 
-// New returns an unfitted predictor by name ("minirocket", "gbdt", "lstm",
+// New returns an unfitted predictor by name ("gbdt", "minirocket", "lstm",
 // "cnn" or "transformer") with its default configuration and the given seed.
 func New(name string, seed uint64) (Predictor, error) {
 	switch name {

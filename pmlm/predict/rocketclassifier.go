@@ -10,10 +10,11 @@ import (
 	"github.com/pmlm-go/pmlm/internal/stats"
 )
 
-// MiniRocketClassifier is the default Predictor: channels standardized and
-// imputed by a Scaler (series shorter than 9 timesteps padded at the end
-// with zeros, the training mean), the MiniRocket transform, and a Ridge
-// classifier with leave-one-out choice of alpha. Probs are the softmax of
+// MiniRocketClassifier is a Predictor (the default before GBDTClassifier):
+// channels standardized and imputed by a Scaler (series shorter than 9
+// timesteps padded at the end with zeros, the training mean), the
+// MiniRocket transform, and a Ridge classifier with leave-one-out choice of
+// alpha. Probs are the softmax of
 // the ridge decision scores: a monotone map of the scores, not calibrated
 // probabilities.
 //
