@@ -159,7 +159,7 @@ func TestLoadRejectsCorruptedAndForeignModels(t *testing.T) {
 	man, err := pmlm.ReadManifest(dir)
 	require.NoError(t, err)
 	assert.Equal(t, similarity.ExactKind, man.Parts[pmlm.PartRecommender].Kind)
-	assert.Equal(t, predict.KindMiniRocket, man.Parts[pmlm.PartPredictor].Kind)
+	assert.Equal(t, predict.KindGBDT, man.Parts[pmlm.PartPredictor].Kind) // the default predictor
 	assert.Equal(t, "case", man.Responder.Provider)
 	assert.Equal(t, p.Labels(), man.Data.Labels)
 }

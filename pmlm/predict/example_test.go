@@ -76,3 +76,44 @@ func ExampleParseLabel() {
 	// "Option 3": gestational hypertension
 	// "normal or gestational diabetes": predict: the answer names no single label: several options named
 }
+
+// Fit gradient-boosted trees on per-patient summaries of the visits and
+// ask which lab carried the label. Here the label is whether the second lab
+// runs high; the first is noise, and values go missing now and then.
+func ExampleGBDTClassifier() {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var series [][][]float64
+	var labels []int
+	for i := range 200 {
+		label := i % 2
+		visits := make([][]float64, 3+rng.IntN(8))
+		for t := range visits {
+			visits[t] = []float64{rng.NormFloat64(), 100 + 10*float64(label) + 3*rng.NormFloat64()}
+			if rng.IntN(5) == 0 {
+				visits[t][0] = math.NaN() // missing
+			}
+		}
+		series = append(series, visits)
+		labels = append(labels, label)
+	}
+	m := &predict.GBDTClassifier{Config: predict.GBDTConfig{Seed: 1}, Channels: []string{"noise", "HGB"}}
+	if err := m.Fit(context.Background(), series[:150], labels[:150], 2); err != nil {
+		fmt.Println(err)
+		return
+	}
+	pred, err := predict.PredictAll(context.Background(), m, series[150:])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sc, err := predict.Score(pred, labels[150:], 2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("accuracy above 0.9:", sc.Accuracy > 0.9)
+	fmt.Println("most important feature is a summary of HGB:", strings.HasPrefix(m.FeatureImportances()[0].Feature, "HGB."))
+	// Output:
+	// accuracy above 0.9: true
+	// most important feature is a summary of HGB: true
+}
