@@ -2,6 +2,7 @@ package pmlm_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -43,8 +44,25 @@ func TestSaveLoadEmbedsTheGenerativeResponder(t *testing.T) {
 	assert.Equal(t, llm.GenerativeKind, part.Kind)
 	assert.Equal(t, g.Identity().Model, man.Responder.Model)
 
+	// No reply is stored: the LM answers, so the directory keeps only the
+	// training patients' keys, not cases.jsonl.
+	assert.NotContains(t, man.Files, "cases.jsonl")
+	assert.Contains(t, man.Files, "train_keys.json")
+	_, err = os.Stat(filepath.Join(dir, "cases.jsonl"))
+	assert.True(t, os.IsNotExist(err))
+
 	q, err := pmlm.Load(ctx, dir, pmlm.LoadOptions{})
 	require.NoError(t, err)
+	// A training patient is still left out of its own neighbours.
+	train, _, _ := c.Split(cohort.DefaultSplit())
+	for _, pt := range train[:3] {
+		a, err := p.Respond(ctx, pt, pmlm.RespondOptions{SkipFinal: true})
+		require.NoError(t, err)
+		b, err := q.Respond(ctx, pt, pmlm.RespondOptions{SkipFinal: true})
+		require.NoError(t, err)
+		assert.Equal(t, a.Similar, b.Similar)
+		assert.Equal(t, a.Coarse, b.Coarse)
+	}
 	loaded, ok := q.Responder().(*llm.GenerativeResponder)
 	require.True(t, ok, "Load answers with the embedded LM, got %T", q.Responder())
 	assert.Equal(t, g.Identity(), loaded.Identity())

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/pmlm-go/pmlm/encoder"
@@ -48,6 +49,11 @@ const (
 // fileCases holds the training patients' coarse prompts and doctor replies,
 // the knowledge of the default case responder.
 const fileCases = "cases.jsonl"
+
+// fileTrainKeys holds the training patients' keys (a sorted JSON array)
+// of a model whose responder is not the case responder, which stores no
+// replies.
+const fileTrainKeys = "train_keys.json"
 
 // Manifest is manifest.json, the description of a model directory: which
 // part of which kind lies in which file with which SHA-256, the data the
@@ -313,19 +319,33 @@ func (p *Pipeline) write(tmp string, savers map[string]Saver) error {
 		}
 		m.Parts[role] = Part{Kind: s.Kind(), File: file, SHA256: sum}
 	}
-	sum, err := writeHashed(filepath.Join(tmp, fileCases), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		for _, c := range p.cases {
-			if err := enc.Encode(c); err != nil {
-				return err
-			}
+	// The patients' replies are stored only when the case responder needs
+	// them to answer; otherwise only the training patients' keys (for
+	// the exclusions), which recommender.bin holds anyway.
+	file, write := fileTrainKeys, func(w io.Writer) error {
+		keys := make([]string, len(p.cases))
+		for i, c := range p.cases {
+			keys[i] = c.ID
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("pmlm: save %s: %w", fileCases, err)
+		slices.Sort(keys)
+		return json.NewEncoder(w).Encode(keys)
 	}
-	m.Files[fileCases] = sum
+	if m.Responder.Provider == llm.ProviderCase {
+		file, write = fileCases, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			for _, c := range p.cases {
+				if err := enc.Encode(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	sum, err := writeHashed(filepath.Join(tmp, file), write)
+	if err != nil {
+		return fmt.Errorf("pmlm: save %s: %w", file, err)
+	}
+	m.Files[file] = sum
 	if m.Index, err = checkIndex(b.recommender, m.Parts[PartEncoder].SHA256); err != nil {
 		return err
 	}
@@ -489,20 +509,8 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 		return nil, err
 	}
 
-	want, ok := m.Files[fileCases]
-	if !ok {
-		return nil, fmt.Errorf("%w: the manifest lists no %s", ErrModel, fileCases)
-	}
-	raw, err := read(fileCases, want)
-	if err != nil {
+	if p.trainKeys, err = p.readTrainingCases(m, read); err != nil {
 		return nil, err
-	}
-	if p.cases, err = llm.ReadCases(bytes.NewReader(raw), fileCases); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrModel, err)
-	}
-	p.trainKeys = make(map[string]bool, len(p.cases))
-	for _, c := range p.cases {
-		p.trainKeys[c.ID] = true
 	}
 	responder := opts.Responder
 	if responder == nil {
@@ -522,6 +530,45 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	}
 	p.scorer = reward.NewBERTScorer(p.text, reward.BERTScoreOptions{})
 	return p, nil
+}
+
+// readTrainingCases reads the training cases (cases.jsonl, into p.cases)
+// of a model whose responder is the case responder, or else the training
+// patients' keys (train_keys.json), and returns the keys.
+func (p *Pipeline) readTrainingCases(m *Manifest, read func(name, sha string) ([]byte, error)) (map[string]bool, error) {
+	var keys []string
+	if want, ok := m.Files[fileCases]; ok {
+		raw, err := read(fileCases, want)
+		if err != nil {
+			return nil, err
+		}
+		if p.cases, err = llm.ReadCases(bytes.NewReader(raw), fileCases); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrModel, err)
+		}
+		for _, c := range p.cases {
+			keys = append(keys, c.ID)
+		}
+	} else {
+		want, ok := m.Files[fileTrainKeys]
+		if !ok {
+			return nil, fmt.Errorf("%w: the manifest lists neither %s nor %s", ErrModel, fileCases, fileTrainKeys)
+		}
+		raw, err := read(fileTrainKeys, want)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &keys); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrModel, fileTrainKeys, err)
+		}
+	}
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if k == "" || set[k] {
+			return nil, fmt.Errorf("%w: an empty or repeated training patient key %q", ErrModel, k)
+		}
+		set[k] = true
+	}
+	return set, nil
 }
 
 // loadPart reads the part of the role from the model directory with the
