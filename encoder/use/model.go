@@ -28,6 +28,7 @@ type Model struct {
 
 	vocab, embDim, width, ffnDim, heads, maxLen int
 	emb, invTimescales                          []float32
+	timing                                      []float32 // maxLen×embDim: the timing signal, computed once
 	layers                                      [2]layer
 	pool                                        kernels.Packed
 	poolB                                       []float32
@@ -93,7 +94,7 @@ func (m *Model) WithWorkers(n int) *Model {
 	}
 	c := &Model{header: m.header, tok: m.tok, workers: n, vocab: m.vocab, embDim: m.embDim,
 		width: m.width, ffnDim: m.ffnDim, heads: m.heads, maxLen: m.maxLen, emb: m.emb,
-		invTimescales: m.invTimescales, layers: m.layers, pool: m.pool, poolB: m.poolB,
+		invTimescales: m.invTimescales, timing: m.timing, layers: m.layers, pool: m.pool, poolB: m.poolB,
 		eps: m.eps, l2Floor: m.l2Floor}
 	return c
 }
@@ -156,6 +157,16 @@ func build(h *Header, t map[string][]float32) (*Model, error) {
 	}
 	if m.invTimescales, err = get("timing/inv_timescales", m.embDim/2); err != nil {
 		return nil, err
+	}
+	m.timing = make([]float32, m.maxLen*m.embDim)
+	half := m.embDim / 2
+	for p := 0; p < m.maxLen; p++ {
+		for j := 0; j < half; j++ {
+			// As the graph: position·timescale in float32, then sin and cos.
+			a := float32(p) * m.invTimescales[j]
+			m.timing[p*m.embDim+j] = float32(math.Sin(float64(a)))
+			m.timing[p*m.embDim+half+j] = float32(math.Cos(float64(a)))
+		}
 	}
 	out, ok2 := t["layer0/output/bias"]
 	if !ok2 {
@@ -393,17 +404,13 @@ func (m *Model) sentenceVector(states [][]float32) []float32 {
 // embeddings again).
 func (m *Model) embed(x []float32, batch [][]int, seqs []seq) {
 	e := m.embDim
-	half := e / 2
 	for s, sq := range seqs {
 		for p, id := range batch[s] {
 			row := x[(sq.off+p)*e : (sq.off+p+1)*e]
 			em := m.emb[id*e : (id+1)*e]
-			pos := float32(p)
-			for j := 0; j < half; j++ {
-				a := pos * m.invTimescales[j]
-				sin, cos := float32(math.Sin(float64(a))), float32(math.Cos(float64(a)))
-				row[j] = em[j] + (em[j] + sin)
-				row[half+j] = em[half+j] + (em[half+j] + cos)
+			tim := m.timing[p*e : (p+1)*e]
+			for j := range row {
+				row[j] = em[j] + (em[j] + tim[j])
 			}
 		}
 	}
@@ -415,9 +422,7 @@ func (m *Model) embed(x []float32, batch [][]int, seqs []seq) {
 func (m *Model) runLayer(l *layer, ws *workspace, seqs []seq, in, out []float32, tokens int) error {
 	w := m.width
 	ln := ws.ln[:tokens*l.in]
-	for t := 0; t < tokens; t++ {
-		kernels.AddLayerNorm(ln[t*l.in:(t+1)*l.in], in[t*l.in:(t+1)*l.in], nil, l.attnNormW, l.attnB, m.eps)
-	}
+	m.layerNorm(ln, in, l.attnNormW, l.attnB, l.in, tokens)
 	qkv := ws.qkv[:tokens*3*l.in]
 	if err := kernels.Gemm(qkv, 3*l.in, ln, l.in, tokens, &l.qkv, l.qkvB, nil, m.workers); err != nil {
 		return err
@@ -439,9 +444,7 @@ func (m *Model) runLayer(l *layer, ws *workspace, seqs []seq, in, out []float32,
 		addTo(x, in[:tokens*w])
 	}
 	ln = ws.ln[:tokens*w]
-	for t := 0; t < tokens; t++ {
-		kernels.AddLayerNorm(ln[t*w:(t+1)*w], x[t*w:(t+1)*w], nil, l.ffnNormW, l.ffnB, m.eps)
-	}
+	m.layerNorm(ln, x, l.ffnNormW, l.ffnB, w, tokens)
 	f := ws.ffn[:tokens*m.ffnDim]
 	if err := kernels.Gemm(f, m.ffnDim, ln, w, tokens, &l.ffn1, l.ffn1B, reluEpilogue, m.workers); err != nil {
 		return err
@@ -451,6 +454,16 @@ func (m *Model) runLayer(l *layer, ws *workspace, seqs []seq, in, out []float32,
 	}
 	addTo(out[:tokens*w], x)
 	return nil
+}
+
+// layerNorm sets each of the tokens rows (width d) of dst to the layer
+// norm of src's, rows spread over the workers.
+func (m *Model) layerNorm(dst, src, w, b []float32, d, tokens int) {
+	kernels.Parallel(tokens, m.workers, func(_, lo, hi int) {
+		for t := lo; t < hi; t++ {
+			kernels.AddLayerNorm(dst[t*d:(t+1)*d], src[t*d:(t+1)*d], nil, w, b, m.eps)
+		}
+	})
 }
 
 func reluEpilogue(c []float32, ldc, m, n0, n1 int) {
