@@ -161,21 +161,23 @@ func MeasureSeparation(ctx context.Context, c *cohort.Cohort, cfg SeparationConf
 		var gap float64
 		perSeed := make([]float64, len(seeds))
 		for s := range seeds {
-			var cands []string
-			var rl [][]string
-			for i, r := range usable {
-				for _, t := range append(append([]string{}, draws[s][i].right...), draws[s][i].wrong...) {
-					cands = append(cands, t)
-					rl = append(rl, []string{r.Response})
-				}
-			}
-			sc, err := scorer.Score(ctx, cands, rl)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", enc.Name(), err)
-			}
 			auroc[e][s] = make([]float64, len(usable))
-			for i := range usable {
-				f := sc.Pairs[i*2*k : (i+1)*2*k]
+			for i, r := range usable {
+				// One reference per call, so that a cancelled context
+				// stops the measurement within one reference.
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				cands := append(append([]string{}, draws[s][i].right...), draws[s][i].wrong...)
+				rl := make([][]string, len(cands))
+				for j := range rl {
+					rl[j] = []string{r.Response}
+				}
+				sc, err := scorer.Score(ctx, cands, rl)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", enc.Name(), err)
+				}
+				f := sc.Pairs
 				var a float64
 				for _, right := range f[:k] {
 					for _, wrong := range f[k:] {
@@ -288,6 +290,9 @@ func newCachedEncoder(ctx context.Context, enc encoder.TextEncoder, texts []stri
 	be, ok := enc.(batchEncoder)
 	const chunk = 16
 	for i := 0; i < len(texts); i += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		part := texts[i:min(i+chunk, len(texts))]
 		if ok {
 			es, err := be.EncodeBatch(ctx, part)
