@@ -93,6 +93,9 @@ func TestTrainWithWeaviateIndexGivesExactPrompts(t *testing.T) {
 	assert.NotEqual(t, 0, run(ctx, []string{"prompt", exactDir, "--data", data, "--patient", id, "--index", location}, e))
 	assert.Contains(t, stderr.String(), "in-process index")
 	stderr.Reset()
+	assert.NotEqual(t, 0, run(ctx, []string{"serve", exactDir, "--index", location}, e))
+	assert.Contains(t, stderr.String(), "in-process index")
+	stderr.Reset()
 	other := "weaviate://" + srv.Addr + "/OtherCollection?grpc=" + grpcPort + "&tenant=ward-1"
 	assert.NotEqual(t, 0, run(ctx, []string{"prompt", indexDir, "--data", data, "--patient", id, "--index", other}, e))
 	assert.Contains(t, stderr.String(), "CmdTrain")

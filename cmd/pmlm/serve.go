@@ -43,8 +43,12 @@ func serveCommand() command {
 			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's own)")
 			model := fs.String("model", "", "model name of the LLM provider")
 			baseURL := fs.String("base-url", "", "endpoint (openai-compatible)")
+			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
+					return err
+				}
+				if err := checkIndexFlag(args[0], *index); err != nil {
 					return err
 				}
 				switch {
@@ -63,7 +67,7 @@ func serveCommand() command {
 				if err != nil {
 					return err
 				}
-				var opts pmlm.LoadOptions
+				opts := pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index)}
 				if *provider != "" {
 					if opts.Responder, err = llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL}); err != nil {
 						return err
