@@ -13,8 +13,8 @@ import (
 // plug-in part that does not is checked as far as it can be.
 type (
 	// classified is a fitted label predictor that knows its number of
-	// classes and of input channels (predict.MiniRocketClassifier,
-	// predict.NeuralClassifier).
+	// classes and of input channels (predict.GBDTClassifier,
+	// predict.MiniRocketClassifier, predict.NeuralClassifier).
 	classified interface {
 		NumClasses() int
 		NumChannels() int

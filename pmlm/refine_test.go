@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,7 +54,7 @@ func TestReplaceActionsTrainSaveAndLoad(t *testing.T) {
 		b, err := q.Respond(ctx, pt, pmlm.RespondOptions{SkipFinal: true})
 		require.NoError(t, err)
 		assert.Equal(t, a.Final, b.Final, "the loaded model refines the same way")
-		for _, d := range a.Deletions {
+		for j, d := range a.Deletions {
 			if d.Replacement == "" {
 				continue
 			}
@@ -65,7 +66,18 @@ func TestReplaceActionsTrainSaveAndLoad(t *testing.T) {
 			}
 			assert.Contains(t, others, trimPunct(d.Replacement), "a similar patient's label")
 			assert.NotEqual(t, a.PredictedLabel, trimPunct(d.Replacement))
-			assert.Contains(t, a.Final, d.Replacement)
+			// A later step may delete a word of the replacement (e.g.
+			// "acute" of "acute fetal distress, heart-rate type"); the
+			// rest of it stays.
+			later := map[string]bool{}
+			for _, e := range a.Deletions[j+1:] {
+				later[trimPunct(e.Word)] = true
+			}
+			for _, w := range strings.Fields(d.Replacement) {
+				if !later[trimPunct(w)] {
+					assert.Contains(t, a.Final, w)
+				}
+			}
 		}
 	}
 	t.Logf("%d of %d test prompts had their predicted label replaced", replaced, len(test))

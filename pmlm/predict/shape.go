@@ -31,3 +31,16 @@ func (m *NeuralClassifier) NumChannels() int {
 	}
 	return len(m.scaler.Mean)
 }
+
+// NumClasses returns the number of classes the fitted trees score (0
+// before Fit).
+func (m *GBDTClassifier) NumClasses() int {
+	if m.model == nil {
+		return 0
+	}
+	return len(m.model.Base)
+}
+
+// NumChannels returns the number of channels per timestep the fitted model
+// reads (0 before Fit).
+func (m *GBDTClassifier) NumChannels() int { return m.numChannels }
