@@ -26,13 +26,21 @@ var tinyLMFlags = []string{"--epochs", "1", "--dim", "16", "--layers", "1", "--h
 // the training of a tiny model to seconds, under the race detector too.
 func lmCohort(t *testing.T) string {
 	t.Helper()
+	dir, _ := synthCohortDir(t, 5, 40)
+	return dir
+}
+
+// synthCohortDir writes a synthetic cohort of the seed and size as CSV
+// into a temporary folder and returns the folder and the cohort.
+func synthCohortDir(t *testing.T, seed uint64, patients int) (string, *cohort.Cohort) {
+	t.Helper()
 	opts := synth.DefaultOptions()
-	opts.Seed, opts.Patients, opts.Visits = 5, 40, 0
+	opts.Seed, opts.Patients, opts.Visits = seed, patients, 0
 	c, err := synth.Generate(opts)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, cohort.WriteDir(dir, c))
-	return dir
+	return dir, c
 }
 
 func TestLMTrainAndAsk(t *testing.T) {

@@ -12,19 +12,13 @@ import (
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
-	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
 // TestTrainDefaultsToTheGeneralResponder trains with the default
 // responder (a tiny general LM, to keep the test short): the model embeds
 // it, no LM checkpoint is left, and respond answers with it.
 func TestTrainDefaultsToTheGeneralResponder(t *testing.T) {
-	opts := synth.DefaultOptions()
-	opts.Seed, opts.Patients, opts.Visits = 6, 120, 0
-	c, err := synth.Generate(opts)
-	require.NoError(t, err)
-	data := t.TempDir()
-	require.NoError(t, cohort.WriteDir(data, c))
+	data, c := synthCohortDir(t, 6, 120)
 	model := filepath.Join(t.TempDir(), "model")
 
 	code, stdout, stderr := runCmd(t, "train", data, "--out", model, "--lm-size", "tiny", "--epochs", "1",
@@ -32,7 +26,7 @@ func TestTrainDefaultsToTheGeneralResponder(t *testing.T) {
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	assert.Contains(t, stdout, "saved the model to "+model)
 	assert.Contains(t, stderr, "training the general responder")
-	_, err = os.Stat(model + ".lm.checkpoint")
+	_, err := os.Stat(model + ".lm.checkpoint")
 	assert.True(t, os.IsNotExist(err), "the LM's checkpoint is removed once the model is saved")
 
 	m, err := pmlm.ReadManifest(model)
@@ -51,7 +45,7 @@ func TestTrainDefaultsToTheGeneralResponder(t *testing.T) {
 }
 
 func TestTrainRejectsBadResponderFlags(t *testing.T) {
-	data := t.TempDir()
+	data, _ := synthCohortDir(t, 6, 60)
 	out := filepath.Join(t.TempDir(), "model")
 	for name, args := range map[string][]string{
 		"unknown responder": {"--responder", "gpt"},
@@ -62,15 +56,10 @@ func TestTrainRejectsBadResponderFlags(t *testing.T) {
 		assert.Equal(t, 2, code, "%s: %s", name, stderr)
 	}
 	// An LM directory that does not exist is named in the error.
-	opts := synth.DefaultOptions()
-	opts.Seed, opts.Patients, opts.Visits = 6, 60, 0
-	c, err := synth.Generate(opts)
-	require.NoError(t, err)
-	require.NoError(t, cohort.WriteDir(data, c))
 	missing := filepath.Join(t.TempDir(), "no-lm")
 	code, _, stderr := runCmd(t, "train", data, "--out", out, "--lm", missing)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, missing)
-	_, err = os.Stat(out)
+	_, err := os.Stat(out)
 	assert.True(t, os.IsNotExist(err))
 }
