@@ -57,7 +57,7 @@ type variantFlags []experiment.Refinement
 func (v *variantFlags) String() string { return fmt.Sprint(len(*v), " variant(s)") }
 
 // Set parses NAME:KEY=VALUE,... with the keys baseline-decay,
-// entropy-bonus, actions, warm-start, episodes and epochs.
+// entropy-bonus, actions, warm-start, episodes, epochs and lr.
 func (v *variantFlags) Set(s string) error {
 	name, settings, ok := strings.Cut(s, ":")
 	if !ok || name == "" {
@@ -83,8 +83,10 @@ func (v *variantFlags) Set(s string) error {
 			f.Episodes, err = strconv.Atoi(val)
 		case "epochs":
 			f.Epochs, err = strconv.Atoi(val)
+		case "lr":
+			f.LearningRate, err = strconv.ParseFloat(val, 64)
 		default:
-			return fmt.Errorf("variant %s: unknown setting %q (want baseline-decay, entropy-bonus, actions, warm-start, episodes or epochs)", name, key)
+			return fmt.Errorf("variant %s: unknown setting %q (want baseline-decay, entropy-bonus, actions, warm-start, episodes, epochs or lr)", name, key)
 		}
 		if err != nil {
 			return fmt.Errorf("variant %s: %s: %w", name, key, err)

@@ -92,7 +92,7 @@ func experimentCommand() command {
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
 			rl := refinementFlags(fs)
 			var variants variantFlags
-			fs.Var(&variants, "variant", "refine: a REINFORCE variant compared with the full method, NAME:KEY=VALUE,... with keys baseline-decay, entropy-bonus, actions, warm-start, episodes, epochs (repeatable; the variants share the seeds' predictor fits)")
+			fs.Var(&variants, "variant", "refine: a REINFORCE variant compared with the full method, NAME:KEY=VALUE,... with keys baseline-decay, entropy-bonus, actions, warm-start, episodes, epochs, lr (repeatable; the variants share the seeds' predictor fits)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err

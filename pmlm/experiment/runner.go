@@ -127,6 +127,8 @@ type Refinement struct {
 	// Episodes and Epochs, if > 0, replace Train.MaxEpisodes and
 	// Train.Epochs.
 	Episodes, Epochs int
+	// LearningRate, if > 0, replaces Train.LearningRate (Adam's step size).
+	LearningRate float64
 }
 
 // apply returns o with the refinement's settings.
@@ -146,6 +148,9 @@ func (f Refinement) apply(o pmlm.TrainOptions) pmlm.TrainOptions {
 	}
 	if f.Epochs > 0 {
 		o.Epochs = f.Epochs
+	}
+	if f.LearningRate > 0 {
+		o.LearningRate = f.LearningRate
 	}
 	return o
 }
@@ -262,7 +267,7 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 			return nil, fmt.Errorf("%w: refinement variant %q needs a distinct name", ErrConfig, f.Name)
 		}
 		seen[f.Name] = true
-		if f.BaselineDecay < 0 || f.BaselineDecay >= 1 || f.EntropyBonus < 0 || f.Episodes < 0 || f.Epochs < 0 {
+		if f.BaselineDecay < 0 || f.BaselineDecay >= 1 || f.EntropyBonus < 0 || f.Episodes < 0 || f.Epochs < 0 || f.LearningRate < 0 {
 			return nil, fmt.Errorf("%w: refinement variant %q: settings out of range", ErrConfig, f.Name)
 		}
 	}
