@@ -15,9 +15,8 @@ import (
 )
 
 // Train a pipeline on a small synthetic cohort, answer a test patient,
-// save the model and load it back. Training the policy is not bitwise
-// reproducible (spago's backward pass is concurrent), so the example prints
-// only what does not depend on it: the coarse prompt's parts.
+// save the model and load it back. The example prints the coarse prompt's
+// parts and the number of words the policy deleted.
 func Example() {
 	ctx := context.Background()
 	opts := synth.DefaultOptions()

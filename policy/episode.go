@@ -137,20 +137,85 @@ func (e *Episode) SumLogProb() mat.Tensor {
 }
 
 // Run plays one episode: starting from the coarse prompt s0 it embeds the
-// current state with text (recomputing E after every deletion), scores the
-// words with p, and deletes one word, opts.Steps times or until one word is
-// left. Sampled episodes draw from rng, which must not be shared with
-// another goroutine; greedy ones ignore it. patient is x̂ ([d_p 1]); when it
-// requires gradients, the returned log-probabilities reach it.
+// current state with text (recomputing E after every deletion unless text
+// is context-free), scores the words with p, and deletes one word,
+// opts.Steps times or until one word is left. Sampled episodes draw from
+// rng, which must not be shared with another goroutine; greedy ones ignore
+// it. patient is x̂ ([d_p 1]); when it requires gradients, the returned
+// log-probabilities reach it.
 func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, patient mat.Tensor, opts Options, rng *rand.Rand) (*Episode, error) {
+	if !opts.Greedy && rng == nil {
+		return nil, errors.New("policy: sampled episode without a random source")
+	}
+	scorer, editable := p.(EditScorer)
+	ep := &Episode{}
+	score := func(words, edits [][]float32) ([]float64, error) {
+		var (
+			logits mat.Tensor
+			err    error
+		)
+		if edits != nil {
+			logits, err = scorer.LogitsWithEdits(words, edits, patient, opts.Train)
+		} else {
+			logits, err = p.Logits(words, patient, opts.Train)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ep.Logits = append(ep.Logits, logits)
+		return logits.Value().Data().F64(), nil
+	}
+	var noEdits error
+	if !editable {
+		noEdits = fmt.Errorf("policy: replace actions need a policy that scores edits (EditScorer); %T does not", p)
+	}
+	pl, err := play(ctx, text, s0, opts.Steps, opts.Replace, noEdits, chooser(opts.Greedy, rng), score)
+	if err != nil {
+		return nil, err
+	}
+	ep.Result, ep.EncodeTime, ep.PolicyTime = pl.Result, pl.encodeTime, pl.policyTime
+	for i, a := range pl.actions {
+		// log π = z_a − logsumexp(z): stable, unlike Log(Softmax(z)).
+		z := ep.Logits[i]
+		ep.LogProbs = append(ep.LogProbs, ag.Sub(ag.At(z, a, 0), ag.LogSumExp(z)))
+		ep.Entropy = append(ep.Entropy, stat.Entropy(pl.probs[i]))
+		ep.MaxEntropy = append(ep.MaxEntropy, math.Log(float64(len(pl.probs[i]))))
+	}
+	return ep, nil
+}
+
+// chooser returns the action rule of an episode: the most probable action
+// (ties: the first) when greedy, else a draw from rng.
+func chooser(greedy bool, rng *rand.Rand) func([]float64) int {
+	if greedy {
+		return stats.Argmax
+	}
+	return func(p []float64) int { return sample(p, rng.Float64()) }
+}
+
+// played is what play did: the result, and per step the probabilities of
+// the actions and the action taken.
+type played struct {
+	Result
+	probs                  [][]float64
+	actions                []int
+	encodeTime, policyTime time.Duration
+}
+
+// play is the episode loop that Run, RefineWithEdits and the trainer
+// share: from s0 it embeds the state, has score rate the state's words
+// (and the replace actions' edit vectors, when opts offer any), turns the
+// scores into probabilities, lets choose pick an action and applies it,
+// steps times (0: DefaultSteps) or until one word is left. noEdits, if
+// not nil, is returned when spec offers replacements (the scorer cannot
+// rate them). A context-free text encoder embeds s0 once (again after a
+// replacement): its state vectors are s0's minus the deleted rows.
+func play(ctx context.Context, text encoder.TextEncoder, s0 string, steps int, spec *Replacement, noEdits error,
+	choose func([]float64) int, score func(words, edits [][]float32) ([]float64, error)) (*played, error) {
 	words := strings.Fields(s0)
 	if len(words) == 0 {
 		return nil, ErrEmptyPrompt
 	}
-	if !opts.Greedy && rng == nil {
-		return nil, errors.New("policy: sampled episode without a random source")
-	}
-	steps := opts.Steps
 	if steps == 0 {
 		steps = DefaultSteps
 	}
@@ -161,74 +226,67 @@ func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, pat
 	for i := range origin {
 		origin[i] = i
 	}
-	rep, err := newReplacer(ctx, text, opts.Replace, len(words))
+	rep, err := newReplacer(ctx, text, spec, len(words))
 	if err != nil {
 		return nil, err
 	}
-	scorer, editable := p.(EditScorer)
-	if !rep.done && !editable {
-		return nil, fmt.Errorf("policy: replace actions need a policy that scores edits (EditScorer); %T does not", p)
+	if !rep.done && noEdits != nil {
+		return nil, noEdits
 	}
-	ep := &Episode{Result: Result{Coarse: s0}}
+	pl := &played{Result: Result{Coarse: s0}}
+	var vecs [][]float32
+	cf, ok := text.(encoder.ContextFree)
+	static := ok && cf.ContextFree()
 	for step := 0; step < steps && len(words) > 1; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		state := strings.Join(words, " ")
 		t0 := time.Now()
-		enc, err := text.Encode(ctx, state)
-		if err != nil {
-			return nil, fmt.Errorf("policy: step %d: encode state: %w", step, err)
+		if !static || vecs == nil {
+			enc, err := text.Encode(ctx, strings.Join(words, " "))
+			if err != nil {
+				return nil, fmt.Errorf("policy: step %d: encode state: %w", step, err)
+			}
+			if enc.NumWords != len(words) {
+				return nil, fmt.Errorf("policy: step %d: text encoder %s reports %d words, state has %d",
+					step, text.Name(), enc.NumWords, len(words))
+			}
+			vecs = enc.WordVectors()
 		}
-		if enc.NumWords != len(words) {
-			return nil, fmt.Errorf("policy: step %d: text encoder %s reports %d words, state has %d",
-				step, text.Name(), enc.NumWords, len(words))
-		}
-		vecs := enc.WordVectors()
 		t1 := time.Now()
-		var logits mat.Tensor
 		edits, at := rep.edits(vecs, origin)
-		if edits != nil {
-			logits, err = scorer.LogitsWithEdits(vecs, edits, patient, opts.Train)
-		} else {
-			logits, err = p.Logits(vecs, patient, opts.Train)
-		}
+		z, err := score(vecs, edits)
 		if err != nil {
 			return nil, fmt.Errorf("policy: step %d: %w", step, err)
 		}
-		probs, err := probabilities(logits)
+		probs, err := softmaxChecked(z)
 		if err != nil {
 			return nil, fmt.Errorf("policy: step %d: %w", step, err)
 		}
-		var a int
-		if opts.Greedy {
-			a = stats.Argmax(probs)
-		} else {
-			a = sample(probs, rng.Float64())
-		}
-		// log π = z_a − logsumexp(z): stable, unlike Log(Softmax(z)).
-		ep.LogProbs = append(ep.LogProbs, ag.Sub(ag.At(logits, a, 0), ag.LogSumExp(logits)))
-		ep.Logits = append(ep.Logits, logits)
-		ep.Entropy = append(ep.Entropy, stat.Entropy(probs))
-		ep.MaxEntropy = append(ep.MaxEntropy, math.Log(float64(len(probs))))
-		t2 := time.Now()
-		ep.EncodeTime += t1.Sub(t0)
-		ep.PolicyTime += t2.Sub(t1)
+		a := choose(probs)
+		pl.probs = append(pl.probs, probs)
+		pl.actions = append(pl.actions, a)
+		pl.encodeTime += t1.Sub(t0)
+		pl.policyTime += time.Since(t1)
 		if a >= len(words) {
 			var d Deletion
 			words, origin, d = rep.apply(words, origin, at, a-len(words))
 			d.Step, d.Prob = step, probs[a]
-			ep.Deletions = append(ep.Deletions, d)
+			pl.Deletions = append(pl.Deletions, d)
+			vecs = nil // the state has new words
 			continue
 		}
-		ep.Deletions = append(ep.Deletions, Deletion{
+		pl.Deletions = append(pl.Deletions, Deletion{
 			Step: step, Word: words[a], Index: origin[a], StateIndex: a, Prob: probs[a],
 		})
 		words = append(words[:a:a], words[a+1:]...)
 		origin = append(origin[:a:a], origin[a+1:]...)
+		if static {
+			vecs = append(vecs[:a:a], vecs[a+1:]...)
+		}
 	}
-	ep.Final = strings.Join(words, " ")
-	return ep, nil
+	pl.Final = strings.Join(words, " ")
+	return pl, nil
 }
 
 // Refine deletes up to steps words (0 means DefaultSteps) greedily, without
@@ -304,81 +362,20 @@ func RefineWith(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 stri
 // the same greedy choices as Run with Greedy set; s must implement
 // EditScores when rep offers any.
 func RefineWithEdits(ctx context.Context, s Scorer, text encoder.TextEncoder, s0 string, patient []float32, steps int, rep *Replacement) (Result, error) {
-	words := strings.Fields(s0)
-	if len(words) == 0 {
-		return Result{}, ErrEmptyPrompt
+	es, editable := s.(EditScores)
+	var noEdits error
+	if !editable {
+		noEdits = fmt.Errorf("policy: replace actions need a scorer of edits (EditScores); %T does not", s)
 	}
-	if steps == 0 {
-		steps = DefaultSteps
+	score := func(words, edits [][]float32) ([]float64, error) {
+		if edits != nil {
+			return es.ScoresWithEdits(words, edits, patient)
+		}
+		return s.Scores(words, patient)
 	}
-	if steps < 0 {
-		return Result{}, fmt.Errorf("policy: %d steps, want ≥ 0", steps)
-	}
-	origin := make([]int, len(words))
-	for i := range origin {
-		origin[i] = i
-	}
-	r, err := newReplacer(ctx, text, rep, len(words))
+	pl, err := play(ctx, text, s0, steps, rep, noEdits, stats.Argmax, score)
 	if err != nil {
 		return Result{}, err
 	}
-	es, editable := s.(EditScores)
-	if !r.done && !editable {
-		return Result{}, fmt.Errorf("policy: replace actions need a scorer of edits (EditScores); %T does not", s)
-	}
-	res := Result{Coarse: s0}
-	// A context-free embedder's state vectors are s0's minus the deleted
-	// rows: embed once (again after a replacement).
-	var vecs [][]float32
-	cf, ok := text.(encoder.ContextFree)
-	static := ok && cf.ContextFree()
-	for step := 0; step < steps && len(words) > 1; step++ {
-		if err := ctx.Err(); err != nil {
-			return Result{}, err
-		}
-		if !static || vecs == nil {
-			enc, err := text.Encode(ctx, strings.Join(words, " "))
-			if err != nil {
-				return Result{}, fmt.Errorf("policy: step %d: encode state: %w", step, err)
-			}
-			if enc.NumWords != len(words) {
-				return Result{}, fmt.Errorf("policy: step %d: text encoder %s reports %d words, state has %d",
-					step, text.Name(), enc.NumWords, len(words))
-			}
-			vecs = enc.WordVectors()
-		}
-		var z []float64
-		edits, at := r.edits(vecs, origin)
-		if edits != nil {
-			z, err = es.ScoresWithEdits(vecs, edits, patient)
-		} else {
-			z, err = s.Scores(vecs, patient)
-		}
-		if err != nil {
-			return Result{}, fmt.Errorf("policy: step %d: %w", step, err)
-		}
-		probs, err := softmaxChecked(z)
-		if err != nil {
-			return Result{}, fmt.Errorf("policy: step %d: %w", step, err)
-		}
-		a := stats.Argmax(probs)
-		if a >= len(words) {
-			var d Deletion
-			words, origin, d = r.apply(words, origin, at, a-len(words))
-			d.Step, d.Prob = step, probs[a]
-			res.Deletions = append(res.Deletions, d)
-			vecs = nil // the state has new words
-			continue
-		}
-		res.Deletions = append(res.Deletions, Deletion{
-			Step: step, Word: words[a], Index: origin[a], StateIndex: a, Prob: probs[a],
-		})
-		words = append(words[:a:a], words[a+1:]...)
-		origin = append(origin[:a:a], origin[a+1:]...)
-		if static {
-			vecs = append(vecs[:a], vecs[a+1:]...)
-		}
-	}
-	res.Final = strings.Join(words, " ")
-	return res, nil
+	return pl.Result, nil
 }

@@ -19,10 +19,14 @@
 //     supplied by the caller (RewardFunc), validation-based selection of the
 //     best epoch and atomic, resumable checkpoints.
 //
-// All graph values are spago float32 tensors (type T). Training is not
-// bitwise reproducible when episodes run concurrently (spago runs backward
-// passes in goroutines, and episodes share the dropout source), but greedy
-// inference is deterministic.
+// All graph values are spago float32 tensors (type T). The trainer trains
+// an MLP without graphs (tape.go: a recorded forward pass and a
+// hand-written backward pass, checked against the graph), summing every
+// gradient in a fixed order, so training is bitwise reproducible for a
+// seed, whatever the number of workers; other Policy implementations are
+// trained through their spago graph, which is not (spago sums gradients in
+// the order its backward goroutines finish). Greedy inference is
+// deterministic.
 package policy
 
 import (

@@ -18,6 +18,8 @@ import (
 	"github.com/nlpodyssey/spago/optimizers/adam"
 
 	"github.com/pmlm-go/pmlm/encoder"
+	"github.com/pmlm-go/pmlm/internal/dropout"
+	"gonum.org/v1/gonum/stat"
 )
 
 // RewardFunc scores the final prompt of a training episode on case
@@ -67,8 +69,10 @@ type TrainerConfig struct {
 	Epochs    int // default DefaultEpochs
 	BatchSize int // episodes per optimizer step; default DefaultBatchSize
 	// Workers bounds the episodes of a mini-batch that run at once;
-	// default GOMAXPROCS. Episodes share the parameters: gradients
-	// accumulate under spago's per-matrix mutex.
+	// default GOMAXPROCS. With an MLP policy the trained weights do not
+	// depend on it (each episode's gradient is kept apart and the batch's
+	// are added in case order); other policies share spago's gradient
+	// accumulation, whose order follows the scheduling.
 	Workers      int
 	Steps        int     // deletions per episode n; default DefaultSteps
 	LearningRate float64 // Adam step size; default DefaultLearningRate
@@ -438,37 +442,17 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]episodeStats, Timing
 	for k := range seeds {
 		seeds[k] = [2]uint64{t.rng.Uint64(), t.rng.Uint64()}
 	}
-	baseline := t.st.Baseline
-	scale := 1 / float64(len(cases)) // average the gradients over the batch
-	rewards := make([]episodeStats, len(cases))
-	errs := make([]error, len(cases))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, t.cfg.Workers)
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		timing Timing
+		rewards []episodeStats
+		timing  Timing
+		err     error
 	)
-	for k, ci := range cases {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			r, tm, err := t.episode(ctx, ci, seeds[k], baseline, scale)
-			mu.Lock()
-			timing.Add(tm)
-			mu.Unlock()
-			if err != nil {
-				errs[k] = fmt.Errorf("case %d: %w", ci, err)
-				cancel()
-				return
-			}
-			rewards[k] = r
-		}()
+	if m, ok := t.cfg.Policy.(*MLP); ok {
+		rewards, timing, err = t.stepTape(ctx, m, cases, seeds)
+	} else {
+		rewards, timing, err = t.stepGraph(ctx, cases, seeds)
 	}
-	wg.Wait() // no forward or backward pass is in flight past this point
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		zeroGrads(t.params)
 		return nil, timing, err
 	}
@@ -487,6 +471,184 @@ func (t *Trainer) step(ctx context.Context, cases []int) ([]episodeStats, Timing
 	t.st.Steps++
 	timing.Update = time.Since(t0)
 	return rewards, timing, nil
+}
+
+// forEachEpisode runs play(k, ci) for the batch's cases on up to Workers
+// goroutines, stopping the others at the first error, and returns the
+// errors joined and the timings summed.
+func (t *Trainer) forEachEpisode(ctx context.Context, cases []int, play func(ctx context.Context, k, ci int) (Timing, error)) (Timing, error) {
+	errs := make([]error, len(cases))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, t.cfg.Workers)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		timing Timing
+	)
+	for k, ci := range cases {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			tm, err := play(ctx, k, ci)
+			mu.Lock()
+			timing.Add(tm)
+			mu.Unlock()
+			if err != nil {
+				errs[k] = fmt.Errorf("case %d: %w", ci, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait() // no episode is in flight past this point
+	return timing, errors.Join(errs...)
+}
+
+// stepTape plays the batch with the MLP's graph-free training pass (tape.go)
+// and leaves the batch's gradient in the parameters, summed in a fixed
+// order, so that training is bitwise reproducible for a seed, whatever the
+// number of workers:
+//   - x̂ of every case is computed first, in case order (the encoder draws
+//     its dropout masks from a source of its own: the order fixes them);
+//   - the episodes run concurrently, each drawing its policy dropout masks
+//     from a source seeded by the episode, and each gradient goes into a
+//     buffer of its own;
+//   - the buffers are added in case order, and x̂'s gradients are
+//     back-propagated into the encoder one case after the other (each of
+//     its weights is used once per case, so spago adds one term per pass).
+func (t *Trainer) stepTape(ctx context.Context, m *MLP, cases []int, seeds [][2]uint64) ([]episodeStats, Timing, error) {
+	var timing Timing
+	xs := make([]mat.Tensor, len(cases))
+	xv := make([][]float32, len(cases))
+	for k, ci := range cases {
+		t0 := time.Now()
+		x, err := t.cfg.Cases.Patient(ctx, ci, true)
+		if err != nil {
+			return nil, timing, fmt.Errorf("case %d: patient encoding: %w", ci, err)
+		}
+		if x != nil {
+			xs[k], xv[k] = x, append([]float32(nil), x.Value().Data().F32()...)
+		}
+		timing.Patient += time.Since(t0)
+	}
+	rewards := make([]episodeStats, len(cases))
+	grads := make([]*gradients, len(cases))
+	tm, err := t.forEachEpisode(ctx, cases, func(ctx context.Context, k, ci int) (Timing, error) {
+		var (
+			tm  Timing
+			err error
+		)
+		rewards[k], grads[k], tm, err = t.episodeTape(ctx, m, ci, seeds[k], xv[k], len(cases))
+		return tm, err
+	})
+	timing.Add(tm)
+	if err != nil {
+		return nil, timing, err
+	}
+	t0 := time.Now()
+	var total *gradients
+	for _, g := range grads {
+		switch {
+		case g == nil:
+		case total == nil:
+			total = g
+		default:
+			total.add(g)
+		}
+	}
+	if total != nil {
+		for i, p := range m.Params() {
+			p.AccGrad(mat.NewDense[T](mat.WithShape(p.Shape()...), mat.WithBacking(total.params[i])))
+		}
+	}
+	for k, x := range xs {
+		if grads[k] == nil || x == nil || !x.RequiresGrad() {
+			continue
+		}
+		x.AccGrad(mat.NewDense[T](mat.WithShape(x.Shape()...), mat.WithBacking(grads[k].patient)))
+		if err := ag.Backward(x); err != nil {
+			return nil, timing, fmt.Errorf("case %d: backward into the patient encoder: %w", cases[k], err)
+		}
+	}
+	timing.Backward += time.Since(t0)
+	return rewards, timing, nil
+}
+
+// episodeTape plays one training episode through the MLP's tape and returns
+// its gradient of −((reward − baseline)·Σ log π + β·Σ H)/batch, or nil when
+// that loss is constant (zero advantage and no entropy bonus).
+func (t *Trainer) episodeTape(ctx context.Context, m *MLP, ci int, seed [2]uint64, x []float32, batch int) (episodeStats, *gradients, Timing, error) {
+	var (
+		out episodeStats
+		tm  Timing
+	)
+	rng := rand.New(rand.NewPCG(seed[0], seed[1]))
+	var drop *dropout.Source
+	if m.cfg.Dropout > 0 {
+		drop = dropout.New(seed[1] ^ seed[0]<<1) // a stream of the episode's own
+	}
+	var spec *Replacement
+	if ec, ok := t.cfg.Cases.(EditCases); ok {
+		spec = ec.Replacement(ci)
+	}
+	var tapes []*stepTape
+	score := func(words, edits [][]float32) ([]float64, error) {
+		tp, z, err := m.forwardTape(words, edits, x, drop)
+		if err != nil {
+			return nil, err
+		}
+		tapes = append(tapes, tp)
+		return z, nil
+	}
+	pl, err := play(ctx, t.cfg.Text, t.cfg.Cases.Prompt(ci), t.cfg.Steps, spec, nil, chooser(false, rng), score)
+	if err != nil {
+		return out, nil, tm, err
+	}
+	tm.Encode, tm.Policy = pl.encodeTime, pl.policyTime
+	for i, p := range pl.probs {
+		out.entropy = append(out.entropy, stat.Entropy(p))
+		out.maxEntropy = append(out.maxEntropy, math.Log(float64(len(p))))
+		out.replaced = out.replaced || pl.Deletions[i].Replacement != ""
+	}
+	t0 := time.Now()
+	r, err := t.cfg.Reward(ctx, ci, pl.Final)
+	tm.Reward = time.Since(t0)
+	if err != nil {
+		return out, nil, tm, fmt.Errorf("reward: %w", err)
+	}
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return out, nil, tm, fmt.Errorf("reward: non-finite value %v", r)
+	}
+	out.reward = r
+	scale := 1 / float64(batch) // average the gradients over the batch
+	adv, beta := (r-t.st.Baseline)*scale, t.cfg.EntropyBonus*scale
+	if len(tapes) == 0 || (adv == 0 && beta == 0) {
+		return out, nil, tm, nil
+	}
+	t1 := time.Now()
+	g := m.newGradients()
+	for i, tp := range tapes {
+		m.backwardTape(tp, scoreGradient(pl.probs[i], pl.actions[i], adv, beta), g)
+	}
+	tm.Backward = time.Since(t1)
+	return out, g, tm, nil
+}
+
+// stepGraph plays the batch through the policy's spago graph (any Policy)
+// and back-propagates each episode's loss as it finishes. spago sums
+// gradients in the order its goroutines finish, so this path is not
+// bitwise reproducible.
+func (t *Trainer) stepGraph(ctx context.Context, cases []int, seeds [][2]uint64) ([]episodeStats, Timing, error) {
+	baseline := t.st.Baseline
+	scale := 1 / float64(len(cases)) // average the gradients over the batch
+	rewards := make([]episodeStats, len(cases))
+	timing, err := t.forEachEpisode(ctx, cases, func(ctx context.Context, k, ci int) (Timing, error) {
+		r, tm, err := t.episode(ctx, ci, seeds[k], baseline, scale)
+		rewards[k] = r
+		return tm, err
+	})
+	return rewards, timing, err
 }
 
 // episode plays one training episode and back-propagates

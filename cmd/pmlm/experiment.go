@@ -73,7 +73,7 @@ func experimentCommand() command {
 			jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "configurations trained at once; each is seeded on its own, so this changes only the speed (each holds about 1 GB on the default cohort)")
 			runsDir := fs.String("runs", "", "folder of the saved runs, one JSON file per finished configuration (default DIR/runs); a rerun with the same cohort and settings reuses them")
 			fresh := fs.Bool("fresh", false, "train every configuration again instead of reusing saved runs (after changing the library)")
-			trainWorkers := fs.Int("train-workers", 1, "concurrent REINFORCE episodes; more is faster, but the trained policy then depends on scheduling too (even with 1, spago's parallel backward makes training not bitwise reproducible: two runs of --quick matched in 21 of 24 configurations)")
+			trainWorkers := fs.Int("train-workers", 1, "concurrent REINFORCE episodes per configuration (the trained policy is the same bits for any value; more is faster when cores are free)")
 			markdown := fs.String("markdown", "", "also write the report to this file (figures linked relative to it)")
 			reading := fs.String("reading", "", "Markdown file inserted as the report's reading")
 			provider := fs.String("responder", "", "table 1: an LLM provider besides the case responder: "+strings.Join(llm.Providers(), ", "))

@@ -86,12 +86,9 @@ type Config struct {
 	// Jobs is the number of configurations (and predictor-study seeds)
 	// trained at once; 0 means 1. Each configuration draws its randomness
 	// from its own seed, never from another job, so Jobs changes the speed
-	// only. (Training is still not bitwise reproducible from run to run:
-	// spago back-propagates in goroutines and sums gradients in the order
-	// they finish, and a rounding difference can flip a later greedy
-	// deletion. The coarse prompts and predictor results are exact.) Every
-	// job holds its own pipeline in memory (about 1 GB on the default
-	// synthetic cohort).
+	// only: every result is the same bits for any Jobs (the policy's
+	// training sums its gradients in a fixed order). Every job holds its
+	// own pipeline in memory (about 1 GB on the default synthetic cohort).
 	Jobs int
 	// RunsDir, if set, receives every finished configuration and
 	// predictor-study seed as a JSON file (every test patient's scores
