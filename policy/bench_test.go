@@ -102,35 +102,49 @@ func BenchmarkRefine(b *testing.B) {
 // BenchmarkTrainStep runs one optimizer step of the Trainer: a mini-batch
 // of 8 episodes (n=10, 100-word prompts) with a cheap reward, the
 // backward passes and the Adam update, and reports the breakdown (episode
-// parts summed over the batch's concurrent episodes).
+// parts summed over the batch's concurrent episodes). "tape" is the MLP's
+// graph-free training pass (the trainer's path for an MLP), "graph" the
+// same network trained through spago's graph (the path of other policies).
 func BenchmarkTrainStep(b *testing.B) {
-	m, text, s0, x := benchSetup(b)
-	cases := &benchCases{prompt: s0, x: x.Data().F32(), n: 8}
-	tr, err := NewTrainer(TrainerConfig{
-		Policy: m, Text: text, Cases: cases, BatchSize: 8,
-		Reward: func(_ context.Context, _ int, final string) (float64, error) {
-			return float64(len(final)%7) / 7, nil
-		},
-	})
-	if err != nil {
-		b.Fatal(err)
+	for _, path := range []string{"tape", "graph"} {
+		b.Run(path, func(b *testing.B) {
+			m, text, s0, x := benchSetup(b)
+			var p Policy = m
+			if path == "graph" {
+				p = graphOnly{m}
+			}
+			cases := &benchCases{prompt: s0, x: x.Data().F32(), n: 8}
+			tr, err := NewTrainer(TrainerConfig{
+				Policy: p, Text: text, Cases: cases, BatchSize: 8,
+				Reward: func(_ context.Context, _ int, final string) (float64, error) {
+					return float64(len(final)%7) / 7, nil
+				},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			idx := []int{0, 1, 2, 3, 4, 5, 6, 7}
+			var tm Timing
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_, st, err := tr.step(context.Background(), idx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tm.Add(st)
+			}
+			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 / float64(b.N) }
+			b.ReportMetric(per(tm.Encode), "encode-ms/op")
+			b.ReportMetric(per(tm.Policy), "policy-ms/op")
+			b.ReportMetric(per(tm.Backward), "backward-ms/op")
+			b.ReportMetric(per(tm.Update), "adam-ms/op")
+		})
 	}
-	idx := []int{0, 1, 2, 3, 4, 5, 6, 7}
-	var tm Timing
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		_, st, err := tr.step(context.Background(), idx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		tm.Add(st)
-	}
-	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 / float64(b.N) }
-	b.ReportMetric(per(tm.Encode), "encode-ms/op")
-	b.ReportMetric(per(tm.Policy), "policy-ms/op")
-	b.ReportMetric(per(tm.Backward), "backward-ms/op")
-	b.ReportMetric(per(tm.Update), "adam-ms/op")
 }
+
+// graphOnly hides the MLP's type from the trainer, which then trains it
+// through its spago graph.
+type graphOnly struct{ *MLP }
 
 type benchCases struct {
 	prompt string
