@@ -184,6 +184,13 @@ func Run(ctx context.Context, p Policy, text encoder.TextEncoder, s0 string, pat
 	return ep, nil
 }
 
+// isContextFree reports whether text embeds each word independently of its
+// context (encoder.ContextFree).
+func isContextFree(text encoder.TextEncoder) bool {
+	cf, ok := text.(encoder.ContextFree)
+	return ok && cf.ContextFree()
+}
+
 // chooser returns the action rule of an episode: the most probable action
 // (ties: the first) when greedy, else a draw from rng.
 func chooser(greedy bool, rng *rand.Rand) func([]float64) int {
@@ -235,8 +242,7 @@ func play(ctx context.Context, text encoder.TextEncoder, s0 string, steps int, s
 	}
 	pl := &played{Result: Result{Coarse: s0}}
 	var vecs [][]float32
-	cf, ok := text.(encoder.ContextFree)
-	static := ok && cf.ContextFree()
+	static := isContextFree(text)
 	for step := 0; step < steps && len(words) > 1; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
