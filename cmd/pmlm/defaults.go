@@ -32,15 +32,16 @@ const (
 // refinement holds the flags of the REINFORCE variants beyond the paper,
 // shared by train and experiment; their zero values are the paper's method.
 type refinement struct {
-	baselineDecay, entropyBonus *float64
-	actions                     *string
-	oracle                      *bool
+	baselineDecay, entropyBonus, learningRate *float64
+	actions                                   *string
+	oracle                                    *bool
 }
 
 func refinementFlags(fs *flag.FlagSet) refinement {
 	return refinement{
 		baselineDecay: fs.Float64("baseline-decay", 0, "subtract a running mean of the rewards with this decay per mini-batch, in (0, 1) (0: none, the paper's loss)"),
 		entropyBonus:  fs.Float64("entropy-bonus", 0, "add this weight times the policy's entropy to the REINFORCE objective (0: none, the paper's loss)"),
+		learningRate:  fs.Float64("lr", pmlm.DefaultLearningRate, "Adam's step size for the policy and its encoder (the paper's: 0.005)"),
 		oracle:        fs.Bool("oracle", false, "also measure the refinement oracle (deletes the wrong diagnoses' words, knowing the true one) on the validation patients, to read each epoch's validation gain against (a diagnostic; costs a few answers per validation patient)"),
 		actions:       fs.String("actions", pmlm.ActionsDelete, "the policy's actions: delete (the paper's) or replace (also replace the predicted label by a similar patient's label)"),
 	}
@@ -48,6 +49,7 @@ func refinementFlags(fs *flag.FlagSet) refinement {
 
 func (r refinement) apply(o *pmlm.TrainOptions) {
 	o.BaselineDecay, o.EntropyBonus, o.Actions, o.OracleValidation = *r.baselineDecay, *r.entropyBonus, *r.actions, *r.oracle
+	o.LearningRate = *r.learningRate
 }
 
 // variantFlags collects repeated --variant NAME:KEY=VALUE,... flags into

@@ -176,6 +176,12 @@ func (s runStore) save(sr *savedRun) error {
 	})
 }
 
+// trainerVersion numbers the versions of the training code whose results
+// differ for the same settings, so that runs saved by an earlier version are
+// made again rather than reused. 2: the policy trains through its tape
+// (policy/tape.go; bitwise reproducible, other rounding than spago's graph).
+const trainerVersion = 2
+
 // settingsOf describes what every result of a Runner depends on besides
 // the run itself: for trainings the cohort, test split and training
 // options; for the predictor study the cohort, split and predictors.
@@ -199,7 +205,8 @@ func settingsOf(c *cohort.Cohort, testPatients int, cfg Config) (train, study st
 		TestPatients int
 		Train        pmlm.TrainOptions
 		Text, Pred   string
-	}{digest, testPatients, opts, text, pred})
+		Trainer      int
+	}{digest, testPatients, opts, text, pred, trainerVersion})
 	if err != nil {
 		return "", "", err
 	}
