@@ -167,10 +167,12 @@ type TrainOptions struct {
 	// paper's loss.
 	EntropyBonus float64
 	// Actions selects the policy's actions: ActionsDelete ("" means it),
-	// the paper's word deletions, or ActionsReplace, which also lets the
+	// the paper's word deletions; ActionsReplace, which also lets the
 	// policy replace the predicted label by one of the similar patients'
-	// other labels (the paper's future work). A saved model refines with
-	// the actions it was trained with.
+	// other labels; or ActionsInsert, which lets it add one of them after
+	// the predicted label (replace and insert are the paper's future work,
+	// its limitation 2). A saved model refines with the actions it was
+	// trained with.
 	Actions string
 	// RewardComponent selects the BERTScore component of the reward: "F"
 	// (DefaultRewardComponent, the paper's F1), "P" or "R".
@@ -217,6 +219,11 @@ const (
 	// replaced, once per prompt, by one of the similar patients' other
 	// labels (policy.Replacement).
 	ActionsReplace = "replace"
+	// ActionsInsert adds insert actions: one of the similar patients' other
+	// labels may be added after the predicted label, once per prompt
+	// ("anemia" becomes "anemia or gestational diabetes"), made as a
+	// replacement of the label by the pair.
+	ActionsInsert = "insert"
 )
 
 // checkActions validates an action set, "" meaning ActionsDelete.
@@ -224,10 +231,10 @@ func checkActions(a string) (string, error) {
 	switch a {
 	case "", ActionsDelete:
 		return ActionsDelete, nil
-	case ActionsReplace:
+	case ActionsReplace, ActionsInsert:
 		return a, nil
 	}
-	return "", fmt.Errorf("%w: actions %q: want %q or %q", ErrOptions, a, ActionsDelete, ActionsReplace)
+	return "", fmt.Errorf("%w: actions %q: want %q, %q or %q", ErrOptions, a, ActionsDelete, ActionsReplace, ActionsInsert)
 }
 
 func (o *TrainOptions) setDefaults() error {

@@ -160,13 +160,14 @@ func (p *Pipeline) Ask(ctx context.Context, patient *cohort.Patient, prompt stri
 	return p.respond(ctx, prompt, p.exclusions(patient.ID))
 }
 
-// replacementFor returns the replace actions of a coarse prompt when the
-// pipeline has them (ActionsReplace): the first occurrence of the predicted
-// label's words may be replaced by one of the similar patients' other
-// labels, most frequent first. Nil when the label does not occur in the
-// prompt or there is no other label.
+// replacementFor returns the replace or insert actions of a coarse prompt
+// when the pipeline has them: the first occurrence of the predicted label's
+// words may be replaced by one of the similar patients' other labels, most
+// frequent first (ActionsReplace), or by the label followed by "or" and one
+// of them (ActionsInsert). Nil when the label does not occur in the prompt
+// or there is no other label.
 func (p *Pipeline) replacementFor(c Coarse) *policy.Replacement {
-	if p.actions != ActionsReplace {
+	if p.actions != ActionsReplace && p.actions != ActionsInsert {
 		return nil
 	}
 	from, to := phraseAt(strings.Fields(c.Prompt), c.PredictedLabel)
@@ -181,6 +182,12 @@ func (p *Pipeline) replacementFor(c Coarse) *policy.Replacement {
 	}
 	if len(cands) == 0 {
 		return nil
+	}
+	if p.actions == ActionsInsert {
+		label := strings.Join(strings.Fields(c.PredictedLabel), " ")
+		for i, s := range cands {
+			cands[i] = label + " or " + s
+		}
 	}
 	return &policy.Replacement{From: from, To: to, Candidates: cands}
 }
@@ -200,5 +207,6 @@ func phraseAt(words []string, phrase string) (from, to int) {
 // loaded model).
 func (p *Pipeline) TrainingReport() TrainingReport { return p.training }
 
-// Actions returns the policy's action set (ActionsDelete or ActionsReplace).
+// Actions returns the policy's action set (ActionsDelete, ActionsReplace or
+// ActionsInsert).
 func (p *Pipeline) Actions() string { return p.actions }

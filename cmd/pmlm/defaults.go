@@ -43,7 +43,7 @@ func refinementFlags(fs *flag.FlagSet) refinement {
 		entropyBonus:  fs.Float64("entropy-bonus", 0, "add this weight times the policy's entropy to the REINFORCE objective (0: none, the paper's loss)"),
 		learningRate:  fs.Float64("lr", pmlm.DefaultLearningRate, "Adam's step size for the policy and its encoder (the paper's: 0.005)"),
 		oracle:        fs.Bool("oracle", false, "also measure the refinement oracle (deletes the wrong diagnoses' words, knowing the true one) on the validation patients, to read each epoch's validation gain against (a diagnostic; costs a few answers per validation patient)"),
-		actions:       fs.String("actions", pmlm.ActionsDelete, "the policy's actions: delete (the paper's) or replace (also replace the predicted label by a similar patient's label)"),
+		actions:       fs.String("actions", pmlm.ActionsDelete, "the policy's actions: delete (the paper's), replace (also replace the predicted label by a similar patient's label) or insert (also add a similar patient's label after it: \"X or Y\")"),
 	}
 }
 
