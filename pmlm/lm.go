@@ -157,7 +157,7 @@ func TrainLM(ctx context.Context, c *cohort.Cohort, opt LMOptions) (*lm.Model, l
 		return nil, lm.Info{}, rep, fmt.Errorf("pmlm: language model: %w", err)
 	}
 	info := lm.Info{Mode: opt.Mode, Seed: opt.Seed, Epochs: opt.Epochs, Examples: len(train), DataDigest: c.Digest(),
-		MaskedNumbers: opt.MaskNumbers}
+		Split: opt.Split.String(), MaskedNumbers: opt.MaskNumbers}
 	if n := len(rep.ValidationPerplexity); n > 0 && !math.IsNaN(rep.ValidationPerplexity[n-1]) {
 		info.ValidationPerplexity = rep.ValidationPerplexity[n-1]
 	}

@@ -44,6 +44,9 @@ func (p *Pipeline) checkManifest(m *Manifest) error {
 	if m.Steps < 1 {
 		return bad("steps is %d, must be at least 1", m.Steps)
 	}
+	if r := m.Data.Read; r != nil && r.MaxVisits < 0 {
+		return bad("data.read.max_visits is %d, must not be negative", r.MaxVisits)
+	}
 	if len(m.Data.Metrics) == 0 {
 		return bad("data.metrics is empty")
 	}

@@ -97,6 +97,44 @@ func TestLoadChecksManifestFieldsAgainstParts(t *testing.T) {
 	}
 }
 
+// Issue 15 item 13: the manifest records how the cohort was read
+// (data.read), Load gives it back, and a manifest written before the field
+// existed (no data.read) still loads, with the reader's defaults.
+func TestManifestRecordsReadSettings(t *testing.T) {
+	p, _ := trainedOrFail(t)
+	assert.Equal(t, pmlm.ReadSettings{MaxVisits: cohort.DefaultMaxVisits}, p.ReadSettings(), "zero TrainOptions.Read: the defaults")
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(dir))
+	m, err := pmlm.ReadManifest(dir)
+	require.NoError(t, err)
+	require.NotNil(t, m.Data.Read)
+	assert.Equal(t, cohort.DefaultMaxVisits, m.Data.Read.MaxVisits)
+
+	for _, tc := range []struct {
+		name string
+		read *pmlm.ReadSettings
+		want pmlm.ReadSettings
+	}{
+		{"an older manifest", nil, pmlm.ReadSettings{MaxVisits: cohort.DefaultMaxVisits}},
+		{"recorded", &pmlm.ReadSettings{MaxVisits: 60, Lenient: true}, pmlm.ReadSettings{MaxVisits: 60, Lenient: true}},
+	} {
+		require.NoError(t, p.Save(dir))
+		reseal(t, dir, func(m *pmlm.Manifest) { m.Data.Read = tc.read })
+		raw, err := os.ReadFile(filepath.Join(dir, pmlm.ManifestFile))
+		require.NoError(t, err)
+		assert.Equal(t, tc.read != nil, bytes.Contains(raw, []byte(`"read"`)), tc.name)
+		q, err := pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+		require.NoError(t, err, tc.name)
+		assert.Equal(t, tc.want, q.ReadSettings(), tc.name)
+		assert.Equal(t, p.Split(), q.Split(), tc.name)
+	}
+	require.NoError(t, p.Save(dir))
+	reseal(t, dir, func(m *pmlm.Manifest) { m.Data.Read = &pmlm.ReadSettings{MaxVisits: -1} })
+	_, err = pmlm.Load(context.Background(), dir, pmlm.LoadOptions{})
+	require.ErrorIs(t, err, pmlm.ErrModel)
+	assert.Contains(t, err.Error(), "data.read.max_visits is -1")
+}
+
 // Issue 15 item 8: a model trained against another responder than the
 // case responder is not answered by the case responder in its place, and
 // a responder other than the recorded one is reported.

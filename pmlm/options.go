@@ -97,6 +97,11 @@ type TrainOptions struct {
 	// Split selects the training and validation patients; the zero value
 	// means cohort.DefaultSplit.
 	Split cohort.SplitBoundaries
+	// Read is how the cohort was read (the cohort.ReadOptions given to
+	// cohort.ReadDir): recorded in the manifest, so that the commands that
+	// answer with the model read patients as training did. The zero value
+	// means the reader's defaults.
+	Read ReadSettings
 	// NewPredictor makes the label predictor (and the cross-fitting
 	// folds' predictors); nil means MiniRocket with ridge.
 	NewPredictor PredictorFactory `json:"-"`
@@ -243,6 +248,9 @@ func (o *TrainOptions) setDefaults() error {
 	}
 	if err := o.Split.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	if o.Read.MaxVisits < 0 {
+		return fmt.Errorf("%w: Read.MaxVisits %d is negative", ErrOptions, o.Read.MaxVisits)
 	}
 	if o.CrossFitFolds == 0 {
 		o.CrossFitFolds = DefaultCrossFitFolds

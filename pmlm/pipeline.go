@@ -55,6 +55,9 @@ type Pipeline struct {
 	// the manifest.
 	split  cohort.SplitBoundaries
 	digest string
+	// read is how the cohort was read (TrainOptions.Read, defaults
+	// filled in).
+	read ReadSettings
 }
 
 // differentiableCopier is implemented by patient encoders whose copy the
@@ -76,7 +79,8 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 		}
 	}
 	_, validation, _ := c.Split(opts.Split)
-	p := &Pipeline{metrics: c.Metrics, steps: opts.Steps, text: opts.Text, split: opts.Split, digest: c.Digest(), actions: opts.Actions}
+	p := &Pipeline{metrics: c.Metrics, steps: opts.Steps, text: opts.Text, split: opts.Split, digest: c.Digest(), actions: opts.Actions,
+		read: opts.Read.withDefaults()}
 	if p.text == nil {
 		wv, err := wordvec.Default()
 		if err != nil {
@@ -370,6 +374,16 @@ func (p *Pipeline) patientNode(visits [][]float64) (mat.Tensor, error) {
 func column(x []float32) mat.Tensor {
 	return mat.NewDense[float32](mat.WithShape(len(x), 1), mat.WithBacking(x))
 }
+
+// Split returns the time-based split the pipeline was trained with.
+func (p *Pipeline) Split() cohort.SplitBoundaries { return p.split }
+
+// ReadSettings returns how the training cohort was read (its manifest's
+// data.read; the defaults for a model saved before it was recorded).
+// The commands that answer with the model read cohorts with them unless
+// told otherwise, so that a model trained on patients with up to 60
+// visits reads such patients again.
+func (p *Pipeline) ReadSettings() ReadSettings { return p.read }
 
 // PromptBuilder returns the pipeline's prompt builder.
 func (p *Pipeline) PromptBuilder() *PromptBuilder { return p.builder }

@@ -128,6 +128,34 @@ type DataInfo struct {
 	// flags of TrainOptions.
 	NoSelfPersonalization bool `json:"no_self_personalization"`
 	NoPeerPersonalization bool `json:"no_peer_personalization"`
+	// Read is how the cohort was read (TrainOptions.Read); the commands
+	// that answer with the model read cohorts the same way by default.
+	// Nil in manifests written before it was recorded: those models were
+	// trained on cohorts read with the defaults.
+	Read *ReadSettings `json:"read,omitempty"`
+}
+
+// ReadSettings are the cohort reader's settings (cohort.ReadOptions) a
+// model's cohort was read with, recorded in its manifest.
+type ReadSettings struct {
+	// MaxVisits is the largest number of visits a patient could have
+	// (0: cohort.DefaultMaxVisits).
+	MaxVisits int `json:"max_visits,omitempty"`
+	// Lenient is true when invalid rows were skipped instead of failing.
+	Lenient bool `json:"lenient,omitempty"`
+}
+
+// Options returns the reader's options with these settings.
+func (r ReadSettings) Options() cohort.ReadOptions {
+	return cohort.ReadOptions{MaxVisits: r.withDefaults().MaxVisits, Lenient: r.Lenient}
+}
+
+// withDefaults fills in cohort.DefaultMaxVisits for 0.
+func (r ReadSettings) withDefaults() ReadSettings {
+	if r.MaxVisits == 0 {
+		r.MaxVisits = cohort.DefaultMaxVisits
+	}
+	return r
 }
 
 // IndexInfo records an external index (ExternalIndex) in the manifest.
@@ -305,7 +333,7 @@ func (p *Pipeline) write(tmp string, savers map[string]Saver) error {
 		Parts: map[string]Part{}, Files: map[string]string{},
 		TextEncoder: p.text.Name(), Responder: responderInfo(p.responder),
 		Data: DataInfo{Metrics: p.metrics, Labels: b.labels, Split: p.split, Digest: p.digest,
-			NoSelfPersonalization: b.noSelf, NoPeerPersonalization: b.noPeer},
+			NoSelfPersonalization: b.noSelf, NoPeerPersonalization: b.noPeer, Read: &p.read},
 		K: b.k, Steps: p.steps, PromptTemplate: b.templateText,
 	}
 	if p.actions != ActionsDelete {
@@ -452,7 +480,11 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	builtin := DefaultLoaders()
 	b := &PromptBuilder{labels: m.Data.Labels, k: m.K, noSelf: m.Data.NoSelfPersonalization,
 		noPeer: m.Data.NoPeerPersonalization, templateText: m.PromptTemplate}
-	p := &Pipeline{metrics: m.Data.Metrics, builder: b, steps: m.Steps, split: m.Data.Split, digest: m.Data.Digest}
+	p := &Pipeline{metrics: m.Data.Metrics, builder: b, steps: m.Steps, split: m.Data.Split, digest: m.Data.Digest,
+		read: ReadSettings{}.withDefaults()}
+	if m.Data.Read != nil {
+		p.read = m.Data.Read.withDefaults()
+	}
 	if p.actions, err = checkActions(m.Actions); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrModel, ManifestFile, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
 	"github.com/pmlm-go/pmlm/pmlm"
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // corpusCommand prints the composition of the general responder's corpus
@@ -29,15 +28,19 @@ func corpusCommand() command {
 			out := fs.String("out", "", "write the pairs to FILE as JSON lines")
 			overlap := fs.Bool("overlap", false, "measure the n-gram overlap with the test patients' coarse prompts")
 			features := fs.Int("features", 10_000, "number of MiniRocket features of the prompts' predictor")
+			data := addDataFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
-				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
+				c, err := data.read(e, args[0])
 				if err != nil {
 					return err
 				}
-				train, _, test := c.Split(cohort.DefaultSplit())
+				if err := data.checkParts(c, true, false); err != nil {
+					return err
+				}
+				train, _, test := c.Split(data.split)
 				pairs, err := pmlm.GeneralCorpus(c, train, corpus.Options{Seed: *seed})
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)

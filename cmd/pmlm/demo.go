@@ -135,7 +135,7 @@ func demoResponder(ctx context.Context, e *env, c *cohort.Cohort, dir string, se
 	var m *lm.Model
 	if dir != "" {
 		var err error
-		if m, _, err = experimentLM(ctx, e, c, dir, pmlm.LMGeneral, "default", false); err != nil {
+		if m, _, err = experimentLM(ctx, e, c, cohort.DefaultSplit(), dir, pmlm.LMGeneral, "default", false); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(e.stdout, "general responder: %s (%d weights)\n", dir, m.NumParams())

@@ -91,6 +91,7 @@ func experimentCommand() command {
 			noLM := fs.Bool("no-lm", false, "no LMs: the offline case responder answers everywhere and table 2 is left out")
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
 			rl := refinementFlags(fs)
+			data := addDataFlags(fs)
 			var variants variantFlags
 			fs.Var(&variants, "variant", "refine: a REINFORCE variant compared with the full method, NAME:KEY=VALUE,... with keys baseline-decay, entropy-bonus, actions, warm-start, episodes, epochs, lr (repeatable; the variants share the seeds' predictor fits)")
 			return func(ctx context.Context, e *env, args []string) error {
@@ -132,8 +133,11 @@ func experimentCommand() command {
 					return fmt.Errorf("%w: unknown experiment %q (want all or one of %s)", errUsage, args[0], strings.Join(experiment.Names(), ", "))
 				}
 				start := time.Now()
-				c, source, err := experimentCohort(args[1], *patients, *cohortSeed)
+				c, source, err := experimentCohort(e, data, args[1], *patients, *cohortSeed)
 				if err != nil {
+					return err
+				}
+				if err := data.checkSplit(c); err != nil {
 					return err
 				}
 				text, err := textEncoder(*textName)
@@ -142,7 +146,8 @@ func experimentCommand() command {
 				}
 				cfg := experiment.Config{
 					Train: pmlm.TrainOptions{Epochs: *epochs, MaxEpisodes: *episodes, MaxValidation: *validation,
-						Workers: *trainWorkers, K: *k, Steps: *n, WarmStart: *warm, Text: text},
+						Workers: *trainWorkers, K: *k, Steps: *n, WarmStart: *warm, Text: text,
+						Split: data.split, Read: data.settings()},
 					Predictors: splitList(*predictors), PredictorEpochs: *predictorEpochs,
 					Workers: *workers, Jobs: *jobs, Progress: e.stderr,
 				}
@@ -163,7 +168,7 @@ func experimentCommand() command {
 				}
 				responders := "offline case responder everywhere (--no-lm)"
 				if !*noLM {
-					gen, ft, closer, err := lmResponders(ctx, e, c, *out, *lmDir, *finetunedDir, *lmSize, *lmCache)
+					gen, ft, closer, err := lmResponders(ctx, e, c, data.split, *out, *lmDir, *finetunedDir, *lmSize, *lmCache)
 					if err != nil {
 						return err
 					}
@@ -198,9 +203,9 @@ func experimentCommand() command {
 				if err != nil {
 					return err
 				}
-				train, val, test := c.Split(cohort.DefaultSplit())
+				train, val, test := c.Split(data.split)
 				settings := []string{
-					fmt.Sprintf("cohort: %s; %d patients (%d train / %d validation / %d test), %d labels", source, len(c.Patients), len(train), len(val), len(test), len(c.Labels)),
+					fmt.Sprintf("cohort: %s; %d patients (%d train / %d validation / %d test, split %s), %d labels", source, len(c.Patients), len(train), len(val), len(test), data.split, len(c.Labels)),
 					fmt.Sprintf("seeds: %v; full method k = %d, n = %d; REINFORCE %d epoch(s), %s per epoch, %s for epoch selection",
 						cfg.Seeds, *k, *n, *epochs, countOrAll(*episodes, "training patients"), countOrAll(*validation, "validation patients")),
 					fmt.Sprintf("figure 7: k ∈ {%s}, n ∈ {%s}; table A1: %s (neural epochs: %s)", *ks, *ns, *predictors, countOrAll(*predictorEpochs, "")),
@@ -274,12 +279,15 @@ func writeReport(path string, res *experiment.Results, o experiment.ReportOption
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error { return res.WriteReport(w, o) })
 }
 
-// experimentCohort reads the cohort directory, or generates the synthetic
-// cohort for "synthetic".
-func experimentCohort(data string, patients int, seed uint64) (*cohort.Cohort, string, error) {
+// experimentCohort reads the cohort directory with the data flags, or
+// generates the synthetic cohort for "synthetic".
+func experimentCohort(e *env, d *dataFlags, data string, patients int, seed uint64) (*cohort.Cohort, string, error) {
 	if data != syntheticData {
-		c, _, err := cohort.ReadDir(data, cohort.ReadOptions{})
+		c, err := d.read(e, data)
 		return c, data, err
+	}
+	if err := d.check(); err != nil {
+		return nil, "", err
 	}
 	opts := synth.DefaultOptions()
 	opts.Patients, opts.Seed = patients, seed

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,14 +44,14 @@ var lmSizes = map[string]func(mode string) pmlm.LMOptions{
 // and train is set, trains it (seed 1; resuming dir.checkpoint after an
 // interruption) and saves it there. A model trained for another mode or on
 // other data is refused: it may have read the test patients' replies.
-func experimentLM(ctx context.Context, e *env, c *cohort.Cohort, dir, mode, size string, train bool) (*lm.Model, lm.Info, error) {
-	m, info, err := checkedLM(e, c, dir, mode)
+func experimentLM(ctx context.Context, e *env, c *cohort.Cohort, split cohort.SplitBoundaries, dir, mode, size string, train bool) (*lm.Model, lm.Info, error) {
+	m, info, err := checkedLM(e, c, split, dir, mode)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) || !train {
 		return m, info, err
 	}
 	checkpoint := filepath.Clean(dir) + ".checkpoint"
 	fmt.Fprintf(e.stderr, "training the %s LM (%s size, seed 1) into %s; later runs reuse it\n", mode, size, dir)
-	if m, info, err = trainSizedLM(ctx, e, c, mode, size, checkpoint); err != nil {
+	if m, info, err = trainSizedLM(ctx, e, c, split, mode, size, checkpoint); err != nil {
 		return nil, info, err
 	}
 	if err := m.Save(dir, info); err != nil {
@@ -63,9 +64,9 @@ func experimentLM(ctx context.Context, e *env, c *cohort.Cohort, dir, mode, size
 }
 
 // checkedLM loads the LM in dir and refuses one trained for another mode
-// or on another cohort. A missing dir gives an error wrapping
+// or on another cohort or split. A missing dir gives an error wrapping
 // fs.ErrNotExist.
-func checkedLM(e *env, c *cohort.Cohort, dir, mode string) (*lm.Model, lm.Info, error) {
+func checkedLM(e *env, c *cohort.Cohort, split cohort.SplitBoundaries, dir, mode string) (*lm.Model, lm.Info, error) {
 	m, info, err := lm.Load(dir)
 	if err != nil {
 		return nil, info, fmt.Errorf("%s LM: %w", mode, err)
@@ -77,6 +78,11 @@ func checkedLM(e *env, c *cohort.Cohort, dir, mode string) (*lm.Model, lm.Info, 
 		return nil, info, fmt.Errorf("%s was trained on another cohort (data digest %.12s, this cohort's %.12s): it may have read the test patients' replies; "+
 			"train one on this cohort (remove the folder, or pass another --lm/--finetuned)", dir, info.DataDigest, c.Digest())
 	}
+	// Models saved before the split was recorded used the default one.
+	if trained := cmp.Or(info.Split, cohort.DefaultSplit().String()); trained != split.String() {
+		return nil, info, fmt.Errorf("%s was trained on the training part of the split %s (--split-train-end/--split-validation-end), this command uses %s: "+
+			"it may have read the test patients' replies; train one with this split", dir, trained, split)
+	}
 	fmt.Fprintf(e.stderr, "%s LM: %s (%d weights, trained with seed %d, %d epoch(s) on %d pairs)\n", mode, dir, m.NumParams(), info.Seed, info.Epochs, info.Examples)
 	return m, info, nil
 }
@@ -84,13 +90,13 @@ func checkedLM(e *env, c *cohort.Cohort, dir, mode string) (*lm.Model, lm.Info, 
 // trainSizedLM trains the LM of the mode and size (lmSizes) on c with
 // seed 1, with a progress bar, checkpointing to checkpoint every 100 steps
 // and resuming from it when it exists.
-func trainSizedLM(ctx context.Context, e *env, c *cohort.Cohort, mode, size, checkpoint string) (*lm.Model, lm.Info, error) {
+func trainSizedLM(ctx context.Context, e *env, c *cohort.Cohort, split cohort.SplitBoundaries, mode, size, checkpoint string) (*lm.Model, lm.Info, error) {
 	sizeOf, ok := lmSizes[size]
 	if !ok {
 		return nil, lm.Info{}, fmt.Errorf("%w: --lm-size %q: want default or tiny", errUsage, size)
 	}
 	opt := sizeOf(mode)
-	opt.Seed = 1
+	opt.Seed, opt.Split = 1, split
 	opt.Train = lm.TrainOptions{Checkpoint: checkpoint, CheckpointEvery: 100, Resume: true,
 		OnStep: func(p lm.Progress) { writeLMBar(e.stderr, p) }}
 	m, info, rep, err := pmlm.TrainLM(ctx, c, opt)
@@ -125,7 +131,7 @@ func generalLMHistory(metrics []cohort.Metric) prompt.HistoryOptions {
 // lmResponders loads or trains the general and the fine-tuned LM and
 // returns them as the experiment's responders, answering through one
 // response cache (closed by the returned closer).
-func lmResponders(ctx context.Context, e *env, c *cohort.Cohort, out, generalDir, finetunedDir, size, cachePath string) (general, finetuned *experimentResponder, closer io.Closer, err error) {
+func lmResponders(ctx context.Context, e *env, c *cohort.Cohort, split cohort.SplitBoundaries, out, generalDir, finetunedDir, size, cachePath string) (general, finetuned *experimentResponder, closer io.Closer, err error) {
 	if cachePath == "" {
 		cachePath = filepath.Join(out, "lm-cache.db")
 	}
@@ -139,11 +145,11 @@ func lmResponders(ctx context.Context, e *env, c *cohort.Cohort, out, generalDir
 	if autoFinetuned {
 		finetunedDir = filepath.Join(out, "lm-finetuned")
 	}
-	gm, ginfo, err := experimentLM(ctx, e, c, generalDir, pmlm.LMGeneral, size, autoGeneral)
+	gm, ginfo, err := experimentLM(ctx, e, c, split, generalDir, pmlm.LMGeneral, size, autoGeneral)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	fm, finfo, err := experimentLM(ctx, e, c, finetunedDir, pmlm.LMFinetune, size, autoFinetuned)
+	fm, finfo, err := experimentLM(ctx, e, c, split, finetunedDir, pmlm.LMFinetune, size, autoFinetuned)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -5,12 +5,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/llm/lm"
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // synthData writes a small synthetic cohort and returns its directory.
@@ -140,6 +145,12 @@ func TestDataFlagsOnEveryCohortCommand(t *testing.T) {
 		{"train", data, "--out", filepath.Join(t.TempDir(), "m"), "--responder", "case"},
 		{"neighbors", data},
 		{"prompt", data, "--patient", "P00001"},
+		{"predict-study", data, "--predictors", "minirocket"},
+		{"experiment", "table1", data, "--out", t.TempDir(), "--no-lm"},
+		{"lm", "train", data, "--out", filepath.Join(t.TempDir(), "lm")},
+		{"corpus", data},
+		{"headroom", data, "--lm", filepath.Join(t.TempDir(), "none")},
+		{"separation", data},
 	} {
 		code, _, stderr := runCmd(t, append(args, early...)...)
 		assert.Equal(t, 1, code, "%v: %s", args, stderr)
@@ -150,6 +161,78 @@ func TestDataFlagsOnEveryCohortCommand(t *testing.T) {
 	code, _, stderr := runCmd(t, append([]string{"respond", filepath.Join(t.TempDir(), "none"), data, "--patient", "P00001"}, early...)...)
 	assert.Equal(t, 1, code, stderr)
 	assert.NotContains(t, stderr, "flag provided but not defined")
+}
+
+// Issue 15 item 13: validate warns about an empty part of the split,
+// naming the boundary and its flag, and still prints the summary.
+func TestValidateWarnsOfAnEmptySplitPart(t *testing.T) {
+	data := synthData(t, t.TempDir(), "40")
+	code, stdout, stderr := runCmd(t, "validate", data, "--split-train-end", "2000-01-01", "--split-validation-end", "2000-06-30")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "warning: the training part is empty: no patient has index dates up to 2000-01-01 (--split-train-end)")
+	assert.Contains(t, stdout, "warning: the validation part is empty")
+	assert.NotContains(t, stdout, "the test part is empty")
+	assert.Contains(t, stdout, "train (to 2000-01-01)")
+	code, stdout, _ = runCmd(t, "validate", data)
+	require.Equal(t, 0, code)
+	assert.NotContains(t, stdout, "warning: the")
+}
+
+// Issue 15 item 13: a model remembers the data flags it was trained with
+// (manifest data.read) and respond reads the cohort with them unless the
+// command line says otherwise: a model trained with --max-visits 60
+// answers a 53-visit patient.
+func TestModelRemembersDataFlags(t *testing.T) {
+	_, c := synthCohortDir(t, 5, 40)
+	_, _, test := c.Split(cohort.DefaultSplit())
+	require.NotEmpty(t, test)
+	long := test[0]
+	for len(long.Visits) < 53 {
+		earlier := cohort.Visit{Date: long.Visits[0].Date.AddDate(0, 0, -7), Values: slices.Clone(long.Visits[0].Values)}
+		long.Visits = append([]cohort.Visit{earlier}, long.Visits...)
+	}
+	data := t.TempDir()
+	require.NoError(t, cohort.WriteDir(data, c))
+	code, _, stderr := runCmd(t, "validate", data)
+	require.Equal(t, 1, code, "the default maximum of 45 visits refuses the cohort")
+	model := filepath.Join(t.TempDir(), "m")
+	code, _, stderr = runCmd(t, "train", data, "--out", model, "--max-visits", "60", "--epochs", "1", "--episodes", "8", "--batch", "4",
+		"--validation", "4", "--workers", "1", "--seed", "3", "--responder", "case")
+	require.Equal(t, 0, code, stderr)
+	m, err := pmlm.ReadManifest(model)
+	require.NoError(t, err)
+	require.NotNil(t, m.Data.Read)
+	assert.Equal(t, pmlm.ReadSettings{MaxVisits: 60}, *m.Data.Read)
+
+	code, stdout, stderr := runCmd(t, "respond", model, data, "--patient", long.ID)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "note: the model's data flags apply: [--max-visits 60]")
+	assert.Contains(t, stdout, "refined prompt:")
+	code, stdout, stderr = runCmd(t, "prompt", model, "--data", data, "--patient", long.ID)
+	require.Equal(t, 0, code, stderr)
+	assert.NotEmpty(t, stdout)
+	// A flag given on the command line wins over the model's.
+	code, _, stderr = runCmd(t, "respond", model, data, "--patient", long.ID, "--max-visits", "45")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "45")
+}
+
+// Issue 15 item 13: a general LM trained on one split is refused by a
+// command that uses another: its training part may hold the other
+// split's test patients, whose replies it may reproduce.
+func TestLMOfAnotherSplitIsRefused(t *testing.T) {
+	data := lmCohort(t)
+	lmDir := filepath.Join(t.TempDir(), "lm")
+	code, _, stderr := runCmd(t, append([]string{"lm", "train", data, "--out", lmDir}, tinyLMFlags...)...)
+	require.Equal(t, 0, code, stderr)
+	_, info, err := lm.Load(lmDir)
+	require.NoError(t, err)
+	assert.Equal(t, "2021-12-31/2022-06-30", info.Split)
+	code, _, stderr = runCmd(t, "train", data, "--out", filepath.Join(t.TempDir(), "m"), "--lm", lmDir,
+		"--split-train-end", "2022-01-31", "--split-validation-end", "2022-06-30")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "was trained on the training part of the split 2021-12-31/2022-06-30")
+	assert.Contains(t, stderr, "this command uses 2022-01-31/2022-06-30")
 }
 
 // Issue 15 item 11: a prompt template or score input that is a device or

@@ -8,7 +8,6 @@ import (
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/llm/lm"
 	"github.com/pmlm-go/pmlm/pmlm"
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/reward"
 )
@@ -34,6 +33,7 @@ func headroomCommand() command {
 			probes := fs.Int("probes", 5, "random single-word deletions per patient (0: none)")
 			workers := fs.Int("workers", 2, "patients measured at once")
 			textName := textFlag(fs)
+			data := addDataFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -58,13 +58,16 @@ func headroomCommand() command {
 				if text != nil {
 					scorer = reward.NewBERTScorer(text, reward.BERTScoreOptions{})
 				}
-				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
+				c, err := data.read(e, args[0])
 				if err != nil {
+					return err
+				}
+				if err := data.checkParts(c, true, false); err != nil {
 					return err
 				}
 				// A general LM of this cohort only: one trained elsewhere may
 				// have read these patients' replies.
-				m, _, err := experimentLM(ctx, e, c, *model, pmlm.LMGeneral, "default", false)
+				m, _, err := experimentLM(ctx, e, c, data.split, *model, pmlm.LMGeneral, "default", false)
 				if err != nil {
 					return err
 				}
@@ -77,7 +80,7 @@ func headroomCommand() command {
 					p = -1
 				}
 				h, err := experiment.MeasureHeadroom(ctx, c, experiment.HeadroomConfig{
-					Train: pmlm.TrainOptions{Seed: *seed, K: *k, Text: text}, Responder: r, Steps: *steps, Probes: p,
+					Train: pmlm.TrainOptions{Seed: *seed, K: *k, Text: text, Split: data.split}, Responder: r, Steps: *steps, Probes: p,
 					Workers: *workers, Seed: *seed, Scorer: scorer,
 				})
 				if err != nil {

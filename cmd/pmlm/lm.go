@@ -14,7 +14,6 @@ import (
 	"github.com/pmlm-go/pmlm/llm/lm"
 	"github.com/pmlm-go/pmlm/llm/lm/corpus"
 	"github.com/pmlm-go/pmlm/pmlm"
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // lmCommand trains the offline generative responder.
@@ -53,6 +52,7 @@ func lmCommand() command {
 			resume := fs.Bool("resume", false, "continue from DIR.checkpoint")
 			every := fs.Int("checkpoint-every", 100, "steps between checkpoints within an epoch (0: only at the end of epochs)")
 			quiet := fs.Bool("quiet", false, "no progress bar")
+			dflags := addDataFlags(fs)
 			mask := fs.Bool("mask-numbers", false, "replace every number in the patients' replies by "+pmlm.NumberMask+" before training, so that the model cannot write a training patient's values (recorded in its manifest)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) == 0 || args[0] != "train" {
@@ -86,7 +86,7 @@ func lmCommand() command {
 					return err
 				}
 				opt := pmlm.LMOptions{Mode: *mode, Seed: *seed, Epochs: *epochs, Validation: *validation,
-					Corpus: corpus.Options{LabPerIndicator: *labPairs}, MaskNumbers: *mask}
+					Corpus: corpus.Options{LabPerIndicator: *labPairs}, MaskNumbers: *mask, Split: dflags.split}
 				if *labPairs == 0 {
 					opt.Corpus.LabPerIndicator = -1 // the corpus package's "none"
 				}
@@ -104,8 +104,11 @@ func lmCommand() command {
 				if !*quiet {
 					opt.Train.OnStep = func(p lm.Progress) { writeLMBar(e.stderr, p) }
 				}
-				c, _, err := cohort.ReadDir(data, cohort.ReadOptions{})
+				c, err := dflags.read(e, data)
 				if err != nil {
+					return err
+				}
+				if err := dflags.checkParts(c, true, false); err != nil {
 					return err
 				}
 				m, info, rep, err := pmlm.TrainLM(ctx, c, opt)

@@ -20,7 +20,6 @@ import (
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/api"
 	"github.com/pmlm-go/pmlm/pmlm/client"
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/server"
 )
 
@@ -41,6 +40,7 @@ func loadtestCommand() command {
 			duration := fs.Duration("duration", 10*time.Second, "time per client count")
 			url := fs.String("url", "", "base URL of a running server (default: serve MODEL in-process)")
 			concurrency := fs.Int("concurrency", 0, "in-process server: requests worked on at once (default: the number of CPUs)")
+			data := addDataFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
@@ -59,7 +59,7 @@ func loadtestCommand() command {
 					}
 					counts = append(counts, n)
 				}
-				c, _, err := cohort.ReadDir(args[1], cohort.ReadOptions{})
+				c, err := data.read(e, args[1])
 				if err != nil {
 					return err
 				}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
@@ -40,6 +39,7 @@ func predictStudyCommand() command {
 			perLabel := fs.Bool("per-label", false, "print each label's F1")
 			asJSON := fs.Bool("json", false, "print JSON")
 			onVal := fs.Bool("validation", false, "also print the scores on the validation split")
+			data := addDataFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -67,13 +67,14 @@ func predictStudyCommand() command {
 				for i := range *seeds {
 					ss = append(ss, *seed+uint64(i))
 				}
-				return predictStudy(ctx, e, args[0], list, factories, studyPrint{seeds: ss, onValidation: *onVal, baseline: *baseline, perLabel: *perLabel, json: *asJSON})
+				return predictStudy(ctx, e, args[0], list, factories, studyPrint{data: data, seeds: ss, onValidation: *onVal, baseline: *baseline, perLabel: *perLabel, json: *asJSON})
 			}
 		},
 	}
 }
 
 type studyPrint struct {
+	data           *dataFlags
 	seeds          []uint64
 	onValidation   bool
 	baseline       string
@@ -140,8 +141,11 @@ func studyDiffs(st *experiment.PredictorStudy, baseline string) (vsMajority, vsB
 }
 
 func predictStudy(ctx context.Context, e *env, dir string, names []string, factories []experiment.PredictorFactory, pr studyPrint) error {
-	c, _, err := cohort.ReadDir(dir, cohort.ReadOptions{})
+	c, err := pr.data.read(e, dir)
 	if err != nil {
+		return err
+	}
+	if err := pr.data.checkSplit(c); err != nil {
 		return err
 	}
 	opts := experiment.StudyOptions{Seeds: pr.seeds}
@@ -149,7 +153,7 @@ func predictStudy(ctx context.Context, e *env, dir string, names []string, facto
 	if !slices.ContainsFunc(unlearnable, func(l string) bool { return c.LabelIndex(l) < 0 }) {
 		opts.Unlearnable = unlearnable
 	}
-	val, test, err := experiment.ComparePredictors(ctx, c, cohort.DefaultSplit(), names, factories, opts)
+	val, test, err := experiment.ComparePredictors(ctx, c, pr.data.split, names, factories, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
@@ -177,7 +181,7 @@ func predictStudy(ctx context.Context, e *env, dir string, names []string, facto
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	train, valP, testP := c.Split(cohort.DefaultSplit())
+	train, valP, testP := c.Split(pr.data.split)
 	fmt.Fprintf(e.stdout, "cohort %s: %d metrics, %d labels; patients: %d train, %d validation, %d test; %d seed(s)\n",
 		dir, len(c.Metrics), len(c.Labels), len(train), len(valP), len(testP), len(test.Seeds))
 	studies := []*experiment.PredictorStudy{test}

@@ -23,7 +23,8 @@ func promptCommand() command {
 			"       prompt MODEL --data DIR --patient ID [--stats]",
 		summary: "print the coarse personalized prompt (paper figure 4) of one patient\n\n" +
 			"With --data, MODEL is a model directory written by train, and the prompt is exactly\n" +
-			"the coarse prompt respond refines for the patient of the cohort in DIR.\n\n" +
+			"the coarse prompt respond refines for the patient of the cohort in DIR, read with the\n" +
+			"data flags the model was trained with unless they are given.\n\n" +
 			"Without --data, DIR is a cohort: the prompt builder is fitted on its training split\n" +
 			"(index date up to 2021-12-31) as train fits it with the same --seed, --k and\n" +
 			"--warm-start (the label predictor, the patient encoder and the recommender; no\n" +
@@ -70,8 +71,19 @@ func promptCommand() command {
 					return fmt.Errorf("%w: --data (a model directory) prints coarse prompts only", errUsage)
 				}
 				dataDir := args[0]
+				var model *pmlm.Pipeline
 				if *data != "" {
 					dataDir = *data
+					if err := checkIndexFlag(args[0], *index); err != nil {
+						return err
+					}
+					var err error
+					if model, err = pmlm.Load(ctx, args[0], pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index)}); err != nil {
+						return err
+					}
+					// DIR is read as the model's cohort was, unless the
+					// data flags say otherwise.
+					dflags.useModelNote(e, model)
 				}
 				c, err := dflags.read(e, dataDir)
 				if err != nil {
@@ -95,14 +107,7 @@ func promptCommand() command {
 				switch {
 				case *kind == "task":
 					render = func(*cohort.Patient) (string, error) { return prompt.TaskOnly(), nil }
-				case *data != "":
-					if err := checkIndexFlag(args[0], *index); err != nil {
-						return err
-					}
-					model, err := pmlm.Load(ctx, args[0], pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index)})
-					if err != nil {
-						return err
-					}
+				case model != nil:
 					render = func(p *cohort.Patient) (string, error) {
 						// DATA's catalogue is matched to the model's by name.
 						p, _, err := model.Conform(p, pmlm.ConformOptions{Metrics: c.Metrics})

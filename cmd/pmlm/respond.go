@@ -20,7 +20,9 @@ func respondCommand() command {
 			"Prints the predicted label, the similar patients' labels, the coarse prompt, the\n" +
 			"deleted words, the refined prompt and the answer. Without --llm the model's own\n" +
 			"responder answers: the general LM it embeds, or its offline case responder. The\n" +
-			"prompt sent to the responder holds no identifier and no lab value.",
+			"prompt sent to the responder holds no identifier and no lab value. DATA is read with\n" +
+			"the data flags the model was trained with (--max-visits, --lenient, the split) unless\n" +
+			"they are given.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			id := fs.String("patient", "", "patient ID in DATA (required)")
 			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's own responder)")
@@ -70,6 +72,9 @@ func respondCommand() command {
 				if err != nil {
 					return err
 				}
+				// DATA is read as the model's cohort was, unless the
+				// data flags say otherwise.
+				data.useModelNote(e, p)
 				c, err := data.read(e, args[1])
 				if err != nil {
 					return err

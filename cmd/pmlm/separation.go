@@ -8,7 +8,6 @@ import (
 
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/pmlm"
-	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/experiment"
 )
 
@@ -31,6 +30,7 @@ func separationCommand() command {
 			refs := fs.Int("refs", 0, "reference replies (0: the whole test split)")
 			k := fs.Int("candidates", 4, "right and wrong answers per reference")
 			seeds := fs.Int("seeds", 3, "draws of the answers (seeds 1..S)")
+			data := addDataFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
@@ -46,15 +46,18 @@ func separationCommand() command {
 					}
 					encs = append(encs, enc)
 				}
-				c, _, err := cohort.ReadDir(args[0], cohort.ReadOptions{})
+				c, err := data.read(e, args[0])
 				if err != nil {
 					return err
 				}
-				_, _, test := c.Split(cohort.DefaultSplit())
+				if err := data.checkSplit(c); err != nil {
+					return err
+				}
+				_, _, test := c.Split(data.split)
 				if *refs > 0 && *refs < len(test) {
 					test = test[:*refs]
 				}
-				cfg := experiment.SeparationConfig{Encoders: encs, References: test, Candidates: *k}
+				cfg := experiment.SeparationConfig{Encoders: encs, References: test, Candidates: *k, Split: data.split}
 				for s := 1; s <= *seeds; s++ {
 					cfg.Seeds = append(cfg.Seeds, uint64(s))
 				}

@@ -99,7 +99,7 @@ func trainCommand() command {
 				var r llm.Responder
 				lmCheckpoint := filepath.Clean(*out) + ".lm.checkpoint"
 				if *responder == "lm" {
-					if r, err = trainResponder(ctx, e, c, *lmDir, *lmSize, lmCheckpoint, *resume); err != nil {
+					if r, err = trainResponder(ctx, e, c, data.split, *lmDir, *lmSize, lmCheckpoint, *resume); err != nil {
 						return err
 					}
 				}
@@ -107,7 +107,7 @@ func trainCommand() command {
 					K: *k, Steps: *steps, WarmStart: *warm,
 					Epochs: *epochs, BatchSize: *batch, Workers: *workers,
 					MaxEpisodes: *episodes, MaxValidation: *validation, Seed: *seed,
-					Split:          data.split,
+					Split: data.split, Read: data.settings(),
 					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r, Text: text,
 				}
 				rl.apply(&opts)
@@ -140,11 +140,11 @@ func trainCommand() command {
 // one of the size trained on c, checkpointed to checkpoint (continued from
 // it only with --resume: a stale checkpoint of an abandoned run must not
 // be picked up silently).
-func trainResponder(ctx context.Context, e *env, c *cohort.Cohort, dir, size, checkpoint string, resume bool) (llm.Responder, error) {
+func trainResponder(ctx context.Context, e *env, c *cohort.Cohort, split cohort.SplitBoundaries, dir, size, checkpoint string, resume bool) (llm.Responder, error) {
 	var m *lm.Model
 	var err error
 	if dir != "" {
-		m, _, err = checkedLM(e, c, dir, pmlm.LMGeneral)
+		m, _, err = checkedLM(e, c, split, dir, pmlm.LMGeneral)
 	} else {
 		if !resume {
 			if err := os.Remove(checkpoint); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -152,7 +152,7 @@ func trainResponder(ctx context.Context, e *env, c *cohort.Cohort, dir, size, ch
 			}
 		}
 		fmt.Fprintf(e.stderr, "training the general responder (%s size, seed 1); pass --lm DIR to reuse one\n", size)
-		m, _, err = trainSizedLM(ctx, e, c, pmlm.LMGeneral, size, checkpoint)
+		m, _, err = trainSizedLM(ctx, e, c, split, pmlm.LMGeneral, size, checkpoint)
 	}
 	if err != nil {
 		return nil, err

@@ -25,28 +25,19 @@ func validateCommand() command {
 			"is printed as FILE:LINE:COLUMN (NAME): MESSAGE. With --lenient, invalid rows are\n" +
 			"skipped instead, each one listed with the reason (the first --max-listed of each kind).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			maxVisits := fs.Int("max-visits", cohort.DefaultMaxVisits, "largest number of visits a patient may have")
-			lenient := fs.Bool("lenient", false, "skip invalid rows (each one is listed) instead of failing")
+			data := addDataFlags(fs)
 			maxListed := fs.Int("max-listed", 100, "list at most this many warnings and skipped rows each, then their count (0: all)")
-			split := cohort.DefaultSplit()
-			fs.Func("split-train-end", "last index date of the training part (default "+
-				split.TrainEnd.Format(cohort.DateLayout)+")", dateFlag(&split.TrainEnd))
-			fs.Func("split-validation-end", "last index date of the validation part (default "+
-				split.ValidationEnd.Format(cohort.DateLayout)+")", dateFlag(&split.ValidationEnd))
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
-				if *maxVisits < 1 {
-					return fmt.Errorf("%w: --max-visits must be at least 1", errUsage)
-				}
-				if err := split.Validate(); err != nil {
+				if err := data.check(); err != nil {
 					return err
 				}
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				c, rep, err := cohort.ReadDir(args[0], cohort.ReadOptions{MaxVisits: *maxVisits, Lenient: *lenient})
+				c, rep, err := cohort.ReadDir(args[0], data.options())
 				for _, n := range rep.Notes {
 					fmt.Fprintf(e.stdout, "note: %s\n", n)
 				}
@@ -55,7 +46,15 @@ func validateCommand() command {
 				if err != nil {
 					return err
 				}
-				return c.Summarize(split).WriteText(e.stdout)
+				// An empty part is a warning here; the commands that
+				// train or evaluate refuse an empty training or test part.
+				if empty := data.emptyParts(c); len(empty) > 0 {
+					for _, w := range empty {
+						fmt.Fprintf(e.stdout, "warning: %s\n", w)
+					}
+					fmt.Fprintln(e.stdout)
+				}
+				return c.Summarize(data.split).WriteText(e.stdout)
 			}
 		},
 	}

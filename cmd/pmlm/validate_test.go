@@ -362,7 +362,7 @@ func TestValidateUsage(t *testing.T) {
 	code, _, _ = runValidate(t, dir, "--max-visits", "0")
 	assert.Equal(t, 2, code)
 	code, _, errOut = runValidate(t, dir, "--split-train-end", "2022-12-31")
-	assert.Equal(t, 1, code, "validation ends before training")
+	assert.Equal(t, 2, code, "validation ends before training: a usage error, as in every command with the data flags")
 	assert.Contains(t, errOut, "is before training end")
 
 	code, _, errOut = runValidate(t, filepath.Join(dir, "nope"))

@@ -51,6 +51,11 @@ type Info struct {
 	Examples int    `json:"examples"`
 	// DataDigest identifies the training examples (hex SHA-256).
 	DataDigest string `json:"data_digest,omitempty"`
+	// Split is the time-based split whose training part the model was
+	// trained on, as TRAIN_END/VALIDATION_END (cohort.SplitBoundaries's
+	// String); empty in models saved before it was recorded, which used
+	// the default split.
+	Split string `json:"split,omitempty"`
 	// MaskedNumbers is true when patient-specific numbers were masked in
 	// the replies it was trained on.
 	MaskedNumbers bool `json:"masked_numbers"`

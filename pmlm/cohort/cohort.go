@@ -170,6 +170,12 @@ func DefaultSplit() SplitBoundaries {
 	}
 }
 
+// String returns the boundaries as TRAIN_END/VALIDATION_END
+// (YYYY-MM-DD/YYYY-MM-DD).
+func (b SplitBoundaries) String() string {
+	return b.TrainEnd.Format(DateLayout) + "/" + b.ValidationEnd.Format(DateLayout)
+}
+
 // Validate reports an error when the validation part would end before the
 // training part.
 func (b SplitBoundaries) Validate() error {

@@ -27,6 +27,9 @@ type SeparationConfig struct {
 	// Pool are the patients whose replies are the candidate answers (nil:
 	// the training split).
 	Pool []*cohort.Patient
+	// Split gives the test and training splits of the defaults of
+	// References and Pool (zero: cohort.DefaultSplit).
+	Split cohort.SplitBoundaries
 	// Candidates is the number of right and of wrong answers drawn per
 	// reference (0: 4).
 	Candidates int
@@ -76,7 +79,11 @@ func MeasureSeparation(ctx context.Context, c *cohort.Cohort, cfg SeparationConf
 	if len(cfg.Encoders) == 0 {
 		return nil, fmt.Errorf("%w: separation needs at least one encoder", ErrConfig)
 	}
-	train, _, test := c.Split(cohort.DefaultSplit())
+	split := cfg.Split
+	if split == (cohort.SplitBoundaries{}) {
+		split = cohort.DefaultSplit()
+	}
+	train, _, test := c.Split(split)
 	refs, pool := cfg.References, cfg.Pool
 	if refs == nil {
 		refs = test
