@@ -44,7 +44,7 @@ type Loaders struct {
 }
 
 // DefaultLoaders returns new maps of the loaders of every built-in part:
-// the MiniRocket, GBDT and neural (LSTM, CNN, Transformer) predictors, the
+// the MiniRocket, MultiRocket, GBDT and neural (LSTM, CNN, Transformer) predictors, the
 // MLP patient encoder, the exact recommender, the MLP policy and the
 // generative responder.
 func DefaultLoaders() Loaders {
@@ -53,6 +53,7 @@ func DefaultLoaders() Loaders {
 		Predictors: map[string]func(io.Reader) (predict.Predictor, error){
 			predict.KindMiniRocket:  func(r io.Reader) (predict.Predictor, error) { return predict.LoadMiniRocket(r) },
 			predict.KindGBDT:        func(r io.Reader) (predict.Predictor, error) { return predict.LoadGBDT(r) },
+			predict.KindMultiRocket: func(r io.Reader) (predict.Predictor, error) { return predict.LoadMultiRocket(r) },
 			predict.KindLSTM:        neural,
 			predict.KindCNN:         neural,
 			predict.KindTransformer: neural,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -316,32 +317,55 @@ func TestSaveRefusesAPartWithoutSaver(t *testing.T) {
 	require.ErrorIs(t, err, pmlm.ErrNotSaveable)
 }
 
-// TestBuiltinNeuralPredictorSavesAndLoads trains with a built-in neural
-// baseline: Load finds its loader among the defaults, and the loaded
-// pipeline predicts the same labels.
-func TestBuiltinNeuralPredictorSavesAndLoads(t *testing.T) {
+// TestBuiltinPredictorsSaveAndLoad trains with built-in predictors other
+// than the default (a neural baseline, MultiRocket): Load finds their
+// loaders among the defaults, the loaded pipeline predicts the same labels,
+// and a damaged predictor file is refused by its checksum.
+func TestBuiltinPredictorsSaveAndLoad(t *testing.T) {
 	_, c := trainedOrFail(t)
 	ctx := context.Background()
-	opts := pluginOptions()
-	opts.CrossFitFolds = 1
-	opts.NewPredictor = func(seed uint64) (predict.Predictor, error) {
-		return &predict.NeuralClassifier{Config: predict.NeuralConfig{Arch: predict.ArchCNN, Hidden: 8, Epochs: 2, Seed: seed}}, nil
-	}
-	p, err := pmlm.Train(ctx, c, opts)
-	require.NoError(t, err)
-	dir := filepath.Join(t.TempDir(), "model")
-	require.NoError(t, p.Save(dir))
-	m, err := pmlm.ReadManifest(dir)
-	require.NoError(t, err)
-	assert.Equal(t, predict.KindCNN, m.Parts[pmlm.PartPredictor].Kind)
-	q, err := pmlm.Load(ctx, dir, pmlm.LoadOptions{})
-	require.NoError(t, err)
-	_, _, test := c.Split(cohort.DefaultSplit())
-	for _, pt := range test[:5] {
-		want, err := p.CoarsePrompt(ctx, pt)
-		require.NoError(t, err)
-		got, err := q.CoarsePrompt(ctx, pt)
-		require.NoError(t, err)
-		assert.Equal(t, want, got)
+	for _, tc := range []struct {
+		kind string
+		make func(seed uint64) predict.Predictor
+	}{
+		{predict.KindCNN, func(seed uint64) predict.Predictor {
+			return &predict.NeuralClassifier{Config: predict.NeuralConfig{Arch: predict.ArchCNN, Hidden: 8, Epochs: 2, Seed: seed}}
+		}},
+		{predict.KindMultiRocket, func(seed uint64) predict.Predictor {
+			return &predict.MultiRocketClassifier{Config: predict.MultiRocketConfig{NumFeatures: 2000, Seed: seed}}
+		}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			opts := pluginOptions()
+			opts.CrossFitFolds = 1
+			opts.NewPredictor = func(seed uint64) (predict.Predictor, error) { return tc.make(seed), nil }
+			p, err := pmlm.Train(ctx, c, opts)
+			require.NoError(t, err)
+			dir := filepath.Join(t.TempDir(), "model")
+			require.NoError(t, p.Save(dir))
+			m, err := pmlm.ReadManifest(dir)
+			require.NoError(t, err)
+			part := m.Parts[pmlm.PartPredictor]
+			assert.Equal(t, tc.kind, part.Kind)
+			q, err := pmlm.Load(ctx, dir, pmlm.LoadOptions{})
+			require.NoError(t, err)
+			_, _, test := c.Split(cohort.DefaultSplit())
+			for _, pt := range test[:5] {
+				want, err := p.CoarsePrompt(ctx, pt)
+				require.NoError(t, err)
+				got, err := q.CoarsePrompt(ctx, pt)
+				require.NoError(t, err)
+				assert.Equal(t, want, got)
+			}
+
+			path := filepath.Join(dir, part.File)
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			b[len(b)/2] ^= 0xff
+			require.NoError(t, os.WriteFile(path, b, 0o600))
+			_, err = pmlm.Load(ctx, dir, pmlm.LoadOptions{})
+			require.ErrorIs(t, err, pmlm.ErrModel)
+			assert.Contains(t, err.Error(), part.File+" is corrupted")
+		})
 	}
 }

@@ -24,22 +24,25 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
-// TestTSBenchJapaneseVowels reproduces the conformance result from the
-// command line.
+// TestTSBenchJapaneseVowels reproduces the conformance results of
+// MiniRocket and MultiRocket from the command line.
 func TestTSBenchJapaneseVowels(t *testing.T) {
 	dir := "../../../shared/testdata/uea"
 	train := filepath.Join(dir, "JapaneseVowels_TRAIN.ts")
 	if _, err := os.Stat(train); err != nil {
 		t.Skipf("UEA data not found at %s (expected the shared/ folder beside the repository)", dir)
 	}
-	code, out, stderr := runCmd(t, "ts-bench", train, filepath.Join(dir, "JapaneseVowels_TEST.ts"), "--seed", "3")
-	require.Equal(t, 0, code, "stderr: %s", stderr)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	last := lines[len(lines)-1]
-	require.True(t, strings.HasPrefix(last, "accuracy: "), "last line %q", last)
-	acc, err := strconv.ParseFloat(strings.TrimPrefix(last, "accuracy: "), 64)
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, acc, 0.97)
+	for _, p := range []string{"minirocket", "multirocket"} {
+		code, out, stderr := runCmd(t, "ts-bench", train, filepath.Join(dir, "JapaneseVowels_TEST.ts"), "--seed", "3", "--predictor", p)
+		require.Equal(t, 0, code, "stderr: %s", stderr)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		last := lines[len(lines)-1]
+		require.True(t, strings.HasPrefix(last, "accuracy: "), "last line %q", last)
+		acc, err := strconv.ParseFloat(strings.TrimPrefix(last, "accuracy: "), 64)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, acc, 0.97, p)
+		assert.Contains(t, out, "predictor: "+p)
+	}
 }
 
 func TestTSBenchErrors(t *testing.T) {

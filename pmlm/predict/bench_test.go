@@ -24,13 +24,15 @@ func randomSeries(rng *rand.Rand, n, length, channels int) [][][]float64 {
 	return out
 }
 
-// benchmarkTransform reports the MiniRocket transform time per series of
-// the given shape (fitted with that reference length, 9,996 features), with
-// one worker, so that ns/op is the single-core cost of one series.
-func benchmarkTransform(b *testing.B, length, channels int) {
+// benchmarkTransform reports the transform time per series of the given
+// shape (fitted by fit with that reference length, default feature count),
+// with one worker, so that ns/op is the single-core cost of one series.
+func benchmarkTransform(b *testing.B, length, channels int, fit func([][][]float64) (interface {
+	Transform(context.Context, [][][]float64) ([][]float64, error)
+}, error)) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	train := randomSeries(rng, 64, length, channels)
-	m, err := FitMiniRocket(context.Background(), train, MiniRocketConfig{Seed: 1, Workers: 1})
+	m, err := fit(train)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,11 +46,92 @@ func benchmarkTransform(b *testing.B, length, channels int) {
 	}
 }
 
+func fitMini(train [][][]float64) (interface {
+	Transform(context.Context, [][][]float64) ([][]float64, error)
+}, error) {
+	return FitMiniRocket(context.Background(), train, MiniRocketConfig{Seed: 1, Workers: 1})
+}
+
+func fitMulti(train [][][]float64) (interface {
+	Transform(context.Context, [][][]float64) ([][]float64, error)
+}, error) {
+	return FitMultiRocket(context.Background(), train, MultiRocketConfig{Seed: 1, Workers: 1})
+}
+
 // JapaneseVowels: 12 channels, at most 29 timesteps.
-func BenchmarkMiniRocketTransformJapaneseVowels(b *testing.B) { benchmarkTransform(b, 29, 12) }
+func BenchmarkMiniRocketTransformJapaneseVowels(b *testing.B) { benchmarkTransform(b, 29, 12, fitMini) }
 
 // The cohort's longest patient: 45 visits of 35 metrics.
-func BenchmarkMiniRocketTransformCohort45x35(b *testing.B) { benchmarkTransform(b, 45, 35) }
+func BenchmarkMiniRocketTransformCohort45x35(b *testing.B) { benchmarkTransform(b, 45, 35, fitMini) }
+
+// MultiRocket's transform (49,728 features) of the same shapes.
+func BenchmarkMultiRocketTransformJapaneseVowels(b *testing.B) {
+	benchmarkTransform(b, 29, 12, fitMulti)
+}
+
+func BenchmarkMultiRocketTransformCohort45x35(b *testing.B) { benchmarkTransform(b, 45, 35, fitMulti) }
+
+// rocketClassifiers are the ROCKET-family predictors the fit and predict
+// benchmarks compare, with one transform worker.
+var rocketClassifiers = []struct {
+	name string
+	make func() Predictor
+}{
+	{"minirocket", func() Predictor { return &MiniRocketClassifier{Config: MiniRocketConfig{Seed: 1, Workers: 1}} }},
+	{"multirocket", func() Predictor { return &MultiRocketClassifier{Config: MultiRocketConfig{Seed: 1, Workers: 1}} }},
+}
+
+// jvShaped returns 270 random series shaped as JapaneseVowels' training
+// set (29 timesteps of 12 channels) with 9 classes.
+func jvShaped() ([][][]float64, []int) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := randomSeries(rng, 270, 29, 12)
+	y := make([]int, len(x))
+	for i := range y {
+		y[i] = i % 9
+	}
+	return x, y
+}
+
+// BenchmarkRocketFit fits each ROCKET-family classifier (transform and
+// ridge with leave-one-out alpha) on 270 JapaneseVowels-shaped series.
+func BenchmarkRocketFit(b *testing.B) {
+	x, y := jvShaped()
+	for _, c := range rocketClassifiers {
+		b.Run(c.name, func(b *testing.B) {
+			cpu0, cpuOK := cputime.Process()
+			for b.Loop() {
+				if err := c.make().Fit(context.Background(), x, y, 9); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cpu1, _ := cputime.Process(); cpuOK {
+				b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			}
+		})
+	}
+}
+
+// BenchmarkRocketPredict predicts one series with each fitted ROCKET-family
+// classifier.
+func BenchmarkRocketPredict(b *testing.B) {
+	x, y := jvShaped()
+	for _, c := range rocketClassifiers {
+		b.Run(c.name, func(b *testing.B) {
+			p := c.make()
+			if err := p.Fit(context.Background(), x, y, 9); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := p.Predict(context.Background(), x[0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
 
 // BenchmarkMiniRocketTransformParallel transforms 256 cohort-sized series on
 // GOMAXPROCS workers; ns/op is per batch of 256.

@@ -160,6 +160,16 @@ func FitMiniRocket(ctx context.Context, series [][][]float64, cfg MiniRocketConf
 	if err != nil {
 		return nil, wrap("minirocket", err)
 	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d696e69726f636b)) // "minirock"
+	return fitKernels(ctx, cs, cfg, rng)
+}
+
+// fitKernels fits the parameters of the transform (dilations, channel
+// combinations, biases) on cs ([series][channel][time], complete, each at
+// least 9 long), drawing its random choices from rng. MiniRocket fits one
+// such set on the series; MultiRocket fits a second on their first
+// difference.
+func fitKernels(ctx context.Context, cs [][][]float64, cfg MiniRocketConfig, rng *rand.Rand) (*MiniRocket, error) {
 	numChannels := len(cs[0])
 	refLen := 0
 	for _, s := range cs {
@@ -168,7 +178,6 @@ func FitMiniRocket(ctx context.Context, series [][][]float64, cfg MiniRocketConf
 	m := &MiniRocket{NumChannels: numChannels, Workers: cfg.Workers}
 	m.Dilations, m.FeaturesPerDilation = fitDilations(refLen, cfg.NumFeatures, cfg.MaxDilationsPerKernel)
 
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d696e69726f636b)) // "minirock"
 	numCombinations := numKernels * len(m.Dilations)
 	maxChannels := min(numChannels, 9)
 	maxExp := math.Log2(float64(maxChannels + 1))
@@ -221,10 +230,16 @@ func quantileSorted(sorted []float64, q float64) float64 {
 // channelMajor checks series and converts them to [series][channel][time].
 // numChannels < 0 takes the channel count of the first series.
 func channelMajor(series [][][]float64, numChannels int) ([][][]float64, error) {
+	return channelMajorMin(series, numChannels, kernelLength, ErrTooShort)
+}
+
+// channelMajorMin is channelMajor for series of at least minLen timesteps;
+// shorter ones give tooShort.
+func channelMajorMin(series [][][]float64, numChannels, minLen int, tooShort error) ([][][]float64, error) {
 	out := make([][][]float64, len(series))
 	for i, s := range series {
-		if len(s) < kernelLength {
-			return nil, fmt.Errorf("series %d: %d timesteps: %w", i, len(s), ErrTooShort)
+		if len(s) < minLen {
+			return nil, fmt.Errorf("series %d: %d timesteps: %w", i, len(s), tooShort)
 		}
 		if numChannels < 0 {
 			numChannels = len(s[0])
@@ -301,8 +316,14 @@ func (m *MiniRocket) Transform(ctx context.Context, series [][][]float64) ([][]f
 	if err != nil {
 		return nil, wrap("minirocket", err)
 	}
+	return transformParallel(ctx, cs, m.Workers, m.transformOne)
+}
+
+// transformParallel returns one(cs[i]) for every series of cs, computed on
+// workers goroutines (GOMAXPROCS when workers ≤ 0), each with its own
+// scratch buffers.
+func transformParallel(ctx context.Context, cs [][][]float64, workers int, one func(x [][]float64, buf *convBuffers) []float64) ([][]float64, error) {
 	out := make([][]float64, len(cs))
-	workers := m.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -315,7 +336,7 @@ func (m *MiniRocket) Transform(ctx context.Context, series [][][]float64) ([][]f
 			defer wg.Done()
 			var buf convBuffers
 			for i := range next {
-				out[i] = m.transformOne(cs[i], &buf)
+				out[i] = one(cs[i], &buf)
 			}
 		}()
 	}
@@ -335,11 +356,14 @@ feed:
 	return out, nil
 }
 
-// transformOne computes the features of one [channel][time] series.
-func (m *MiniRocket) transformOne(x [][]float64, buf *convBuffers) []float64 {
-	features := make([]float64, 0, len(m.Biases))
+// forEachOutput calls pool once per (dilation, kernel) pair, in feature
+// order, with the convolution output of x ([channel][time]) over the pair's
+// channels — cropped to the positions whose receptive field lies inside the
+// series for every other pair, as the reference does — and the biases of the
+// pair's features. c is reused by the next call.
+func (m *MiniRocket) forEachOutput(x [][]float64, buf *convBuffers, pool func(c, biases []float64)) {
 	n := len(x[0])
-	comb, chanStart := 0, 0
+	comb, chanStart, feature := 0, 0, 0
 	for di, d := range m.Dilations {
 		padding := (kernelLength - 1) * d / 2
 		nf := m.FeaturesPerDilation[di]
@@ -349,18 +373,28 @@ func (m *MiniRocket) transformOne(x [][]float64, buf *convBuffers) []float64 {
 			if (di+k)%2 == 1 && n > 2*padding {
 				c = c[padding : n-padding]
 			}
-			for _, bias := range m.Biases[len(features) : len(features)+nf] {
-				pos := 0
-				for _, v := range c {
-					if v > bias {
-						pos++
-					}
-				}
-				features = append(features, float64(pos)/float64(len(c)))
-			}
+			pool(c, m.Biases[feature:feature+nf])
+			feature += nf
 			chanStart += m.ChannelsPerCombination[comb]
 			comb++
 		}
 	}
+}
+
+// transformOne computes the features of one [channel][time] series: the
+// proportion of positive values (PPV) of each output at each bias.
+func (m *MiniRocket) transformOne(x [][]float64, buf *convBuffers) []float64 {
+	features := make([]float64, 0, len(m.Biases))
+	m.forEachOutput(x, buf, func(c, biases []float64) {
+		for _, bias := range biases {
+			pos := 0
+			for _, v := range c {
+				if v > bias {
+					pos++
+				}
+			}
+			features = append(features, float64(pos)/float64(len(c)))
+		}
+	})
 	return features
 }

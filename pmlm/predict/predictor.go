@@ -16,6 +16,16 @@
 //     Webb, KDD 2021), multivariate and variable-length, followed by a
 //     ridge classifier whose regularization is chosen by efficient
 //     leave-one-out cross-validation, as scikit-learn's RidgeClassifierCV.
+//   - MultiRocketClassifier: the MultiRocket transform (Tan, Dempster,
+//     Bergmeir & Webb, Data Mining and Knowledge Discovery 2022) and the
+//     same ridge. It reuses MiniRocket's kernels, dilations and biases on
+//     the series and on its first difference, and pools each convolution
+//     output four ways: the proportion (PPV) and mean (MPV) of the values
+//     above the bias, their mean index (MIPV) and their longest run (LSPV).
+//     MPV and LSPV see how far and how long a lab stays above a level,
+//     which PPV alone does not. 49,728 features by default, so its fit costs
+//     about 8× MiniRocket's (BENCHMARKS.md); on JapaneseVowels its mean
+//     accuracy over 10 seeds is 0.985 against MiniRocket's 0.983.
 //   - NeuralClassifier: the paper's baselines (LSTM, 1-D CNN, Transformer
 //     encoder) on spago, over the zero-padded visit sequence.
 //   - LLMClassifier: an instruction-tuned language model served through

@@ -39,26 +39,10 @@ func (m *MiniRocketClassifier) Name() string { return "minirocket" }
 
 // Fit implements Predictor.
 func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error {
-	if err := checkLabels(series, labels, numClasses); err != nil {
-		return wrap("minirocket", err)
-	}
-	sc, err := FitScaler(series)
-	if err != nil {
-		return wrap("minirocket", err)
-	}
-	x, err := sc.ApplyAll(series, kernelLength)
-	if err != nil {
-		return wrap("minirocket", err)
-	}
-	rocket, err := FitMiniRocket(ctx, x, m.Config)
-	if err != nil {
-		return err
-	}
-	feats, err := rocket.Transform(ctx, x)
-	if err != nil {
-		return err
-	}
-	ridge, err := FitRidgeCV(ctx, feats, labels, numClasses, m.Alphas)
+	sc, rocket, ridge, err := fitRocketRidge(ctx, "minirocket", series, labels, numClasses, kernelLength, m.Alphas,
+		func(ctx context.Context, x [][][]float64) (*MiniRocket, error) {
+			return FitMiniRocket(ctx, x, m.Config)
+		})
 	if err != nil {
 		return err
 	}
@@ -66,13 +50,47 @@ func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, la
 	return nil
 }
 
+// fitRocketRidge is the Fit of a classifier of the ROCKET family: a Scaler
+// (series shorter than minLen padded at the end), the transform made by
+// fit on the scaled series, and a Ridge on its features.
+func fitRocketRidge[T interface {
+	Transform(context.Context, [][][]float64) ([][]float64, error)
+}](ctx context.Context, name string, series [][][]float64, labels []int, numClasses, minLen int, alphas []float64,
+	fit func(context.Context, [][][]float64) (T, error)) (*Scaler, T, *Ridge, error) {
+	var zero T
+	if err := checkLabels(series, labels, numClasses); err != nil {
+		return nil, zero, nil, wrap(name, err)
+	}
+	sc, err := FitScaler(series)
+	if err != nil {
+		return nil, zero, nil, wrap(name, err)
+	}
+	x, err := sc.ApplyAll(series, minLen)
+	if err != nil {
+		return nil, zero, nil, wrap(name, err)
+	}
+	tr, err := fit(ctx, x)
+	if err != nil {
+		return nil, zero, nil, err
+	}
+	feats, err := tr.Transform(ctx, x)
+	if err != nil {
+		return nil, zero, nil, err
+	}
+	ridge, err := FitRidgeCV(ctx, feats, labels, numClasses, alphas)
+	if err != nil {
+		return nil, zero, nil, err
+	}
+	return sc, tr, ridge, nil
+}
+
 // Predict implements Predictor.
 func (m *MiniRocketClassifier) Predict(ctx context.Context, s [][]float64) (Prediction, error) {
-	scores, err := m.Decision(ctx, [][][]float64{s})
+	out, err := m.PredictBatch(ctx, [][][]float64{s})
 	if err != nil {
 		return Prediction{}, err
 	}
-	return Prediction{Label: stats.Argmax(scores[0]), Probs: stats.Softmax(scores[0])}, nil
+	return out[0], nil
 }
 
 // Decision returns the ridge decision scores ([series][class]) of many
@@ -81,17 +99,26 @@ func (m *MiniRocketClassifier) Decision(ctx context.Context, series [][][]float6
 	if m.ridge == nil {
 		return nil, fmt.Errorf("%w (minirocket)", ErrNotFitted)
 	}
-	x, err := m.scaler.ApplyAll(series, kernelLength)
+	return rocketDecision(ctx, "minirocket", m.scaler, kernelLength, m.rocket, m.ridge, series)
+}
+
+// rocketDecision scales series (padded to minLen), transforms them with tr
+// and returns the ridge decision scores ([series][class]).
+func rocketDecision(ctx context.Context, name string, sc *Scaler, minLen int,
+	tr interface {
+		Transform(context.Context, [][][]float64) ([][]float64, error)
+	}, ridge *Ridge, series [][][]float64) ([][]float64, error) {
+	x, err := sc.ApplyAll(series, minLen)
 	if err != nil {
-		return nil, wrap("minirocket", err)
+		return nil, wrap(name, err)
 	}
-	feats, err := m.rocket.Transform(ctx, x)
+	feats, err := tr.Transform(ctx, x)
 	if err != nil {
 		return nil, err
 	}
 	out := make([][]float64, len(feats))
 	for i, f := range feats {
-		out[i] = m.ridge.Decision(f)
+		out[i] = ridge.Decision(f)
 	}
 	return out, nil
 }
@@ -103,11 +130,17 @@ func (m *MiniRocketClassifier) PredictBatch(ctx context.Context, series [][][]fl
 	if err != nil {
 		return nil, err
 	}
+	return scorePredictions(scores), nil
+}
+
+// scorePredictions labels each row of decision scores with its argmax and
+// the softmax of the scores.
+func scorePredictions(scores [][]float64) []Prediction {
 	out := make([]Prediction, len(scores))
 	for i, s := range scores {
 		out[i] = Prediction{Label: stats.Argmax(s), Probs: stats.Softmax(s)}
 	}
-	return out, nil
+	return out
 }
 
 // Alpha returns the regularization strength chosen by Fit.
@@ -170,36 +203,65 @@ func (mm *miniRocketModel) check() error {
 	if mm.Scaler == nil || mm.Rocket == nil || mm.Ridge == nil {
 		return errors.New("incomplete model")
 	}
-	nc := len(mm.Scaler.Mean)
-	ro := mm.Rocket
-	if nc == 0 || len(mm.Scaler.Scale) != nc || ro.NumChannels != nc {
-		return errors.New("inconsistent channel count")
+	nc, err := checkScaler(mm.Scaler)
+	if err != nil {
+		return err
+	}
+	nf, err := checkKernels(mm.Rocket, nc)
+	if err != nil {
+		return err
+	}
+	return checkRidge(mm.Ridge, nf)
+}
+
+// checkScaler returns the channel count of a decoded Scaler.
+func checkScaler(sc *Scaler) (int, error) {
+	nc := len(sc.Mean)
+	if nc == 0 || len(sc.Scale) != nc {
+		return 0, errors.New("inconsistent channel count")
+	}
+	return nc, nil
+}
+
+// checkKernels checks the layout of a decoded MiniRocket (kernel
+// parameters) on nc channels and returns its number of biases.
+func checkKernels(ro *MiniRocket, nc int) (int, error) {
+	if ro.NumChannels != nc {
+		return 0, errors.New("inconsistent channel count")
 	}
 	if len(ro.Dilations) != len(ro.FeaturesPerDilation) || len(ro.ChannelsPerCombination) != numKernels*len(ro.Dilations) {
-		return errors.New("inconsistent dilations")
+		return 0, errors.New("inconsistent dilations")
 	}
 	nf, nch := 0, 0
 	for i, d := range ro.Dilations {
-		if d < 1 || ro.FeaturesPerDilation[i] < 0 {
-			return errors.New("bad dilation")
+		if d < 1 || d > maxDilation || ro.FeaturesPerDilation[i] < 0 {
+			return 0, errors.New("bad dilation")
 		}
 		nf += numKernels * ro.FeaturesPerDilation[i]
 	}
 	for _, c := range ro.ChannelsPerCombination {
 		if c < 1 {
-			return errors.New("empty channel combination")
+			return 0, errors.New("empty channel combination")
 		}
 		nch += c
 	}
 	if nch != len(ro.ChannelIndices) || nf != len(ro.Biases) {
-		return errors.New("inconsistent feature layout")
+		return 0, errors.New("inconsistent feature layout")
 	}
 	for _, c := range ro.ChannelIndices {
 		if c < 0 || c >= nc {
-			return errors.New("channel index out of range")
+			return 0, errors.New("channel index out of range")
 		}
 	}
-	rg := mm.Ridge
+	return nf, nil
+}
+
+// maxDilation bounds the dilations a loaded model may hold (fitted ones are
+// at most (longest series − 1)/8), so that offsets cannot overflow.
+const maxDilation = 1 << 24
+
+// checkRidge checks a decoded Ridge on nf features.
+func checkRidge(rg *Ridge, nf int) error {
 	if len(rg.FeatureMean) != nf || len(rg.FeatureScale) != nf || len(rg.Weights) < 2 || len(rg.Intercepts) != len(rg.Weights) {
 		return errors.New("inconsistent ridge")
 	}
