@@ -43,6 +43,8 @@ func serveCommand() command {
 			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's own)")
 			model := fs.String("model", "", "model name of the LLM provider")
 			baseURL := fs.String("base-url", "", "endpoint (openai-compatible)")
+			attempts := fs.Int("attempts", 4, "--llm: requests per prompt, retries included (each request within --timeout)")
+			cachePath := fs.String("cache", "", "--llm: persistent response cache file (bbolt); hits are counted in /metrics")
 			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
@@ -62,6 +64,10 @@ func serveCommand() command {
 					return fmt.Errorf("%w: --queue must be ≥ 0, got %d", errUsage, *queue)
 				case *timeout <= 0 || *grace <= 0:
 					return fmt.Errorf("%w: --timeout and --shutdown-timeout must be positive", errUsage)
+				case *attempts < 1:
+					return fmt.Errorf("%w: --attempts %d: must be at least 1", errUsage, *attempts)
+				case *cachePath != "" && *provider == "":
+					return fmt.Errorf("%w: --cache needs --llm (the model's own responder answers from memory)", errUsage)
 				}
 				token, err := readToken(*tokenFile)
 				if err != nil {
@@ -69,9 +75,18 @@ func serveCommand() command {
 				}
 				opts := pmlm.LoadOptions{Loaders: indexLoaders(ctx, *index)}
 				if *provider != "" {
-					if opts.Responder, err = llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL}); err != nil {
+					g := llm.GuardConfig{Timeout: *timeout, MaxAttempts: *attempts}
+					if opts.Responder, err = llm.New(ctx, llm.Config{Provider: *provider, Model: *model, BaseURL: *baseURL, Guard: g}); err != nil {
 						return err
 					}
+				}
+				if *cachePath != "" {
+					store, err := llm.OpenCache(*cachePath, nil)
+					if err != nil {
+						return err
+					}
+					defer store.Close()
+					opts.Responder = llm.Cached(opts.Responder, store)
 				}
 				p, err := pmlm.Load(ctx, args[0], opts)
 				if err != nil {

@@ -4,10 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,4 +137,95 @@ func TestServeFlags(t *testing.T) {
 	var out bytes.Buffer
 	assert.NotEqual(t, 0, run(context.Background(), []string{"serve", "m", "--token-file", empty}, &env{stdout: &out, stderr: &out}))
 	assert.Contains(t, out.String(), "is empty")
+}
+
+// TestServeProcessSIGTERM runs the pmlm binary's "serve" as a process with
+// an OpenAI-compatible responder on loopback that holds its answer, sends
+// SIGTERM while a /v1/respond request waits for that answer, and checks
+// that the request is answered and the process exits 0. A second process
+// on the same --cache file answers the same request from the cache, without
+// asking the responder.
+func TestServeProcessSIGTERM(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGTERM semantics")
+	}
+	dir := t.TempDir()
+	bin := pmlmBinary(t)
+	_, c := promptCohort(t)
+	ctx := context.Background()
+	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1})
+	require.NoError(t, err)
+	model := filepath.Join(dir, "model")
+	require.NoError(t, p.Save(model))
+
+	var asked atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		<-release // hold the answer until the test lets it go
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"c1","object":"chat.completion","created":1,"model":"m",`+
+			`"choices":[{"index":0,"message":{"role":"assistant","content":"Rest and follow up."},"finish_reason":"stop"}],`+
+			`"usage":{"prompt_tokens":5,"completion_tokens":4,"total_tokens":9}}`)
+	}))
+	defer srv.Close()
+	cache := filepath.Join(dir, "answers.db")
+	serve := func() (*exec.Cmd, *lockedBuffer, string) {
+		cmd := exec.Command(bin, "serve", model, "--addr", "127.0.0.1:0", "--log-json", "--llm", "openai-compatible",
+			"--model", "m", "--base-url", srv.URL+"/v1", "--cache", cache, "--attempts", "1")
+		cmd.Env = append(os.Environ(), "OPENAI_API_KEY=")
+		var stderr lockedBuffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		var url string
+		require.Eventually(t, func() bool {
+			for _, line := range strings.Split(stderr.String(), "\n") {
+				var rec struct{ Msg, URL string }
+				if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+					url = rec.URL
+					return true
+				}
+			}
+			return false
+		}, time.Minute, 20*time.Millisecond, "stderr: %s", stderr.String())
+		return cmd, &stderr, url
+	}
+	_, _, test := c.Split(cohort.DefaultSplit())
+	req := client.PatientRequest(c.Metrics, test[0])
+
+	cmd, stderr, url := serve()
+	type result struct {
+		text   string
+		cached bool
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		a, err := client.New(url).Respond(ctx, req)
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		got <- result{text: a.Answer.Text, cached: a.Answer.Cached}
+	}()
+	require.Eventually(t, func() bool { return asked.Load() == 1 }, time.Minute, 10*time.Millisecond, "the request reaches the responder")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	time.Sleep(200 * time.Millisecond) // shutdown has begun; the request is still waiting
+	close(release)
+	r := <-got
+	require.NoError(t, r.err, "the request in flight at SIGTERM is answered")
+	assert.Equal(t, "Rest and follow up.", r.text)
+	assert.False(t, r.cached)
+	require.NoError(t, cmd.Wait(), "exit status 0; stderr: %s", stderr.String())
+	assert.Contains(t, stderr.String(), `"msg":"stopped"`)
+
+	cmd, stderr, url = serve()
+	a, err := client.New(url).Respond(ctx, req)
+	require.NoError(t, err)
+	assert.True(t, a.Answer.Cached, "answered from the cache file")
+	assert.Equal(t, "Rest and follow up.", a.Answer.Text)
+	assert.EqualValues(t, 1, asked.Load(), "the responder was not asked again")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "stderr: %s", stderr.String())
 }

@@ -24,10 +24,7 @@ func TestTrainSurvivesSIGKILLAndResumes(t *testing.T) {
 		t.Skip("SIGKILL semantics")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pmlm")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin := pmlmBinary(t)
 
 	data := filepath.Join(dir, "data")
 	var stdout, stderr bytes.Buffer
@@ -56,7 +53,7 @@ func TestTrainSurvivesSIGKILLAndResumes(t *testing.T) {
 	}
 	require.NoError(t, first.Process.Signal(os.Kill))
 	_ = first.Wait()
-	_, err = os.Stat(model)
+	_, err := os.Stat(model)
 	require.True(t, os.IsNotExist(err), "the killed run must not have saved a model")
 
 	second := exec.Command(bin, append(args, "--resume")...)
@@ -78,5 +75,5 @@ func TestTrainSurvivesSIGKILLAndResumes(t *testing.T) {
 	for _, en := range entries {
 		names = append(names, en.Name())
 	}
-	assert.ElementsMatch(t, []string{"pmlm", "data", "model"}, names)
+	assert.ElementsMatch(t, []string{"data", "model"}, names)
 }
