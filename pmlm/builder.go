@@ -32,6 +32,9 @@ type PromptBuilder struct {
 	// refs are the training patients' references the recommender was
 	// built from (nil after Load: only training needs them).
 	refs []similarity.Reference
+	// keys turns patient IDs into the keys of the references (nil: the
+	// IDs themselves, as in models saved before PatientKeys).
+	keys *keyer
 }
 
 // Coarse is a patient's coarse prompt s0 and what it was built from.
@@ -67,7 +70,7 @@ func NewPromptBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions) 
 			return nil, err
 		}
 	}
-	return newBuilder(ctx, c, opts, t, pred)
+	return newBuilder(ctx, c, opts, t, pred, newKeyer(opts.KeySalt, opts.Seed, c.Digest()))
 }
 
 // trainingSet is the training split as the parts see it.
@@ -103,15 +106,15 @@ func prepare(c *cohort.Cohort, opts *TrainOptions) (*trainingSet, error) {
 
 // newBuilder fits the patient encoder and builds the recommender over the
 // training patients; pred is the fitted predictor (nil without
-// self-informed personalization).
-func newBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions, t *trainingSet, pred predict.Predictor) (*PromptBuilder, error) {
+// self-informed personalization); the references are keyed by keys.
+func newBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions, t *trainingSet, pred predict.Predictor, keys *keyer) (*PromptBuilder, error) {
 	tmpl, err := prompt.NewTemplate(opts.PromptTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("%w: prompt template: %w", ErrOptions, err)
 	}
 	b := &PromptBuilder{
 		labels: c.Labels, k: opts.K, noSelf: opts.NoSelfPersonalization, noPeer: opts.NoPeerPersonalization,
-		predictor: pred, template: tmpl, templateText: opts.PromptTemplate,
+		predictor: pred, template: tmpl, templateText: opts.PromptTemplate, keys: keys,
 	}
 	b.encoder, err = opts.NewEncoder(ctx, EncoderData{
 		Series: t.series, Labels: t.labels, NumLabels: len(c.Labels),
@@ -130,7 +133,7 @@ func newBuilder(ctx context.Context, c *cohort.Cohort, opts TrainOptions, t *tra
 		if err != nil {
 			return nil, fmt.Errorf("%w: training patient %d: %w", ErrEncoder, i, err)
 		}
-		refs[i] = similarity.Reference{Key: t.patients[i].ID, Vector: v, Label: c.Labels[t.labels[i]]}
+		refs[i] = similarity.Reference{Key: keys.key(t.patients[i].ID), Vector: v, Label: c.Labels[t.labels[i]]}
 	}
 	if opts.NewVersionedRecommender != nil {
 		version, verr := EncoderVersion(b.encoder)
@@ -203,10 +206,20 @@ func defaultEncoder(ctx context.Context, d EncoderData) (encoder.Encoder, error)
 	return enc, nil
 }
 
+// PatientKey returns the opaque key under which the builder's recommender
+// knows the patient with the ID (PatientKeys): the Key of the neighbours
+// Similar returns. For a model saved before PatientKeys it is the ID.
+func (b *PromptBuilder) PatientKey(id string) string { return b.keys.key(id) }
+
 // Build returns the coarse prompt of a patient whose visits are given:
 // the predictor's label, and the labels of the k most similar training
-// patients other than those whose keys (patient IDs) are in exclude.
+// patients other than those whose IDs are in exclude.
 func (b *PromptBuilder) Build(ctx context.Context, visits [][]float64, exclude []string) (Coarse, error) {
+	return b.build(ctx, visits, b.keys.keys(exclude))
+}
+
+// build is Build with the excluded patients given by their keys.
+func (b *PromptBuilder) build(ctx context.Context, visits [][]float64, excludeKeys []string) (Coarse, error) {
 	if len(visits) == 0 {
 		return Coarse{}, ErrNoVisits
 	}
@@ -220,13 +233,19 @@ func (b *PromptBuilder) Build(ctx context.Context, visits [][]float64, exclude [
 			label = b.labels[pred.Label]
 		}
 	}
-	return b.BuildWithLabel(ctx, visits, label, exclude)
+	return b.buildWithLabel(ctx, visits, label, excludeKeys)
 }
 
 // BuildWithLabel is Build with the predicted label given (Train passes the
 // training patients' out-of-fold labels); it is shown as "unknown" without
 // self-informed personalization.
 func (b *PromptBuilder) BuildWithLabel(ctx context.Context, visits [][]float64, predicted string, exclude []string) (Coarse, error) {
+	return b.buildWithLabel(ctx, visits, predicted, b.keys.keys(exclude))
+}
+
+// buildWithLabel is BuildWithLabel with the excluded patients given by
+// their keys.
+func (b *PromptBuilder) buildWithLabel(ctx context.Context, visits [][]float64, predicted string, excludeKeys []string) (Coarse, error) {
 	if len(visits) == 0 {
 		return Coarse{}, ErrNoVisits
 	}
@@ -236,7 +255,7 @@ func (b *PromptBuilder) BuildWithLabel(ctx context.Context, visits [][]float64, 
 	var nb []similarity.Neighbor
 	if !b.noPeer {
 		var err error
-		if nb, err = b.Similar(ctx, visits, b.k, exclude); err != nil {
+		if nb, err = b.similar(ctx, visits, b.k, excludeKeys); err != nil {
 			return Coarse{}, err
 		}
 	}
@@ -261,14 +280,20 @@ func (b *PromptBuilder) render(predicted string, nb []similarity.Neighbor) (Coar
 }
 
 // Similar returns the k training patients most similar to a patient, by
-// the retrieval encoder and the recommender, leaving out the keys in
-// exclude.
+// the retrieval encoder and the recommender, leaving out the patients
+// whose IDs are in exclude. The neighbours' Key is the patient's opaque
+// key (PatientKey), not its ID.
 func (b *PromptBuilder) Similar(ctx context.Context, visits [][]float64, k int, exclude []string) ([]similarity.Neighbor, error) {
+	return b.similar(ctx, visits, k, b.keys.keys(exclude))
+}
+
+// similar is Similar with the excluded patients given by their keys.
+func (b *PromptBuilder) similar(ctx context.Context, visits [][]float64, k int, excludeKeys []string) ([]similarity.Neighbor, error) {
 	x, err := b.encoder.Encode(visits)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEncoder, err)
 	}
-	nb, err := b.recommender.Recommend(ctx, similarity.Query{Vector: x, K: k, Exclude: exclude})
+	nb, err := b.recommender.Recommend(ctx, similarity.Query{Vector: x, K: k, Exclude: excludeKeys})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecommender, err)
 	}

@@ -39,4 +39,10 @@ var (
 	// empty directory or a model directory written by Save is in the way:
 	// Save never deletes what it did not write.
 	ErrNotModelDir = errors.New("pmlm: not a model directory")
+	// ErrStoreCases is returned by Save for a pipeline whose responder is
+	// the offline case responder, trained without TrainOptions.StoreCases:
+	// the case responder answers with the training patients' verbatim
+	// replies, so its model directory would hold them.
+	ErrStoreCases = errors.New("pmlm: the model's case responder answers with the training patients' replies; " +
+		"store them only by choice: train with TrainOptions.StoreCases (pmlm train --store-cases), or against another responder")
 )

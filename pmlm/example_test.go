@@ -28,6 +28,7 @@ func Example() {
 	}
 	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{
 		CrossFitFolds: 2, MaxEpisodes: 16, MaxValidation: 8, Seed: 7, // small, for the example
+		StoreCases: true, // the case responder answers with the stored replies
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -72,8 +73,9 @@ func Example() {
 }
 
 // latest is a custom recommender: it ignores the encodings and returns the
-// most recent training patients (by key, here the patient ID), still
-// honouring the exclusion of the query patient's own key. An approximate
+// last training patients by key (the patients' opaque keys, an arbitrary
+// but fixed order), still honouring the exclusion of the query patient's
+// own key. An approximate
 // index or an external vector store plugs in the same way.
 type latest struct{ refs []similarity.Reference }
 
@@ -122,9 +124,9 @@ func Example_customRecommender() {
 		fmt.Println(s.Label, s.Count)
 	}
 	// Output:
-	// gestational diabetes 1
 	// uterine scar 1
-	// normal 1
+	// gestational diabetes 1
+	// placental dysfunction 1
 }
 
 // Build the coarse prompt of a patient without training a policy: the

@@ -302,7 +302,7 @@ func TestSaveIsReproducible(t *testing.T) {
 	root := t.TempDir()
 	files := func(i, workers int) map[string][]byte {
 		p, err := pmlm.Train(context.Background(), c, pmlm.TrainOptions{
-			CrossFitFolds: 1, MaxEpisodes: 8, MaxValidation: 2, BatchSize: 4, Epochs: 1, Workers: workers, Seed: 3,
+			CrossFitFolds: 1, MaxEpisodes: 8, MaxValidation: 2, BatchSize: 4, Epochs: 1, Workers: workers, Seed: 3, StoreCases: true,
 		})
 		require.NoError(t, err)
 		dir := filepath.Join(root, strconv.Itoa(i))

@@ -45,7 +45,7 @@ func TestTrainingNeighborTableMatchesQueries(t *testing.T) {
 			train, _, _ := c.Split(cohort.DefaultSplit())
 			require.Greater(t, len(train), b.k)
 			for _, p := range train {
-				nb, ok := table.Lookup(p.ID, b.k)
+				nb, ok := table.Lookup(b.PatientKey(p.ID), b.k)
 				require.True(t, ok, p.ID)
 				want, err := b.Similar(ctx, p.Matrix(), b.k, []string{p.ID})
 				require.NoError(t, err)

@@ -194,6 +194,17 @@ type TrainOptions struct {
 	MaxEpisodes, MaxValidation int
 	// Seed seeds every random choice.
 	Seed uint64
+	// KeySalt is the salt of the patients' opaque keys (PatientKeys); nil
+	// derives one from Seed and the cohort's digest, so that a training
+	// is reproducible. Random bytes (16 or more) give keys that differ
+	// between models trained on the same data.
+	KeySalt []byte `json:"-"`
+	// StoreCases lets Save store the training patients' coarse prompts
+	// and doctor replies (cases.jsonl) when the responder is the offline
+	// case responder, which answers with them; without it Save refuses
+	// such a pipeline (ErrStoreCases). Other responders need no cases and
+	// Save never stores them.
+	StoreCases bool
 	// CheckpointPath, if set, receives the trainer's checkpoints; with
 	// Resume, training continues from it when it exists.
 	CheckpointPath string

@@ -30,7 +30,8 @@ type Pipeline struct {
 	// to the policy only. Nil when the retrieval encoder cannot be
 	// differentiated: the policy then sees its x̂ as a constant.
 	patient mlp.Differentiable
-	// trainKeys are the training patients' keys: a training patient is
+	// trainKeys are the training patients' opaque keys (PatientKeys):
+	// a training patient is
 	// never its own neighbour, and the responder never answers it from its
 	// own record.
 	trainKeys map[string]bool
@@ -55,6 +56,9 @@ type Pipeline struct {
 	// the manifest.
 	split  cohort.SplitBoundaries
 	digest string
+	// storeCases is TrainOptions.StoreCases (true for a loaded model that
+	// stored its cases).
+	storeCases bool
 	// read is how the cohort was read (TrainOptions.Read, defaults
 	// filled in).
 	read ReadSettings
@@ -80,7 +84,7 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 	}
 	_, validation, _ := c.Split(opts.Split)
 	p := &Pipeline{metrics: c.Metrics, steps: opts.Steps, text: opts.Text, split: opts.Split, digest: c.Digest(), actions: opts.Actions,
-		read: opts.Read.withDefaults()}
+		read: opts.Read.withDefaults(), storeCases: opts.StoreCases}
 	if p.text == nil {
 		wv, err := wordvec.Default()
 		if err != nil {
@@ -115,9 +119,11 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 			pred.Name(), len(t.series), opts.CrossFitFolds, time.Since(start).Round(time.Millisecond))
 	}
 
-	// 2. Peer-informed personalization: encoder and recommender.
+	// 2. Peer-informed personalization: encoder and recommender, which
+	// knows the training patients by opaque keys (PatientKeys).
 	start = time.Now()
-	if p.builder, err = newBuilder(ctx, c, opts, t, pred); err != nil {
+	keys := newKeyer(opts.KeySalt, opts.Seed, p.digest)
+	if p.builder, err = newBuilder(ctx, c, opts, t, pred, keys); err != nil {
 		return nil, err
 	}
 	logf("patient encoder and index of %d patients built in %s", len(t.series), time.Since(start).Round(time.Millisecond))
@@ -142,17 +148,18 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 			label = c.Labels[predicted[i]]
 		}
 		var s0 Coarse
-		if nb, ok := table.Lookup(pt.ID, p.builder.k); ok {
+		key := keys.key(pt.ID)
+		if nb, ok := table.Lookup(key, p.builder.k); ok {
 			s0, err = p.builder.render(label, nb)
 		} else {
-			s0, err = p.builder.BuildWithLabel(ctx, t.series[i], label, []string{pt.ID})
+			s0, err = p.builder.buildWithLabel(ctx, t.series[i], label, []string{key})
 		}
 		if err != nil {
 			return nil, err
 		}
-		p.cases[i] = llm.Case{ID: pt.ID, Prompt: s0.Prompt, Reply: pt.Response}
+		p.cases[i] = llm.Case{ID: key, Prompt: s0.Prompt, Reply: pt.Response}
 		p.replacements[i] = p.replacementFor(s0)
-		p.trainKeys[pt.ID] = true
+		p.trainKeys[key] = true
 		if n := len(strings.Fields(s0.Prompt)); 2*opts.Steps > n {
 			return nil, fmt.Errorf("%w: Steps %d would delete more than half of a training coarse prompt of %d words", ErrOptions, opts.Steps, n)
 		}
@@ -330,10 +337,11 @@ func (p *Pipeline) respond(ctx context.Context, prompt string, exclude []string)
 }
 
 // exclusions returns the keys a patient's prompt and answer must not draw
-// on: the patient's own, when it is a training patient.
+// on: the patient's own (its ID's opaque key), when it is a training
+// patient.
 func (p *Pipeline) exclusions(id string) []string {
-	if p.trainKeys[id] {
-		return []string{id}
+	if key := p.builder.keys.key(id); p.trainKeys[key] {
+		return []string{key}
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 // tinyTraining is the cheapest training that still runs every stage.
 func tinyTraining(seed uint64) pmlm.TrainOptions {
-	return pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 8, MaxValidation: 4, BatchSize: 4, Seed: seed}
+	return pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 8, MaxValidation: 4, BatchSize: 4, Seed: seed, StoreCases: true}
 }
 
 func TestTrainAblations(t *testing.T) {

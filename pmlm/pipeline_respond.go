@@ -76,7 +76,7 @@ func (p *Pipeline) CoarsePrompt(ctx context.Context, patient *cohort.Patient) (C
 }
 
 func (p *Pipeline) coarse(ctx context.Context, patient *cohort.Patient) (Coarse, error) {
-	return p.builder.Build(ctx, patient.Matrix(), p.exclusions(patient.ID))
+	return p.builder.build(ctx, patient.Matrix(), p.exclusions(patient.ID))
 }
 
 // Respond builds the personalized prompt of a patient — predicted label,

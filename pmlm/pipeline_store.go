@@ -90,6 +90,10 @@ type Manifest struct {
 	// Index describes the external index the recommender queries (nil
 	// when the recommender is saved in the directory).
 	Index *IndexInfo `json:"index,omitempty"`
+	// PatientKeys says how the patients' IDs become the opaque keys the
+	// directory's files hold instead (nil in older manifests, whose files
+	// hold the IDs).
+	PatientKeys *PatientKeys `json:"patient_keys,omitempty"`
 	// Checksum is the hex SHA-256 of the manifest's canonical content: its
 	// JSON encoding (encoding/json, fields in declaration order, map keys
 	// sorted) with Checksum empty.
@@ -280,13 +284,21 @@ func responderInfo(r llm.Responder) ResponderInfo {
 // (atomicfile.ReplaceDir), so dir is either the old model or the complete
 // new one, even after a kill; leftovers of interrupted saves are removed.
 // Save replaces only an empty directory or a model directory it wrote
-// (nothing else in it); anything else fails with ErrNotModelDir. It holds the training
-// patients' coarse prompts and doctor replies (the case responder's
-// knowledge) and, when the responder is the generative LM, the LM's
-// weights, which can reproduce the replies it was trained on: treat it as
-// patient data.
+// (nothing else in it); anything else fails with ErrNotModelDir.
+//
+// The directory knows the training patients only by opaque keys
+// (PatientKeys), never by ID. With the offline case responder it holds
+// their coarse prompts and doctor replies (cases.jsonl, the responder's
+// knowledge), and Save refuses unless the pipeline was trained with
+// TrainOptions.StoreCases (ErrStoreCases); with another responder it holds
+// their keys only (train_keys.json). When the responder is the generative
+// LM it holds the LM's weights, which can reproduce the replies it was
+// trained on: treat a model directory as patient data.
 func (p *Pipeline) Save(dir string) error {
 	b := p.builder
+	if responderInfo(p.responder).Provider == llm.ProviderCase && !p.storeCases {
+		return ErrStoreCases
+	}
 	parts := []struct {
 		role string
 		part any
@@ -377,6 +389,7 @@ func (p *Pipeline) write(tmp string, savers map[string]Saver) error {
 	if m.Index, err = checkIndex(b.recommender, m.Parts[PartEncoder].SHA256); err != nil {
 		return err
 	}
+	m.PatientKeys = b.keys.info()
 	if m.Checksum, err = m.checksum(); err != nil {
 		return fmt.Errorf("pmlm: save: %w", err)
 	}
@@ -478,8 +491,12 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 		return b, nil
 	}
 	builtin := DefaultLoaders()
+	keys, err := keyerOf(m.PatientKeys)
+	if err != nil {
+		return nil, err
+	}
 	b := &PromptBuilder{labels: m.Data.Labels, k: m.K, noSelf: m.Data.NoSelfPersonalization,
-		noPeer: m.Data.NoPeerPersonalization, templateText: m.PromptTemplate}
+		noPeer: m.Data.NoPeerPersonalization, templateText: m.PromptTemplate, keys: keys}
 	p := &Pipeline{metrics: m.Data.Metrics, builder: b, steps: m.Steps, split: m.Data.Split, digest: m.Data.Digest,
 		read: ReadSettings{}.withDefaults()}
 	if m.Data.Read != nil {
@@ -577,6 +594,7 @@ func (p *Pipeline) readTrainingCases(m *Manifest, read func(name, sha string) ([
 		if p.cases, err = llm.ReadCases(bytes.NewReader(raw), fileCases); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrModel, err)
 		}
+		p.storeCases = true // stored by choice when it was saved
 		for _, c := range p.cases {
 			keys = append(keys, c.ID)
 		}

@@ -29,7 +29,7 @@ var trained = sync.OnceValues(func() (*pmlm.Pipeline, error) {
 		return nil, err
 	}
 	return pmlm.Train(context.Background(), c, pmlm.TrainOptions{
-		CrossFitFolds: 2, MaxEpisodes: 16, MaxValidation: 8, BatchSize: 8, Seed: 7,
+		CrossFitFolds: 2, MaxEpisodes: 16, MaxValidation: 8, BatchSize: 8, Seed: 7, StoreCases: true,
 	})
 })
 

@@ -166,7 +166,7 @@ func trainSaveLoad(t *testing.T, c *cohort.Cohort, opts pmlm.TrainOptions, loade
 }
 
 func pluginOptions() pmlm.TrainOptions {
-	return pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 7}
+	return pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 7, StoreCases: true}
 }
 
 // sharedFit is the default predictor fitted once for the tests that plug
@@ -266,7 +266,9 @@ func TestPluginRecommender(t *testing.T) {
 	q := trainSaveLoad(t, c, opts, pmlm.Loaders{Recommenders: map[string]func(io.Reader) (similarity.Recommender, error){"test.first-keys": loadFirstKeys}})
 	train, _, test := c.Split(cohort.DefaultSplit())
 	byKey := slices.Clone(train)
-	sort.Slice(byKey, func(i, j int) bool { return byKey[i].ID < byKey[j].ID })
+	// The recommender sees the patients' opaque keys, not their IDs.
+	key := q.PromptBuilder().PatientKey
+	sort.Slice(byKey, func(i, j int) bool { return key(byKey[i].ID) < key(byKey[j].ID) })
 	counts := func(ps []*cohort.Patient) map[string]int {
 		m := map[string]int{}
 		for _, p := range ps {

@@ -42,7 +42,7 @@ func TestUSEModelSavesAndLoads(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{
-		CrossFitFolds: 2, MaxEpisodes: 8, MaxValidation: 4, BatchSize: 4, Epochs: 1, Seed: 7, Text: enc,
+		CrossFitFolds: 2, MaxEpisodes: 8, MaxValidation: 4, BatchSize: 4, Epochs: 1, Seed: 7, Text: enc, StoreCases: true,
 	})
 	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), "model")

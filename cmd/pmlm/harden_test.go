@@ -142,7 +142,7 @@ func TestDataFlagsOnEveryCohortCommand(t *testing.T) {
 	data := synthData(t, t.TempDir(), "40")
 	early := []string{"--split-train-end", "2000-01-01", "--split-validation-end", "2000-06-30", "--max-visits", "60", "--lenient"}
 	for _, args := range [][]string{
-		{"train", data, "--out", filepath.Join(t.TempDir(), "m"), "--responder", "case"},
+		{"train", data, "--out", filepath.Join(t.TempDir(), "m"), "--responder", "case", "--store-cases"},
 		{"neighbors", data},
 		{"prompt", data, "--patient", "P00001"},
 		{"predict-study", data, "--predictors", "minirocket"},
@@ -197,12 +197,23 @@ func TestModelRemembersDataFlags(t *testing.T) {
 	require.Equal(t, 1, code, "the default maximum of 45 visits refuses the cohort")
 	model := filepath.Join(t.TempDir(), "m")
 	code, _, stderr = runCmd(t, "train", data, "--out", model, "--max-visits", "60", "--epochs", "1", "--episodes", "8", "--batch", "4",
-		"--validation", "4", "--workers", "1", "--seed", "3", "--responder", "case")
+		"--validation", "4", "--workers", "1", "--seed", "3", "--responder", "case", "--store-cases")
 	require.Equal(t, 0, code, stderr)
 	m, err := pmlm.ReadManifest(model)
 	require.NoError(t, err)
 	require.NotNil(t, m.Data.Read)
 	assert.Equal(t, pmlm.ReadSettings{MaxVisits: 60}, *m.Data.Read)
+	// Issue 15 item 17: the model directory (--store-cases: with the
+	// replies) knows the patients by opaque keys only.
+	entries, err := os.ReadDir(model)
+	require.NoError(t, err)
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(model, e.Name()))
+		require.NoError(t, err)
+		for _, pt := range c.Patients {
+			require.NotContains(t, string(raw), pt.ID, e.Name())
+		}
+	}
 
 	code, stdout, stderr := runCmd(t, "respond", model, data, "--patient", long.ID)
 	require.Equal(t, 0, code, stderr)

@@ -45,7 +45,7 @@ func TestTrainWithWeaviateIndexGivesExactPrompts(t *testing.T) {
 	e := &env{stdout: &stdout, stderr: &stderr}
 	data := filepath.Join(dir, "data")
 	require.Equal(t, 0, run(ctx, []string{"synth", "--out", data, "--patients", "120", "--seed", "5"}, e), stderr.String())
-	train := []string{"--responder", "case", "--epochs", "1", "--episodes", "8", "--batch", "4", "--validation", "4", "--workers", "1", "--seed", "3"}
+	train := []string{"--responder", "case", "--store-cases", "--epochs", "1", "--episodes", "8", "--batch", "4", "--validation", "4", "--workers", "1", "--seed", "3"}
 	exactDir, indexDir := filepath.Join(dir, "exact"), filepath.Join(dir, "indexed")
 	require.Equal(t, 0, run(ctx, append([]string{"train", data, "--out", exactDir}, train...), e), stderr.String())
 	require.Equal(t, 0, run(ctx, append([]string{"train", data, "--out", indexDir, "--index", location}, train...), e), stderr.String())

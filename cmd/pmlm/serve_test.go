@@ -50,7 +50,7 @@ func (l *lockedBuffer) String() string {
 func TestServeCommand(t *testing.T) {
 	_, c := promptCohort(t)
 	ctx := context.Background()
-	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1})
+	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1, StoreCases: true})
 	require.NoError(t, err)
 	model := filepath.Join(t.TempDir(), "model")
 	require.NoError(t, p.Save(model))
@@ -153,7 +153,7 @@ func TestServeProcessSIGTERM(t *testing.T) {
 	bin := pmlmBinary(t)
 	_, c := promptCohort(t)
 	ctx := context.Background()
-	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1})
+	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1, StoreCases: true})
 	require.NoError(t, err)
 	model := filepath.Join(dir, "model")
 	require.NoError(t, p.Save(model))

@@ -21,7 +21,7 @@ import (
 func trainCommand() command {
 	return command{
 		name:  "train",
-		usage: "train DATA --out MODEL [--lm DIR | --lm-size default|tiny | --responder case] [--resume] [--epochs N] [--episodes N] [--seed N]",
+		usage: "train DATA --out MODEL [--lm DIR | --lm-size default|tiny | --responder case --store-cases] [--resume] [--epochs N] [--episodes N] [--seed N]",
 		summary: "train the PMLM pipeline on the cohort in DATA and save it to MODEL\n\n" +
 			"Uses the embedded defaults: MiniRocket, the embedded word vectors, and the general\n" +
 			"responder: the small language model trained from scratch on the general corpus of\n" +
@@ -31,7 +31,9 @@ func trainCommand() command {
 			"and resumed by --resume). MODEL embeds the LM, and 'pmlm respond' answers with it;\n" +
 			"its weights can reproduce training replies, so MODEL is patient data.\n" +
 			"--responder case uses the offline case responder instead (fast, but its answers\n" +
-			"barely depend on the prompt's words). The REINFORCE trainer checkpoints after every\n" +
+			"barely depend on the prompt's words); it answers with the training patients' replies,\n" +
+			"so it needs --store-cases, which stores them in MODEL. MODEL knows the training\n" +
+			"patients by opaque keys, not by their IDs. The REINFORCE trainer checkpoints after every\n" +
 			"mini-batch to --checkpoint (default MODEL.checkpoint); after a crash or a kill, the\n" +
 			"same command with --resume continues from the last checkpoint. The checkpoints are\n" +
 			"removed once the model is saved.",
@@ -50,7 +52,8 @@ func trainCommand() command {
 			rl := refinementFlags(fs)
 			seed := fs.Uint64("seed", 1, "random seed")
 			data := addDataFlags(fs)
-			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder)")
+			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder; needs --store-cases)")
+			storeCases := fs.Bool("store-cases", false, "with --responder case: store the training patients' coarse prompts and doctor replies in MODEL (cases.jsonl), which the case responder answers with")
 			lmDir := fs.String("lm", "", "general responder directory ('pmlm lm train' on the same cohort); default: train one")
 			lmSize := fs.String("lm-size", "default", "shape of the general responder trained without --lm: default, or tiny (seconds; poor answers)")
 			textName := textFlag(fs)
@@ -67,6 +70,13 @@ func trainCommand() command {
 				}
 				if _, ok := lmSizes[*lmSize]; !ok {
 					return fmt.Errorf("%w: --lm-size %q: want default or tiny", errUsage, *lmSize)
+				}
+				switch {
+				case *responder == "case" && !*storeCases:
+					return fmt.Errorf("%w: --responder case answers with the training patients' verbatim doctor replies, so MODEL would have to store them (cases.jsonl): "+
+						"pass --store-cases to store them, or use --responder lm, whose model stores no replies", errUsage)
+				case *storeCases && *responder != "case":
+					return fmt.Errorf("%w: --store-cases goes with --responder case; the general responder needs no stored replies", errUsage)
 				}
 				if *responder == "case" && *lmDir != "" {
 					return fmt.Errorf("%w: --lm is the general responder; it does not go with --responder case", errUsage)
@@ -107,7 +117,7 @@ func trainCommand() command {
 					K: *k, Steps: *steps, WarmStart: *warm,
 					Epochs: *epochs, BatchSize: *batch, Workers: *workers,
 					MaxEpisodes: *episodes, MaxValidation: *validation, Seed: *seed,
-					Split: data.split, Read: data.settings(),
+					Split: data.split, Read: data.settings(), StoreCases: *storeCases,
 					CheckpointPath: *checkpoint, Resume: *resume, Progress: e.stderr, Responder: r, Text: text,
 				}
 				rl.apply(&opts)

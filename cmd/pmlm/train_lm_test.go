@@ -49,11 +49,19 @@ func TestTrainRejectsBadResponderFlags(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "model")
 	for name, args := range map[string][]string{
 		"unknown responder": {"--responder", "gpt"},
-		"lm with case":      {"--responder", "case", "--lm", data},
+		"lm with case":      {"--responder", "case", "--store-cases", "--lm", data},
 		"unknown size":      {"--lm-size", "huge"},
+		// Issue 15 item 17: the case responder's replies are stored only
+		// by choice, and the choice goes with it only.
+		"case without --store-cases": {"--responder", "case"},
+		"--store-cases without case": {"--store-cases"},
 	} {
 		code, _, stderr := runCmd(t, append([]string{"train", data, "--out", out}, args...)...)
 		assert.Equal(t, 2, code, "%s: %s", name, stderr)
+		if name == "case without --store-cases" {
+			assert.Contains(t, stderr, "verbatim doctor replies")
+			assert.Contains(t, stderr, "pass --store-cases to store them")
+		}
 	}
 	// An LM directory that does not exist is named in the error.
 	missing := filepath.Join(t.TempDir(), "no-lm")

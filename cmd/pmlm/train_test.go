@@ -34,7 +34,7 @@ func TestTrainSurvivesSIGKILLAndResumes(t *testing.T) {
 	model := filepath.Join(dir, "model")
 	ckpt := model + ".checkpoint"
 	args := []string{"train", data, "--out", model, "--epochs", "3", "--episodes", "24", "--batch", "4",
-		"--validation", "4", "--workers", "1", "--seed", "3", "--responder", "case"}
+		"--validation", "4", "--workers", "1", "--seed", "3", "--responder", "case", "--store-cases"}
 
 	first := exec.Command(bin, args...)
 	var firstErr bytes.Buffer

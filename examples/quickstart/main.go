@@ -25,8 +25,10 @@ func main() {
 
 	// 2. Train: predictor, patient encoder, recommender, REINFORCE policy.
 	//    Pass TrainOptions.Responder to use a real LLM (see package llm).
+	//    The default offline case responder answers with the training
+	//    patients' replies: StoreCases lets Save store them in the model.
 	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{
-		Epochs: 1, MaxEpisodes: 32, MaxValidation: 16, Seed: 1,
+		Epochs: 1, MaxEpisodes: 32, MaxValidation: 16, Seed: 1, StoreCases: true,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -34,7 +34,7 @@ var model = sync.OnceValues(func() (string, error) {
 	}
 	cohortOnce = c
 	p, err := pmlm.Train(context.Background(), c, pmlm.TrainOptions{
-		CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 3, Workers: 1,
+		CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 3, Workers: 1, StoreCases: true,
 	})
 	if err != nil {
 		return "", err
