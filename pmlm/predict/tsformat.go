@@ -73,8 +73,26 @@ func (e *TSError) Error() string {
 // Unwrap returns ErrTSFormat.
 func (e *TSError) Unwrap() error { return ErrTSFormat }
 
-// maxTSLine bounds one line of a .ts file (a whole multivariate case).
-const maxTSLine = 64 << 20
+// The defaults of TSOptions.
+const (
+	// DefaultTSMaxLineBytes bounds one line of a .ts file (a whole
+	// multivariate case).
+	DefaultTSMaxLineBytes = 64 << 20
+	// DefaultTSMaxSeriesLength bounds the values of one dimension of one
+	// case (the longest UEA series has under 20,000).
+	DefaultTSMaxSeriesLength = 100_000
+)
+
+// TSOptions bounds what ReadTSWith accepts, so that a damaged or hostile
+// file is refused with the limit named instead of exhausting memory. Zero
+// fields take the defaults.
+type TSOptions struct {
+	// MaxLineBytes bounds a line (DefaultTSMaxLineBytes).
+	MaxLineBytes int
+	// MaxSeriesLength bounds the values of one dimension of a case, and a
+	// declared @seriesLength (DefaultTSMaxSeriesLength).
+	MaxSeriesLength int
+}
 
 // ReadTS reads a classification data set in the UEA/UCR ".ts" format
 // (https://www.timeseriesclassification.com): header lines @problemName,
@@ -94,9 +112,21 @@ const maxTSLine = 64 << 20
 // Every format error is a *TSError wrapping ErrTSFormat and names the line
 // and, for data lines, the dimension.
 func ReadTS(r io.Reader, name string) (*TSData, error) {
-	p := tsParser{name: name, dims: -1, seriesLength: -1}
+	return ReadTSWith(r, name, TSOptions{})
+}
+
+// ReadTSWith is ReadTS with the limits of opts: a longer line or series is
+// a *TSError naming the line and the limit.
+func ReadTSWith(r io.Reader, name string, opts TSOptions) (*TSData, error) {
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultTSMaxLineBytes
+	}
+	if opts.MaxSeriesLength <= 0 {
+		opts.MaxSeriesLength = DefaultTSMaxSeriesLength
+	}
+	p := tsParser{name: name, dims: -1, seriesLength: -1, maxSeries: opts.MaxSeriesLength}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxTSLine)
+	sc.Buffer(make([]byte, 0, min(64<<10, opts.MaxLineBytes)), opts.MaxLineBytes)
 	for sc.Scan() {
 		p.line++
 		if err := p.parseLine(strings.TrimSpace(sc.Text())); err != nil {
@@ -105,7 +135,8 @@ func ReadTS(r io.Reader, name string) (*TSData, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, p.errf(0, "line longer than %d bytes", maxTSLine)
+			p.line++ // the line that did not fit
+			return nil, p.errf(0, "line longer than the limit of %d bytes (TSOptions.MaxLineBytes)", opts.MaxLineBytes)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -133,6 +164,7 @@ type tsParser struct {
 	univariate   *bool
 	dims         int // -1 until declared or seen
 	seriesLength int // -1 unless declared
+	maxSeries    int // TSOptions.MaxSeriesLength
 }
 
 func (p *tsParser) errf(dim int, format string, args ...any) error {
@@ -200,6 +232,9 @@ func (p *tsParser) parseLine(s string) error {
 		n, err := p.intArg(key, args)
 		if err != nil {
 			return err
+		}
+		if n > p.maxSeries {
+			return p.errf(0, "@seriesLength %d is more than the limit of %d (TSOptions.MaxSeriesLength)", n, p.maxSeries)
 		}
 		p.seriesLength = n
 	case "@classlabel":
@@ -317,6 +352,10 @@ func (p *tsParser) parseValues(dim int, part string) ([]float64, error) {
 	part = strings.TrimSpace(part)
 	if part == "" {
 		return nil, p.errf(dim, "no values")
+	}
+	// Counted before anything is allocated for the values.
+	if n := strings.Count(part, ",") + 1; n > p.maxSeries {
+		return nil, p.errf(dim, "%d values, more than the limit of %d (TSOptions.MaxSeriesLength)", n, p.maxSeries)
 	}
 	fields := strings.Split(part, ",")
 	vals := make([]float64, len(fields))

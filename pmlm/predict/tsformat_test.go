@@ -89,13 +89,45 @@ func TestReadTSErrors(t *testing.T) {
 	}
 }
 
+// Issue 15 item 11: a 1,000,000-step series is refused with the file,
+// line and limit named, before its values are parsed; so is a line over
+// the line limit and a declared @seriesLength over the series limit.
+func TestReadTSRefusesOverLongInput(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("@problemName long\n@classLabel true a\n@data\n")
+	b.WriteString(strings.Repeat("0.5,", 999_999))
+	b.WriteString("0.5:a\n")
+	_, err := ReadTS(strings.NewReader(b.String()), "long.ts")
+	var te *TSError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 4, te.Line)
+	assert.Contains(t, err.Error(), "long.ts:4: dimension 1: 1000000 values, more than the limit of 100000 (TSOptions.MaxSeriesLength)")
+	// The limit is configurable: a larger one reads it.
+	d, err := ReadTSWith(strings.NewReader(b.String()), "long.ts", TSOptions{MaxSeriesLength: 1_000_000})
+	require.NoError(t, err)
+	assert.Len(t, d.Series[0], 1_000_000)
+
+	_, err = ReadTSWith(strings.NewReader(b.String()), "long.ts", TSOptions{MaxLineBytes: 1 << 20})
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 4, te.Line)
+	assert.Contains(t, err.Error(), "line longer than the limit of 1048576 bytes (TSOptions.MaxLineBytes)")
+
+	_, err = ReadTS(strings.NewReader("@seriesLength 1000000\n@classLabel true a\n@data\n1:a\n"), "decl.ts")
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 1, te.Line)
+	assert.Contains(t, err.Error(), "@seriesLength 1000000 is more than the limit of 100000")
+}
+
 func FuzzReadTS(f *testing.F) {
 	f.Add(goodTS)
 	f.Add("@classLabel true 1 2\n@data\n1,2,3:1\n?:2\n")
 	f.Add("@missing true\n@dimensions 3\n@classLabel true x\n@data\n1:2:3:x\n,:?:x\n")
 	f.Add("@equalLength true\n@seriesLength 2\n@classLabel true a\n@data\n1,2:a\n")
+	f.Add("@classLabel true a\n@data\n1,2,3,4,5,6,7,8,9:a\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		d, err := ReadTS(strings.NewReader(in), "fuzz.ts")
+		// Small limits, so that the fuzzer reaches them too.
+		lim := TSOptions{MaxLineBytes: 256, MaxSeriesLength: 8}
+		d, err := ReadTSWith(strings.NewReader(in), "fuzz.ts", lim)
 		if err != nil {
 			var te *TSError
 			if !errors.As(err, &te) {
@@ -103,7 +135,12 @@ func FuzzReadTS(f *testing.F) {
 			}
 			return
 		}
-		// A successful read is internally consistent.
+		// A successful read is internally consistent and within the limits.
+		for i, sr := range d.Series {
+			if len(sr) > lim.MaxSeriesLength {
+				t.Fatalf("series %d has %d steps, more than the limit", i, len(sr))
+			}
+		}
 		if len(d.Series) == 0 || len(d.Series) != len(d.Labels) {
 			t.Fatalf("%d series, %d labels", len(d.Series), len(d.Labels))
 		}
