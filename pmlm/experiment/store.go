@@ -200,13 +200,17 @@ func settingsOf(c *cohort.Cohort, testPatients int, cfg Config) (train, study st
 	}
 	opts.Text, opts.Responder, opts.Fitted, opts.Progress = nil, nil, nil, nil
 	digest := c.Digest()
+	trainJSON, err := nonZeroJSON(opts)
+	if err != nil {
+		return "", "", err
+	}
 	tb, err := json.Marshal(struct {
 		Cohort       string
 		TestPatients int
-		Train        pmlm.TrainOptions
+		Train        json.RawMessage
 		Text, Pred   string
 		Trainer      int
-	}{digest, testPatients, opts, text, pred, trainerVersion})
+	}{digest, testPatients, trainJSON, text, pred, trainerVersion})
 	if err != nil {
 		return "", "", err
 	}
@@ -217,4 +221,56 @@ func settingsOf(c *cohort.Cohort, testPatients int, cfg Config) (train, study st
 		Epochs     int
 	}{digest, opts.Split, cfg.Predictors, cfg.PredictorEpochs})
 	return string(tb), string(sb), err
+}
+
+// nonZeroJSON encodes v as JSON without its zero-valued fields, at any
+// depth (false, 0, "", null, and objects or arrays left empty), keys
+// sorted. A field added to the options later with a zero default (the
+// behaviour before it existed) then leaves the settings, and so the saved
+// runs, as they were.
+func nonZeroJSON(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return nil, err
+	}
+	pruned, _ := pruneZero(tree)
+	return json.Marshal(pruned)
+}
+
+// pruneZero drops the zero values of a decoded JSON tree and reports
+// whether what is left is itself zero.
+func pruneZero(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, true
+	case bool:
+		return x, !x
+	case float64:
+		return x, x == 0
+	case string:
+		return x, x == ""
+	case []any:
+		if len(x) == 0 {
+			return x, true
+		}
+		for i, e := range x { // elements keep their places
+			x[i], _ = pruneZero(e)
+		}
+		return x, false
+	case map[string]any:
+		for k, e := range x {
+			p, zero := pruneZero(e)
+			if zero {
+				delete(x, k)
+			} else {
+				x[k] = p
+			}
+		}
+		return x, len(x) == 0
+	}
+	return v, false
 }
