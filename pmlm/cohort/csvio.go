@@ -52,7 +52,44 @@ type ReadOptions struct {
 	// Labels is the label set. Empty means: labels.csv when the directory
 	// has one (ReadDir), otherwise ObstetricLabels.
 	Labels []string
+	// MaxFileBytes, MaxLineBytes and MaxFieldBytes bound what one file may
+	// hold, so that a damaged or hostile file is refused with its file and
+	// line named instead of exhausting memory: the file's size, a physical
+	// line's length and a field's length in bytes. 0 means
+	// DefaultMaxFileBytes, DefaultMaxLineBytes and DefaultMaxFieldBytes.
+	// Exceeding one fails the read in both modes.
+	MaxFileBytes, MaxLineBytes, MaxFieldBytes int64
 }
+
+// The default input limits of ReadOptions: far above any real cohort
+// (the default synthetic cohort's visits.csv is about 1 MB with lines of
+// about 300 bytes), far below what exhausts a machine's memory.
+const (
+	DefaultMaxFileBytes  int64 = 4 << 30
+	DefaultMaxLineBytes  int64 = 1 << 20
+	DefaultMaxFieldBytes int64 = 256 << 10
+)
+
+// limits returns the input limits with their defaults applied, or an
+// error for a negative one.
+func (o ReadOptions) limits() (inputLimits, error) {
+	l := inputLimits{file: o.MaxFileBytes, line: o.MaxLineBytes, field: o.MaxFieldBytes}
+	if l.file < 0 || l.line < 0 || l.field < 0 {
+		return l, fmt.Errorf("pmlm: read cohort: negative input limit (MaxFileBytes %d, MaxLineBytes %d, MaxFieldBytes %d)", l.file, l.line, l.field)
+	}
+	if l.file == 0 {
+		l.file = DefaultMaxFileBytes
+	}
+	if l.line == 0 {
+		l.line = DefaultMaxLineBytes
+	}
+	if l.field == 0 {
+		l.field = DefaultMaxFieldBytes
+	}
+	return l, nil
+}
+
+type inputLimits struct{ file, line, field int64 }
 
 // ReadDir reads and validates the cohort stored in dir (visits.csv,
 // patients.csv and, when present, metrics.csv and labels.csv).
@@ -63,8 +100,12 @@ type ReadOptions struct {
 // missing file).
 func ReadDir(dir string, opts ReadOptions) (*Cohort, *Report, error) {
 	col := &collector{lenient: opts.Lenient}
+	lim, err := opts.limits()
+	if err != nil {
+		return nil, &col.report, err
+	}
 	if len(opts.Metrics) == 0 {
-		m, err := readOptional(dir, MetricsFile, col, readMetrics)
+		m, err := readOptional(dir, MetricsFile, col, lim, readMetrics)
 		if err != nil {
 			return nil, &col.report, err
 		}
@@ -76,7 +117,7 @@ func ReadDir(dir string, opts ReadOptions) (*Cohort, *Report, error) {
 		}
 	}
 	if len(opts.Labels) == 0 {
-		l, err := readOptional(dir, LabelsFile, col, readLabels)
+		l, err := readOptional(dir, LabelsFile, col, lim, readLabels)
 		if err != nil {
 			return nil, &col.report, err
 		}
@@ -126,7 +167,7 @@ func openRegular(path string) (*os.File, error) {
 
 // readOptional reads the catalogue file name of dir with read, or returns
 // nil when the file does not exist.
-func readOptional[T any](dir, name string, col *collector, read func(*csvFile) []T) ([]T, error) {
+func readOptional[T any](dir, name string, col *collector, lim inputLimits, read func(*csvFile) []T) ([]T, error) {
 	f, err := openRegular(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -135,7 +176,7 @@ func readOptional[T any](dir, name string, col *collector, read func(*csvFile) [
 		return nil, err
 	}
 	defer f.Close()
-	cf := openCSV(name, f, col)
+	cf := openCSV(name, f, col, lim)
 	out := read(cf)
 	if cf.ioErr != nil {
 		return nil, fmt.Errorf("pmlm: read cohort: %s: %w", name, cf.ioErr)
@@ -167,6 +208,10 @@ func readCohort(patients, visits io.Reader, opts ReadOptions, col *collector) (*
 	if err := checkCatalogue(opts.Metrics, opts.Labels); err != nil {
 		return nil, &col.report, fmt.Errorf("pmlm: read cohort: %w", err)
 	}
+	lim, err := opts.limits()
+	if err != nil {
+		return nil, &col.report, err
+	}
 	r := &cohortReader{
 		opts:    opts,
 		col:     col,
@@ -176,7 +221,7 @@ func readCohort(patients, visits io.Reader, opts ReadOptions, col *collector) (*
 	for _, l := range opts.Labels {
 		r.labels[l] = true
 	}
-	pf, vf := openCSV(PatientsFile, patients, col), openCSV(VisitsFile, visits, col)
+	pf, vf := openCSV(PatientsFile, patients, col, lim), openCSV(VisitsFile, visits, col, lim)
 	okPatients := r.readPatients(pf)
 	okVisits := r.readVisits(vf)
 	for _, f := range []*csvFile{pf, vf} {
@@ -219,16 +264,20 @@ type csvFile struct {
 	// caller to reject (patients.csv, whose rejected rows must keep their
 	// patient ID); otherwise next reports and skips them.
 	ownUTF8Check bool
+	// maxField is the longest field accepted, in bytes; ended is set when
+	// the file broke one of its input limits (reported as a fatal issue).
+	maxField int64
+	ended    bool
 }
 
-func openCSV(name string, r io.Reader, col *collector) *csvFile {
-	br := bufio.NewReaderSize(r, 64<<10)
+func openCSV(name string, r io.Reader, col *collector, lim inputLimits) *csvFile {
+	br := bufio.NewReaderSize(&limitReader{r: r, maxFile: lim.file, maxLine: lim.line, line: 1}, 64<<10)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
-	f := &csvFile{name: name, r: cr, col: col}
+	f := &csvFile{name: name, r: cr, col: col, maxField: lim.field}
 	// UTF-16 (a byte-order mark, or the NUL bytes of ASCII text in it) is
 	// named as such: read as UTF-8 it gives only "missing column" errors.
 	head, _ := br.Peek(512)
@@ -285,11 +334,17 @@ func (f *csvFile) readHeader() bool {
 		return false
 	}
 	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
+		var (
+			pe *csv.ParseError
+			le *limitError
+		)
+		switch {
+		case errors.As(err, &le):
+			f.overLimit(le)
+		case errors.As(err, &pe):
 			f.col.fatal(Issue{File: f.name, Line: pe.Line,
 				Message: fmt.Sprintf("malformed header row at character %d: %v", pe.Column, pe.Err)})
-		} else {
+		default:
 			f.ioErr = err
 		}
 		return false
@@ -309,7 +364,7 @@ func (f *csvFile) readHeader() bool {
 // reports malformed rows (which a lenient read skips) and returns false at
 // the end of the file.
 func (f *csvFile) next() ([]string, int, bool) {
-	for f.ioErr == nil {
+	for f.ioErr == nil && !f.ended {
 		rec, err := f.r.Read()
 		if err == io.EOF {
 			return nil, 0, false
@@ -319,6 +374,11 @@ func (f *csvFile) next() ([]string, int, bool) {
 			continue
 		}
 		line, _ := f.r.FieldPos(0)
+		if i := longField(rec, f.maxField); i >= 0 {
+			f.col.fatal(f.cell(line, i, fmt.Sprintf("field of %d bytes, more than the limit of %d (ReadOptions.MaxFieldBytes)",
+				len(rec[i]), f.maxField)))
+			continue
+		}
 		report := f.col.reject
 		if f.strict {
 			report = f.col.fatal
@@ -337,8 +397,13 @@ func (f *csvFile) readError(err error, rec []string) {
 	if f.strict {
 		report = f.col.fatal
 	}
-	var pe *csv.ParseError
+	var (
+		pe *csv.ParseError
+		le *limitError
+	)
 	switch {
+	case errors.As(err, &le):
+		f.overLimit(le)
 	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
 		// The column is the first field too many or too few.
 		report(Issue{File: f.name, Line: pe.StartLine, Column: min(len(rec), len(f.header)) + 1,
@@ -352,6 +417,77 @@ func (f *csvFile) readError(err error, rec []string) {
 	default:
 		f.ioErr = err
 	}
+}
+
+// overLimit reports a broken input limit as a fatal issue and ends the
+// file: what follows cannot be read within the limits.
+func (f *csvFile) overLimit(le *limitError) {
+	f.col.fatal(Issue{File: f.name, Line: le.line, Message: le.msg})
+	f.ended = true
+}
+
+// longField returns the index of the first field of rec longer than max
+// bytes, or -1.
+func longField(rec []string, max int64) int {
+	for i, field := range rec {
+		if int64(len(field)) > max {
+			return i
+		}
+	}
+	return -1
+}
+
+// limitError is a broken input limit, at a physical line of the file.
+type limitError struct {
+	line int
+	msg  string
+}
+
+func (e *limitError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// limitReader passes r through, counting lines, and fails once the data
+// exceed maxFile bytes or a physical line exceeds maxLine bytes: the CSV
+// reader buffers a whole record, so an endless line would otherwise take
+// all memory.
+type limitReader struct {
+	r                io.Reader
+	maxFile, maxLine int64
+	total, inLine    int64
+	line             int // the current physical line, from 1
+	err              error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	if l.total+int64(n) > l.maxFile {
+		n = int(l.maxFile - l.total)
+		l.err = &limitError{line: l.line, msg: fmt.Sprintf("the file is larger than %d bytes (ReadOptions.MaxFileBytes)", l.maxFile)}
+	}
+	l.total += int64(n)
+	for rest := p[:n]; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			l.inLine += int64(len(rest))
+			break
+		}
+		l.inLine += int64(i)
+		if l.inLine > l.maxLine {
+			break
+		}
+		l.line++
+		l.inLine = 0
+		rest = rest[i+1:]
+	}
+	if l.inLine > l.maxLine {
+		l.err = &limitError{line: l.line, msg: fmt.Sprintf("line longer than %d bytes (ReadOptions.MaxLineBytes)", l.maxLine)}
+	}
+	if l.err != nil {
+		return n, l.err
+	}
+	return n, err
 }
 
 // cell returns an Issue placed at field i of the row starting on line.

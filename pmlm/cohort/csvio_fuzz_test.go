@@ -120,3 +120,34 @@ func countRecords(s string) (int, bool) {
 	}
 	return len(recs) - 1, true
 }
+
+// FuzzReadCohortLimits reads arbitrary files under small input limits: the
+// reader must never panic, a failure must be a ValidationError that names
+// its file, and an accepted cohort holds no field longer than the limit.
+func FuzzReadCohortLimits(f *testing.F) {
+	f.Add(basePatients, baseVisits, uint8(40), uint8(8), uint16(300))
+	f.Add(setLine(basePatients, 3, "b,2022-02-01,thalassemia,"+strings.Repeat("y", 30)), baseVisits, uint8(200), uint8(10), uint16(1000))
+	f.Add(basePatients, setLine(baseVisits, 4, "b,2021-10-01,105,65,"+strings.Repeat("9", 90)), uint8(60), uint8(60), uint16(2000))
+	f.Add(basePatients, baseVisits, uint8(255), uint8(255), uint16(60))
+	f.Fuzz(func(t *testing.T, patients, visits string, line, field uint8, file uint16) {
+		opts := ReadOptions{Metrics: smallMetrics(), Labels: smallLabels(), Lenient: line%2 == 0,
+			MaxLineBytes: 1 + int64(line), MaxFieldBytes: 1 + int64(field), MaxFileBytes: 1 + int64(file)}
+		c, rep, err := ReadCohort(strings.NewReader(patients), strings.NewReader(visits), opts)
+		require.NotNil(t, rep)
+		if err != nil {
+			require.Nil(t, c)
+			var ve *ValidationError
+			require.True(t, errors.As(err, &ve), "unexpected error kind: %v", err)
+			for _, is := range ve.Issues {
+				require.NotEmpty(t, is.File)
+			}
+			return
+		}
+		require.LessOrEqual(t, int64(len(patients)), opts.MaxFileBytes)
+		require.LessOrEqual(t, int64(len(visits)), opts.MaxFileBytes)
+		for _, p := range c.Patients {
+			require.LessOrEqual(t, int64(len(p.ID)), opts.MaxFieldBytes)
+			require.LessOrEqual(t, int64(len(p.Response)), opts.MaxFieldBytes)
+		}
+	})
+}

@@ -96,6 +96,10 @@
 //	missing patient_id/date/index_date/      fail     fail
 //	  label/response column, duplicate
 //	  column name
+//	file, physical line or field longer      fail     fail (the rest of the file is not read)
+//	  than ReadOptions.MaxFileBytes,
+//	  MaxLineBytes, MaxFieldBytes (defaults
+//	  4 GiB, 1 MiB, 256 KiB)
 //	missing metric column                    error    warn; every value of that metric missing
 //	unknown column                           error    warn; column ignored
 //	malformed CSV (bad quotes) or a row      error    skip the row
