@@ -44,6 +44,24 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// servingURL waits (up to a minute) for serve's JSON log line "serving" on
+// stderr and returns its URL.
+func servingURL(t *testing.T, stderr *lockedBuffer) string {
+	t.Helper()
+	var url string
+	require.Eventually(t, func() bool {
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			var rec struct{ Msg, URL string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+				url = rec.URL
+				return true
+			}
+		}
+		return false
+	}, time.Minute, 20*time.Millisecond, "stderr: %s", stderr.String())
+	return url
+}
+
 // TestServeCommand runs "pmlm serve" on a loopback port with a token
 // file, answers through the client, and stops it by cancelling its
 // context (as SIGTERM does).
@@ -63,17 +81,7 @@ func TestServeCommand(t *testing.T) {
 	go func() {
 		done <- run(sctx, []string{"serve", model, "--addr", "127.0.0.1:0", "--token-file", tokenFile, "--log-json"}, &env{stdout: &stdout, stderr: &stderr})
 	}()
-	var url string
-	require.Eventually(t, func() bool {
-		for _, line := range strings.Split(stderr.String(), "\n") {
-			var rec struct{ Msg, URL string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
-				url = rec.URL
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 20*time.Millisecond, "stderr: %s", stderr.String())
+	url := servingURL(t, &stderr)
 
 	cl := client.New(url, client.WithToken("tok-123"))
 	mr, err := cl.Model(ctx)
@@ -178,18 +186,7 @@ func TestServeProcessSIGTERM(t *testing.T) {
 		cmd.Stderr = &stderr
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { _ = cmd.Process.Kill() })
-		var url string
-		require.Eventually(t, func() bool {
-			for _, line := range strings.Split(stderr.String(), "\n") {
-				var rec struct{ Msg, URL string }
-				if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
-					url = rec.URL
-					return true
-				}
-			}
-			return false
-		}, time.Minute, 20*time.Millisecond, "stderr: %s", stderr.String())
-		return cmd, &stderr, url
+		return cmd, &stderr, servingURL(t, &stderr)
 	}
 	_, _, test := c.Split(cohort.DefaultSplit())
 	req := client.PatientRequest(c.Metrics, test[0])

@@ -40,15 +40,7 @@ func FuzzReadCohort(f *testing.F) {
 		c, rep, err := ReadCohort(strings.NewReader(patients), strings.NewReader(visits), opts)
 		require.NotNil(t, rep)
 		if err != nil {
-			require.Nil(t, c)
-			var ve *ValidationError
-			require.True(t, errors.As(err, &ve), "unexpected error kind: %v", err)
-			require.Positive(t, ve.Total)
-			require.NotEmpty(t, ve.Issues)
-			for _, is := range ve.Issues {
-				require.NotEmpty(t, is.File)
-				require.NotEmpty(t, is.Message)
-			}
+			requireNamedValidationError(t, c, err)
 			return
 		}
 		if !lenient {
@@ -135,12 +127,7 @@ func FuzzReadCohortLimits(f *testing.F) {
 		c, rep, err := ReadCohort(strings.NewReader(patients), strings.NewReader(visits), opts)
 		require.NotNil(t, rep)
 		if err != nil {
-			require.Nil(t, c)
-			var ve *ValidationError
-			require.True(t, errors.As(err, &ve), "unexpected error kind: %v", err)
-			for _, is := range ve.Issues {
-				require.NotEmpty(t, is.File)
-			}
+			requireNamedValidationError(t, c, err)
 			return
 		}
 		require.LessOrEqual(t, int64(len(patients)), opts.MaxFileBytes)
@@ -150,4 +137,19 @@ func FuzzReadCohortLimits(f *testing.F) {
 			require.LessOrEqual(t, int64(len(p.Response)), opts.MaxFieldBytes)
 		}
 	})
+}
+
+// requireNamedValidationError checks a failed read: no cohort, and a
+// ValidationError whose every issue names its file and says what is wrong.
+func requireNamedValidationError(t *testing.T, c *Cohort, err error) {
+	t.Helper()
+	require.Nil(t, c)
+	var ve *ValidationError
+	require.True(t, errors.As(err, &ve), "unexpected error kind: %v", err)
+	require.Positive(t, ve.Total)
+	require.NotEmpty(t, ve.Issues)
+	for _, is := range ve.Issues {
+		require.NotEmpty(t, is.File)
+		require.NotEmpty(t, is.Message)
+	}
 }
