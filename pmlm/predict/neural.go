@@ -114,6 +114,9 @@ type network interface {
 	nn.Model
 	// logits returns one [numClasses] logit column per example.
 	logits(batch []padded) []mat.Tensor
+	// infer returns one example's logits without building a graph
+	// (infer.go): the same arithmetic, for prediction.
+	infer(p padded) []float64
 }
 
 // padded is one standardized series as a [channels × maxLen] matrix of
@@ -293,7 +296,7 @@ func (m *NeuralClassifier) Predict(ctx context.Context, s [][]float64) (Predicti
 	if err != nil {
 		return Prediction{}, wrap(string(m.Config.Arch), err)
 	}
-	logits := m.net.logits([]padded{p})[0].Value().Data().F64()
+	logits := m.net.infer(p)
 	return Prediction{Label: stats.Argmax(logits), Probs: stats.Softmax(logits)}, nil
 }
 
