@@ -91,7 +91,7 @@ func (m *MLP) forwardTape(words, edits [][]float32, patient []float32, drop *dro
 	if nw == 0 {
 		return nil, nil, fmt.Errorf("%w: no words to score", ErrShape)
 	}
-	if len(patient) != dp {
+	if dp > 0 && len(patient) != dp { // without a patient input, x̂ is ignored (as Logits does)
 		return nil, nil, fmt.Errorf("%w: patient encoding of length %d, want %d", ErrShape, len(patient), dp)
 	}
 	n := nw + len(edits)
@@ -109,7 +109,7 @@ func (m *MLP) forwardTape(words, edits [][]float32, patient []float32, drop *dro
 		}
 		tp.ctx[i] = float32(sum / float64(nw))
 	}
-	copy(tp.ctx[dw:], patient)
+	copy(tp.ctx[dw:], patient[:dp])
 
 	widths := m.layerWidths()
 	w0 := widths[0]

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -126,4 +127,21 @@ func TestScoreGradientIsFiniteDifference(t *testing.T) {
 	}
 	zero := scoreGradient([]float64{0, 1}, 1, 0, 1)
 	assert.Equal(t, []float32{0, 0}, zero, "a certain choice has no entropy gradient, and no NaN")
+}
+
+// TestTrainingWithoutPatientInput: a policy without a patient input (d_p
+// = 0) trains through the tape whatever x̂ the cases give, as the graph
+// ignores it.
+func TestTrainingWithoutPatientInput(t *testing.T) {
+	const dw = 6
+	task := newToyTask(4, 5, 2, dw, 3, 2) // the cases still give a 3-d x̂
+	m, err := New(DefaultConfig(dw, 0), 2)
+	require.NoError(t, err)
+	w0 := slices.Clone(m.Params()[0].Data().F32())
+	tr, err := NewTrainer(TrainerConfig{Policy: m, Text: task.text, Cases: task, Reward: task.reward,
+		Epochs: 1, BatchSize: 4, Workers: 2, Steps: 2, Seed: 2})
+	require.NoError(t, err)
+	_, err = tr.Train(context.Background())
+	require.NoError(t, err)
+	assert.NotEqual(t, w0, m.Params()[0].Data().F32(), "trained")
 }

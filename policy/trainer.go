@@ -563,8 +563,8 @@ func (t *Trainer) stepTape(ctx context.Context, m *MLP, cases []int, seeds [][2]
 		}
 	}
 	for k, x := range xs {
-		if grads[k] == nil || x == nil || !x.RequiresGrad() {
-			continue
+		if grads[k] == nil || x == nil || !x.RequiresGrad() || x.Size() != len(grads[k].patient) {
+			continue // no gradient, or a policy without a patient input
 		}
 		x.AccGrad(mat.NewDense[T](mat.WithShape(x.Shape()...), mat.WithBacking(grads[k].patient)))
 		if err := ag.Backward(x); err != nil {
