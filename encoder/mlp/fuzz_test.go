@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/pmlm-go/pmlm/internal/fuzzseed"
 )
 
 // FuzzLoad feeds arbitrary bytes (seeded with a valid file and
@@ -15,13 +17,7 @@ func FuzzLoad(f *testing.F) {
 	if err := m.Save(&buf); err != nil {
 		f.Fatal(err)
 	}
-	valid := buf.Bytes()
-	f.Add(valid)
-	f.Add(valid[:len(valid)/3])
-	flipped := bytes.Clone(valid)
-	flipped[len(flipped)/2] ^= 0xff
-	f.Add(flipped)
-	f.Add([]byte{})
+	fuzzseed.AddDamaged(f, buf.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := Load(bytes.NewReader(data))
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/pmlm-go/pmlm/internal/fuzzseed"
 )
 
 // FuzzLoadMultiRocket feeds arbitrary bytes (seeded with a valid model and
@@ -21,13 +23,7 @@ func FuzzLoadMultiRocket(f *testing.F) {
 	if err := m.Save(&buf); err != nil {
 		f.Fatal(err)
 	}
-	valid := buf.Bytes()
-	f.Add(valid)
-	f.Add(valid[:len(valid)/3])
-	flipped := bytes.Clone(valid)
-	flipped[len(flipped)/2] ^= 0xff
-	f.Add(flipped)
-	f.Add([]byte{})
+	fuzzseed.AddDamaged(f, buf.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := LoadMultiRocket(bytes.NewReader(data))
 		if err != nil {
