@@ -77,8 +77,8 @@ func TestGoldenPredictions(t *testing.T) {
 	}
 }
 
-// TestGoldenTableA1 pins the predictor study (paper table A1) for the
-// bitwise-reproducible predictors; the neural baselines are not.
+// TestGoldenTableA1 pins the predictor study (paper table A1) for MiniRocket
+// and GBDT (the neural baselines are reproducible too, but slow to fit).
 func TestGoldenTableA1(t *testing.T) {
 	_, c := trainedOrFail(t)
 	var preds []predict.Predictor

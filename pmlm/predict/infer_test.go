@@ -35,10 +35,10 @@ func TestInferEqualsGraph(t *testing.T) {
 				}
 				batch = append(batch, padded{x: x, len: l})
 			}
-			together := net.logits(batch)
+			together := net.logits(batch, &uses{})
 			for i, p := range batch {
 				got := net.infer(p)
-				alone := net.logits([]padded{p})[0].Value().Data().F64()
+				alone := net.logits([]padded{p}, &uses{})[0].Value().Data().F64()
 				assert.InDeltaSlice(t, alone, got, 1e-9, "length %d alone", p.len)
 				assert.InDeltaSlice(t, together[i].Value().Data().F64(), got, 1e-9, "length %d in the batch", p.len)
 			}
@@ -65,7 +65,7 @@ func BenchmarkNeuralPredict(b *testing.B) {
 		b.Run(string(arch)+"/graph", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				net.logits([]padded{p})[0].Value()
+				net.logits([]padded{p}, &uses{})[0].Value()
 			}
 		})
 		b.Run(string(arch)+"/graph-free", func(b *testing.B) {

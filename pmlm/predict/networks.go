@@ -51,22 +51,16 @@ func newLSTMNet(channels, hidden, classes, maxLen int, seed uint64) *lstmNet {
 	}
 }
 
-func (m *lstmNet) logits(batch []padded) []mat.Tensor {
+func (m *lstmNet) logits(batch []padded, u *uses) []mat.Tensor {
 	b := len(batch)
 	channels := len(batch[0].x) / m.MaxLen
 	hidden := m.Cell.WIn.Value().Shape()[0]
 	ones := filled(1, b, 1)
-	gate := func(w, wRec, bias *nn.Param, x, h mat.Tensor) mat.Tensor {
-		z := ag.Add(ag.Mul(w, x), ag.Mul(bias, ones))
-		if h != nil {
-			z = ag.Add(z, ag.Mul(wRec, h))
-		}
-		return z
-	}
 	maxSteps := 0
 	for _, p := range batch {
 		maxSteps = max(maxSteps, p.len)
 	}
+	l := m.Cell
 	var h, c, sum mat.Tensor
 	for t := 0; t < maxSteps; t++ {
 		x := make([]float64, channels*b)
@@ -82,15 +76,21 @@ func (m *lstmNet) logits(batch []padded) []mat.Tensor {
 			}
 		}
 		xt := dense(channels, b, x)
-		l := m.Cell
-		in := ag.Sigmoid(gate(l.WIn, l.WInRec, l.BIn, xt, h))
-		out := ag.Sigmoid(gate(l.WOut, l.WOutRec, l.BOut, xt, h))
-		cand := ag.Tanh(gate(l.WCand, l.WCandRec, l.BCand, xt, h))
+		// The four gates' pre-activations as one [4·hidden × b] product
+		// (rows: input, output, candidate, forget), so that h feeds one
+		// product (and the mean) instead of four.
+		z := ag.Add(ag.Mul(u.stacked(l.WIn, l.WOut, l.WCand, l.WFor), xt), ag.Mul(u.stacked(l.BIn, l.BOut, l.BCand, l.BFor), ones))
+		if h != nil {
+			z = ag.Add(z, ag.Mul(u.stacked(l.WInRec, l.WOutRec, l.WCandRec, l.WForRec), h))
+		}
+		gate := func(k int) mat.Tensor { return ag.Slice(z, k*hidden, 0, (k+1)*hidden, b) }
+		in := ag.Sigmoid(gate(0))
+		out := ag.Sigmoid(gate(1))
+		cand := ag.Tanh(gate(2))
 		if c == nil {
 			c = ag.Prod(in, cand)
 		} else {
-			forget := ag.Sigmoid(gate(l.WFor, l.WForRec, l.BFor, xt, h))
-			c = ag.Add(ag.Prod(in, cand), ag.Prod(forget, c))
+			c = ag.Add(ag.Prod(in, cand), ag.Prod(ag.Sigmoid(gate(3)), c))
 		}
 		h = ag.Prod(out, ag.Tanh(c))
 		term := ag.Prod(h, dense(hidden, b, mask))
@@ -100,7 +100,7 @@ func (m *lstmNet) logits(batch []padded) []mat.Tensor {
 			sum = ag.Add(sum, term)
 		}
 	}
-	logits := ag.Add(ag.Mul(m.Out.W, sum), ag.Mul(m.Out.B, ones))
+	logits := ag.Add(ag.Mul(u.of(m.Out.W), sum), ag.Mul(u.of(m.Out.B), ones))
 	return ag.ColViews(logits)
 }
 
@@ -139,32 +139,45 @@ func shiftMatrix(n, off int) mat.Tensor {
 	return dense(n, n, d)
 }
 
-func (m *cnnNet) logits(batch []padded) []mat.Tensor {
+func (m *cnnNet) logits(batch []padded, u *uses) []mat.Tensor {
 	n := m.MaxLen
 	channels := len(batch[0].x) / n
+	hidden := m.B1.Value().Shape()[0]
 	shifts := []mat.Tensor{shiftMatrix(n, -1), nil, shiftMatrix(n, 1)}
+	// all = [S₋₁ | I | S₊₁]: one product gives the three shifted copies of
+	// the first layer's output side by side, so that it feeds one product.
+	all := make([]float64, n*3*n)
+	for k, off := range []int{-1, 0, 1} {
+		for t := 0; t < n; t++ {
+			if s := t + off; s >= 0 && s < n {
+				all[s*3*n+k*n+t] = 1
+			}
+		}
+	}
+	allShifts := dense(n, 3*n, all)
 	ones := filled(1, n, 1)
-	conv := func(w []*nn.Param, bias *nn.Param, x mat.Tensor) mat.Tensor {
-		z := ag.Mul(bias, ones)
+	out := make([]mat.Tensor, len(batch))
+	for i, p := range batch {
+		x := dense(channels, n, p.x)
+		z1 := ag.Mul(u.of(m.B1), ones)
 		for k, s := range shifts {
 			xs := x
 			if s != nil {
 				xs = ag.Mul(x, s)
 			}
-			z = ag.Add(z, ag.Mul(w[k], xs))
+			z1 = ag.Add(z1, ag.Mul(u.of(m.Conv1[k]), xs))
 		}
-		return ag.ReLU(z)
-	}
-	out := make([]mat.Tensor, len(batch))
-	for i, p := range batch {
-		x := dense(channels, n, p.x)
-		h := conv(m.Conv2, m.B2, conv(m.Conv1, m.B1, x))
-		rows := ag.RowViews(h)
+		shifted := ag.Mul(ag.ReLU(z1), allShifts)
+		z2 := ag.Mul(u.of(m.B2), ones)
+		for k := range shifts {
+			z2 = ag.Add(z2, ag.Mul(u.of(m.Conv2[k]), ag.Slice(shifted, 0, k*n, hidden, (k+1)*n)))
+		}
+		rows := ag.RowViews(ag.ReLU(z2))
 		pooled := make([]mat.Tensor, len(rows))
 		for r, row := range rows {
 			pooled[r] = ag.ReduceMax(row)
 		}
-		out[i] = ag.Affine(m.Out.B, m.Out.W, ag.Concat(pooled...))
+		out[i] = ag.Affine(u.of(m.Out.B), u.of(m.Out.W), ag.Concat(pooled...))
 	}
 	return out
 }
@@ -219,7 +232,7 @@ func newTransformerNet(channels, hidden, classes, maxLen int, seed uint64) *tran
 	return m
 }
 
-func (m *transformerNet) logits(batch []padded) []mat.Tensor {
+func (m *transformerNet) logits(batch []padded, u *uses) []mat.Tensor {
 	n := m.MaxLen
 	channels := len(batch[0].x) / n
 	d := m.In.W.Value().Shape()[0]
@@ -228,6 +241,10 @@ func (m *transformerNet) logits(batch []padded) []mat.Tensor {
 	onesRow := filled(1, n, 1)
 	onesCol := filled(n, 1, 1)
 	pos := dense(d, n, m.Positions)
+	var qkv []*nn.Param // per head: Q, K, V, stacked into one product
+	for hd := range m.Q {
+		qkv = append(qkv, m.Q[hd], m.K[hd], m.V[hd])
+	}
 	out := make([]mat.Tensor, len(batch))
 	for i, p := range batch {
 		// Key mask: scores of padded keys (rows ≥ len) get -1e9 so that
@@ -245,25 +262,25 @@ func (m *transformerNet) logits(batch []padded) []mat.Tensor {
 		}
 		maskT := dense(n, n, mask)
 		x := dense(channels, n, p.x)
-		h := ag.Add(ag.Add(ag.Mul(m.In.W, x), ag.Mul(m.In.B, onesRow)), pos) // [d × n]
-		att := ag.Mul(m.BO, onesRow)
+		h := ag.Add(ag.Add(ag.Mul(u.of(m.In.W), x), ag.Mul(u.of(m.In.B), onesRow)), pos) // [d × n]
+		proj := ag.Mul(u.stacked(qkv...), h)                                             // [3·heads·dk × n]
+		part := func(j int) mat.Tensor { return ag.Slice(proj, j*dk, 0, (j+1)*dk, n) }
+		att := ag.Mul(u.of(m.BO), onesRow)
 		for hd := range m.Q {
-			q := ag.Mul(m.Q[hd], h)
-			k := ag.Mul(m.K[hd], h)
-			v := ag.Mul(m.V[hd], h)
+			q, k, v := part(3*hd), part(3*hd+1), part(3*hd+2)
 			// scores[j][q] = k_j·q_q: column q holds one query's scores.
 			scores := ag.Add(ag.ProdScalar(ag.Mul(ag.T(k), q), scale), maskT)
 			// Column softmax, stabilized by the largest score of the
 			// matrix (a constant shift, exact for every column).
 			e := ag.Exp(ag.SubScalar(scores, mat.Scalar(maxOf(scores.Value().Data().F64()))))
 			weights := ag.Div(e, ag.Mul(onesCol, ag.Mul(filled(1, n, 1), e)))
-			att = ag.Add(att, ag.Mul(m.O[hd], ag.Mul(v, weights)))
+			att = ag.Add(att, ag.Mul(u.of(m.O[hd]), ag.Mul(v, weights)))
 		}
 		h = ag.Add(h, att)
-		ff := ag.ReLU(ag.Add(ag.Mul(m.FF1.W, h), ag.Mul(m.FF1.B, onesRow)))
-		h = ag.Add(h, ag.Add(ag.Mul(m.FF2.W, ff), ag.Mul(m.FF2.B, onesRow)))
+		ff := ag.ReLU(ag.Add(ag.Mul(u.of(m.FF1.W), h), ag.Mul(u.of(m.FF1.B), onesRow)))
+		h = ag.Add(h, ag.Add(ag.Mul(u.of(m.FF2.W), ff), ag.Mul(u.of(m.FF2.B), onesRow)))
 		pooled := ag.Mul(h, dense(n, 1, pool))
-		out[i] = ag.Affine(m.Out.B, m.Out.W, pooled)
+		out[i] = ag.Affine(u.of(m.Out.B), u.of(m.Out.W), pooled)
 	}
 	return out
 }

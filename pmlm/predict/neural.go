@@ -92,9 +92,10 @@ func (c NeuralConfig) withDefaults() NeuralConfig {
 // Training minimizes the cross-entropy with Adam in mini-batches, updating
 // the parameters synchronously after each backward pass, and keeps the
 // parameters of the epoch with the least loss on a held-out part of the
-// training data. Probs are the softmax of the network's logits. spago's
-// training is not bitwise reproducible (its backward pass is concurrent),
-// so two fits with one seed may differ slightly.
+// training data. Probs are the softmax of the network's logits. Training
+// is bitwise reproducible for a seed (the graphs are built so that spago's
+// concurrent backward pass sums no gradient in a varying order; tied.go),
+// and prediction runs without a graph (infer.go).
 //
 // Fit must not run concurrently with any other method.
 type NeuralClassifier struct {
@@ -112,8 +113,9 @@ type NeuralClassifier struct {
 // network is a differentiable classifier over padded series.
 type network interface {
 	nn.Model
-	// logits returns one [numClasses] logit column per example.
-	logits(batch []padded) []mat.Tensor
+	// logits returns one [numClasses] logit column per example, its
+	// weights entering the graph through u (tied.go).
+	logits(batch []padded, u *uses) []mat.Tensor
 	// infer returns one example's logits without building a graph
 	// (infer.go): the same arithmetic, for prediction.
 	infer(p padded) []float64
@@ -182,11 +184,12 @@ func (m *NeuralClassifier) Fit(ctx context.Context, series [][][]float64, labels
 				return err
 			}
 			idx := trainIdx[start:min(start+cfg.BatchSize, len(trainIdx))]
-			loss := batchLoss(net, data, labels, idx)
+			loss, u := batchLoss(net, data, labels, idx)
 			trainLoss += loss.Value().Item().F64() * float64(len(idx))
 			if err := ag.Backward(loss); err != nil {
 				return fmt.Errorf("predict: %s: backward: %w", cfg.Arch, err)
 			}
+			u.flush() // the weights' gradients, summed in a fixed order
 			// Synchronous update: optimizers.Optimizer.Optimize races in
 			// spago v1.1.0 (it returns before its goroutines finish).
 			var optErr error
@@ -211,7 +214,8 @@ func (m *NeuralClassifier) Fit(ctx context.Context, series [][][]float64, labels
 		val := 0.0
 		for start := 0; start < len(valIdx); start += cfg.BatchSize {
 			idx := valIdx[start:min(start+cfg.BatchSize, len(valIdx))]
-			val += batchLoss(net, data, labels, idx).Value().Item().F64() * float64(len(idx))
+			loss, _ := batchLoss(net, data, labels, idx)
+			val += loss.Value().Item().F64() * float64(len(idx))
 		}
 		if val < best {
 			best, m.bestEpoch = val, epoch
@@ -227,18 +231,21 @@ func (m *NeuralClassifier) Fit(ctx context.Context, series [][][]float64, labels
 	return nil
 }
 
-// batchLoss is the mean cross-entropy of the examples idx.
-func batchLoss(net network, data []padded, labels []int, idx []int) mat.Tensor {
+// batchLoss is the mean cross-entropy of the examples idx, and the weight
+// copies whose gradients uses.flush moves to the parameters after the
+// backward pass.
+func batchLoss(net network, data []padded, labels []int, idx []int) (mat.Tensor, *uses) {
 	batch := make([]padded, len(idx))
 	for i, j := range idx {
 		batch[i] = data[j]
 	}
-	logits := net.logits(batch)
+	u := &uses{}
+	logits := net.logits(batch, u)
 	terms := make([]mat.Tensor, len(idx))
 	for i, j := range idx {
 		terms[i] = losses.CrossEntropy(logits[i], labels[j])
 	}
-	return ag.ReduceMean(ag.Concat(terms...))
+	return ag.ReduceMean(ag.Concat(terms...)), u
 }
 
 func saveParams(net nn.Model) [][]float64 {
