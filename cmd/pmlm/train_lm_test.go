@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -21,12 +22,29 @@ func TestTrainDefaultsToTheGeneralResponder(t *testing.T) {
 	data, c := synthCohortDir(t, 6, 120)
 	model := filepath.Join(t.TempDir(), "model")
 
-	code, stdout, stderr := runCmd(t, "train", data, "--out", model, "--lm-size", "tiny", "--epochs", "1",
-		"--episodes", "8", "--batch", "4", "--validation", "4", "--seed", "2")
+	args := []string{"train", data, "--lm-size", "tiny", "--epochs", "1",
+		"--episodes", "8", "--batch", "4", "--validation", "4", "--seed", "2"}
+	code, stdout, stderr := runCmd(t, append(args, "--out", model, "--workers", "1")...)
 	require.Equal(t, 0, code, "stderr: %s", stderr)
+
+	// Issue 15 item 16: the same seed gives the same directory, byte for
+	// byte (the LM, the predictor, the policy and its encoder included),
+	// with another number of workers too.
+	again := filepath.Join(t.TempDir(), "again")
+	code, _, stderr = runCmd(t, append(args, "--out", again, "--workers", "2")...)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	files, err := os.ReadDir(model)
+	require.NoError(t, err)
+	for _, f := range files {
+		a, err := os.ReadFile(filepath.Join(model, f.Name()))
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(again, f.Name()))
+		require.NoError(t, err, f.Name())
+		assert.True(t, bytes.Equal(a, b), "%s differs between two trainings with seed 2", f.Name())
+	}
 	assert.Contains(t, stdout, "saved the model to "+model)
 	assert.Contains(t, stderr, "training the general responder")
-	_, err := os.Stat(model + ".lm.checkpoint")
+	_, err = os.Stat(model + ".lm.checkpoint")
 	assert.True(t, os.IsNotExist(err), "the LM's checkpoint is removed once the model is saved")
 
 	m, err := pmlm.ReadManifest(model)
