@@ -225,9 +225,11 @@ func (m *MLP) backwardTape(tp *stepTape, dz []float32, g *gradients) {
 // probability 0 get 0 from the entropy term (the limit of p·log p).
 func scoreGradient(probs []float64, a int, advantage, beta float64) []float32 {
 	var h float64
-	for _, p := range probs {
-		if p > 0 {
-			h -= p * math.Log(p)
+	if beta != 0 { // the entropy is needed only for its term
+		for _, p := range probs {
+			if p > 0 {
+				h -= p * math.Log(p)
+			}
 		}
 	}
 	dz := make([]float32, len(probs))

@@ -334,13 +334,9 @@ func (f *csvFile) readHeader() bool {
 		return false
 	}
 	if err != nil {
-		var (
-			pe *csv.ParseError
-			le *limitError
-		)
+		var pe *csv.ParseError
 		switch {
-		case errors.As(err, &le):
-			f.overLimit(le)
+		case f.overLimit(err):
 		case errors.As(err, &pe):
 			f.col.fatal(Issue{File: f.name, Line: pe.Line,
 				Message: fmt.Sprintf("malformed header row at character %d: %v", pe.Column, pe.Err)})
@@ -397,13 +393,9 @@ func (f *csvFile) readError(err error, rec []string) {
 	if f.strict {
 		report = f.col.fatal
 	}
-	var (
-		pe *csv.ParseError
-		le *limitError
-	)
+	var pe *csv.ParseError
 	switch {
-	case errors.As(err, &le):
-		f.overLimit(le)
+	case f.overLimit(err):
 	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
 		// The column is the first field too many or too few.
 		report(Issue{File: f.name, Line: pe.StartLine, Column: min(len(rec), len(f.header)) + 1,
@@ -419,11 +411,17 @@ func (f *csvFile) readError(err error, rec []string) {
 	}
 }
 
-// overLimit reports a broken input limit as a fatal issue and ends the
-// file: what follows cannot be read within the limits.
-func (f *csvFile) overLimit(le *limitError) {
+// overLimit reports whether err is a broken input limit; if so it reports
+// it as a fatal issue and ends the file: what follows cannot be read within
+// the limits.
+func (f *csvFile) overLimit(err error) bool {
+	var le *limitError
+	if !errors.As(err, &le) {
+		return false
+	}
 	f.col.fatal(Issue{File: f.name, Line: le.line, Message: le.msg})
 	f.ended = true
+	return true
 }
 
 // longField returns the index of the first field of rec longer than max
