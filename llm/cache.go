@@ -68,7 +68,9 @@ func OpenCache(path string, logger *slog.Logger) (*Cache, error) {
 		if errors.As(err, &pe) {
 			return nil, fmt.Errorf("llm: open cache %s: %w", path, err)
 		}
-		return nil, fmt.Errorf("%w: %s: %w; delete it to start an empty cache", ErrCacheCorrupt, path, err)
+		// bolt refuses any file that is not a bolt database: it may be a
+		// damaged cache, or another file given by mistake.
+		return nil, fmt.Errorf("%w: %s: %w; it is not a readable response cache: give another path, or, if it is a cache you made, delete it to start an empty one", ErrCacheCorrupt, path, err)
 	}
 	if err := checkCache(db); err != nil {
 		db.Close()
