@@ -105,6 +105,13 @@ func experimentCommand() command {
 				if *out == "" {
 					return fmt.Errorf("%w: --out is required", errUsage)
 				}
+				if args[1] != syntheticData {
+					// The runs, LMs and tables must not land among (or
+					// over) the cohort's files, as for train and lm train.
+					if err := checkOutsideData(*out, args[1]); err != nil {
+						return err
+					}
+				}
 				// The command that regenerates the report: the flags as given,
 				// --out first, before --quick fills in its defaults.
 				command := "pmlm experiment " + strings.Join(args, " ") + " --out " + *out

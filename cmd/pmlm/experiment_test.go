@@ -115,6 +115,7 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 }
 
 func TestExperimentUsageErrors(t *testing.T) {
+	data := t.TempDir()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -123,6 +124,9 @@ func TestExperimentUsageErrors(t *testing.T) {
 		{[]string{"experiment", "table9", "synthetic", "--out", t.TempDir(), "--patients", "120"}, "unknown experiment \"table9\""},
 		{[]string{"experiment", "fig7", "synthetic", "--out", t.TempDir(), "--ks", "1,x"}, "--ks: \"x\" is not an integer"},
 		{[]string{"experiment", "all", filepath.Join(t.TempDir(), "missing"), "--out", t.TempDir()}, "missing"},
+		// Checked before the cohort is read: the folder is empty.
+		{[]string{"experiment", "all", data, "--out", data}, "overlaps the data directory"},
+		{[]string{"experiment", "all", data, "--out", filepath.Join(data, "results")}, "overlaps the data directory"},
 	} {
 		code, _, stderr := runCmd(t, tc.args...)
 		assert.NotEqual(t, 0, code, strings.Join(tc.args, " "))
