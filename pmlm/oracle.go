@@ -15,22 +15,33 @@ import (
 // and the coarse one's: no deletion policy can gain where it cannot. Nil
 // when no wrong diagnosis occurs in the prompt.
 func OraclePrompts(c Coarse, truth string, steps int) []string {
-	words := prompt.Words(c.Prompt)
-	var order []string
-	seen := map[string]bool{truth: true}
-	add := func(l string) {
-		if !seen[l] {
-			seen[l] = true
-			order = append(order, l)
+	var wrong []string
+	if c.PredictedLabel != truth {
+		wrong = append(wrong, c.PredictedLabel)
+	}
+	for _, s := range c.Similar {
+		if s.Label != truth {
+			wrong = append(wrong, s.Label)
 		}
 	}
-	add(c.PredictedLabel)
-	for _, s := range c.Similar {
-		add(s.Label)
-	}
+	return DeletionPrompts(c, wrong, steps)
+}
+
+// DeletionPrompts returns the coarse prompt with the words of the listed
+// diagnoses deleted (every occurrence, ignoring case and trailing
+// punctuation), one diagnosis after the other in the order given, each
+// prompt deleting more, within the budget of steps words; a diagnosis
+// listed twice counts once. Nil when none of them occurs in the prompt.
+func DeletionPrompts(c Coarse, labels []string, steps int) []string {
+	words := prompt.Words(c.Prompt)
 	var out []string
 	cur := map[int]bool{}
-	for _, l := range order {
+	seen := map[string]bool{}
+	for _, l := range labels {
+		if seen[l] || len(cur) == steps {
+			continue
+		}
+		seen[l] = true
 		grown := false
 		for _, at := range occurrences(words, l) {
 			if len(cur) == steps {
@@ -49,9 +60,6 @@ func OraclePrompts(c Coarse, truth string, steps int) []string {
 				}
 			}
 			out = append(out, prompt.Join(kept))
-		}
-		if len(cur) == steps {
-			break
 		}
 	}
 	return out

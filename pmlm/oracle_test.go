@@ -27,4 +27,10 @@ func TestOraclePrompts(t *testing.T) {
 	assert.Len(t, prompt.Words(capped[0]), len(prompt.Words(text))-3)
 	// Nothing to delete when every label is the true one.
 	assert.Empty(t, pmlm.OraclePrompts(pmlm.Coarse{PredictedLabel: "normal", Prompt: text}, "normal", 10))
+	// DeletionPrompts follows the order given, once per diagnosis.
+	assert.Equal(t, []string{
+		"Patient: her predicted discharge diagnosis is uterine scar. Similar patients: the discharge diagnosis was normal for 5, uterine scar for 3, for 2.",
+		"Patient: her predicted discharge diagnosis is uterine scar. Similar patients: the discharge diagnosis was for 5, uterine scar for 3, for 2.",
+	}, pmlm.DeletionPrompts(coarse, []string{"gestational diabetes", "normal", "gestational diabetes", "thalassemia"}, 10))
+	assert.Nil(t, pmlm.DeletionPrompts(coarse, []string{"thalassemia"}, 10))
 }

@@ -76,8 +76,81 @@ type Headroom struct {
 	// CoarseRight and OracleRight count the answers about the patient's
 	// true diagnosis (corpus.ReplyDiagnosis).
 	CoarseRight, OracleRight int
+	// Rules are the gains of fixed deletion rules that see only what a
+	// policy sees (the predicted label and the similar patients' labels
+	// with their counts, never the truth), in the order of DeletionRules:
+	// what is reachable without knowing the diagnosis, by rules a policy
+	// could learn.
+	Rules []RuleGain
 	// Embedder names the BERTScore's token embeddings.
 	Embedder string
+}
+
+// RuleGain is one deletion rule's gain over the coarse prompt.
+type RuleGain struct {
+	// Name describes the rule.
+	Name string
+	// Gain is the rule's BERTScore-F1 − the coarse prompt's, the mean over
+	// patients with its 95 % bootstrap interval.
+	Gain float64
+	CI   Interval
+	// Improved and Worsened count the patients whose answer scores higher
+	// and lower than the coarse one's.
+	Improved, Worsened int
+	// Right counts the answers about the patient's true diagnosis.
+	Right int
+}
+
+// DeletionRule is a fixed refinement that uses only the coarse prompt's
+// parts a policy sees: it names the diagnoses whose words to delete, in
+// order (pmlm.DeletionPrompts applies them within the budget).
+type DeletionRule struct {
+	Name   string
+	Delete func(c pmlm.Coarse) []string
+}
+
+// DeletionRules are the truth-free rules Headroom measures beside the
+// oracle. Between them they ask which of the prompt's two sources of
+// diagnoses the answer should follow: the predictor's label or the
+// similar patients' labels.
+func DeletionRules() []DeletionRule {
+	majority := func(c pmlm.Coarse) string {
+		if len(c.Similar) == 0 {
+			return ""
+		}
+		return c.Similar[0].Label // most frequent first (prompt.FromNeighbors)
+	}
+	others := func(c pmlm.Coarse, keep string) []string {
+		var out []string
+		if c.PredictedLabel != keep {
+			out = append(out, c.PredictedLabel)
+		}
+		for _, s := range c.Similar {
+			if s.Label != keep && s.Label != c.PredictedLabel {
+				out = append(out, s.Label)
+			}
+		}
+		return out
+	}
+	return []DeletionRule{
+		{"keep only the predicted diagnosis", func(c pmlm.Coarse) []string { return others(c, c.PredictedLabel) }},
+		{"keep only the similar patients' most frequent diagnosis", func(c pmlm.Coarse) []string { return others(c, majority(c)) }},
+		{"delete the predicted diagnosis where the similar patients' most frequent one differs", func(c pmlm.Coarse) []string {
+			if m := majority(c); m != "" && m != c.PredictedLabel {
+				return []string{c.PredictedLabel}
+			}
+			return nil
+		}},
+		{"delete the similar patients' diagnoses named once (not the predicted one)", func(c pmlm.Coarse) []string {
+			var out []string
+			for _, s := range c.Similar {
+				if s.Count == 1 && s.Label != c.PredictedLabel {
+					out = append(out, s.Label)
+				}
+			}
+			return out
+		}},
+	}
 }
 
 // ErrHeadroom is returned when the headroom cannot be measured.
@@ -149,7 +222,28 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	h := &Headroom{Patients: len(patients), Steps: steps, Embedder: embedder}
 	gains := make([]float64, len(results))
 	fixed := make([]float64, len(results))
+	rules := DeletionRules()
+	ruleGains := make([][]float64, len(rules))
+	h.Rules = make([]RuleGain, len(rules))
+	for j := range rules {
+		h.Rules[j].Name = rules[j].Name
+		ruleGains[j] = make([]float64, len(results))
+	}
 	for i, r := range results {
+		for j, f := range r.rules {
+			d := f - r.coarse
+			ruleGains[j][i] = d
+			h.Rules[j].Gain += d / float64(len(results))
+			switch {
+			case d > 0:
+				h.Rules[j].Improved++
+			case d < 0:
+				h.Rules[j].Worsened++
+			}
+			if r.rulesRight[j] {
+				h.Rules[j].Right++
+			}
+		}
 		h.Coarse += r.coarse
 		h.Oracle += r.best
 		gains[i] = r.best - r.coarse
@@ -183,6 +277,11 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	if h.FixedGainCI, err = BootstrapMean(fixed, bo); err != nil {
 		return nil, err
 	}
+	for j := range h.Rules {
+		if h.Rules[j].CI, err = BootstrapMean(ruleGains[j], bo); err != nil {
+			return nil, err
+		}
+	}
 	return h, nil
 }
 
@@ -191,6 +290,8 @@ type patientHeadroom struct {
 	coarse, best, fixed    float64
 	changed, probed        int
 	coarseRight, bestRight bool
+	rules                  []float64 // per DeletionRules
+	rulesRight             []bool
 }
 
 func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *cohort.Patient, r llm.Responder,
@@ -203,6 +304,16 @@ func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *
 	words := prompt.Words(coarse.Prompt)
 	prompts := append([]string{coarse.Prompt}, pmlm.OraclePrompts(coarse, p.Label, steps)...)
 	nOracle := len(prompts)
+	// Each rule's prompt: all its deletions within the budget (the last
+	// of its prompts), or the coarse prompt when it deletes nothing.
+	for _, rule := range DeletionRules() {
+		q := coarse.Prompt
+		if ps := pmlm.DeletionPrompts(coarse, rule.Delete(coarse), steps); len(ps) > 0 {
+			q = ps[len(ps)-1]
+		}
+		prompts = append(prompts, q)
+	}
+	nScored := len(prompts)
 	if probes > 0 && len(words) > 1 {
 		rng := rand.New(rand.NewPCG(seed, index))
 		for _, at := range rng.Perm(len(words))[:min(probes, len(words))] {
@@ -217,11 +328,11 @@ func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *
 		}
 		answers[i] = resp.Text
 	}
-	refs := make([][]string, nOracle)
+	refs := make([][]string, nScored)
 	for i := range refs {
 		refs[i] = []string{p.Response}
 	}
-	s, err := scorer.Score(ctx, answers[:nOracle], refs)
+	s, err := scorer.Score(ctx, answers[:nScored], refs)
 	if err != nil {
 		return out, "", err
 	}
@@ -237,7 +348,11 @@ func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *
 			out.best, out.bestRight = f(i), right(i)
 		}
 	}
-	for _, a := range answers[nOracle:] {
+	for i := nOracle; i < nScored; i++ {
+		out.rules = append(out.rules, f(i))
+		out.rulesRight = append(out.rulesRight, right(i))
+	}
+	for _, a := range answers[nScored:] {
 		out.probed++
 		if a != answers[0] {
 			out.changed++
@@ -268,6 +383,10 @@ func (h *Headroom) Markdown() string {
 	fmt.Fprintf(&sb, "| patients the oracle improves | %d of %d |\n", h.Improved, h.Patients)
 	fmt.Fprintf(&sb, "| all wrong-diagnosis words deleted (no choice) − coarse [95 %% CI] | %+.2f [%+.2f, %+.2f] |\n", h.FixedGain, h.FixedGainCI.Low, h.FixedGainCI.High)
 	fmt.Fprintf(&sb, "| answers about the true diagnosis: coarse / oracle | %d / %d of %d |\n", h.CoarseRight, h.OracleRight, h.Patients)
+	for _, rg := range h.Rules {
+		fmt.Fprintf(&sb, "| rule without the truth: %s − coarse [95 %% CI] (improved / worsened; answers about the true diagnosis) | %+.2f [%+.2f, %+.2f] (%d / %d; %d) |\n",
+			rg.Name, rg.Gain, rg.CI.Low, rg.CI.High, rg.Improved, rg.Worsened, rg.Right)
+	}
 	if h.Probed > 0 {
 		fmt.Fprintf(&sb, "| random single-word deletions that change the answer | %d of %d (%.1f %%) |\n", h.Changed, h.Probed, 100*float64(h.Changed)/float64(h.Probed))
 	}
@@ -312,6 +431,10 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 		{Labels: []string{"answers about the true diagnosis, coarse (%)"}, Values: []Stat{one(100 * float64(h.CoarseRight) / float64(h.Patients))}},
 		{Labels: []string{"answers about the true diagnosis, oracle (%)"}, Values: []Stat{one(100 * float64(h.OracleRight) / float64(h.Patients))}},
 	}
+	for _, rg := range h.Rules {
+		t.Rows = append(t.Rows, Row{Labels: []string{"rule without the truth: " + rg.Name + " − coarse"},
+			Values: []Stat{diff(rg.Gain, rg.CI, rg.Improved)}})
+	}
 	if h.Probed > 0 {
 		t.Rows = append(t.Rows, Row{Labels: []string{"random single-word deletions that change the answer (%)"},
 			Values: []Stat{one(100 * float64(h.Changed) / float64(h.Probed))}})
@@ -320,6 +443,9 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 		"An oracle that knows the patient's true diagnosis deletes the words of the wrong diagnoses from the coarse prompt, " +
 			"the predicted label first when it is wrong, then the similar patients' wrong labels, most frequent first, within n words, " +
 			"and keeps the best of these prompts and the coarse one. No policy can gain where it cannot.",
+		"The rules without the truth delete diagnoses chosen from what a policy sees (the predicted label and the similar patients' labels with counts), " +
+			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis. " +
+			"Their 'seeds > 0' column counts the patients they improve.",
 		fmt.Sprintf("oracle − coarse: mean over patients [95 %% bootstrap interval over patients] and, in place of seeds, the number of the %d patients it improves. "+
 			"The fixed rule's interval: [%.2f, %.2f]. BERTScore over %s.", h.Patients, h.FixedGainCI.Low, h.FixedGainCI.High, h.Embedder),
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pmlm-go/pmlm/pmlm"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
@@ -46,7 +47,36 @@ func TestMeasureHeadroom(t *testing.T) {
 	assert.GreaterOrEqual(t, h.GainCI.High, h.Gain-1e-9)
 	assert.LessOrEqual(t, h.Improved, h.Patients)
 	assert.Contains(t, h.Markdown(), "oracle − coarse")
+	require.Len(t, h.Rules, len(DeletionRules()))
+	for _, rg := range h.Rules {
+		assert.LessOrEqual(t, rg.CI.Low, rg.Gain+1e-9, rg.Name)
+		assert.GreaterOrEqual(t, rg.CI.High, rg.Gain-1e-9, rg.Name)
+		assert.LessOrEqual(t, rg.Improved+rg.Worsened, h.Patients, rg.Name)
+		assert.LessOrEqual(t, rg.Right, h.Patients, rg.Name)
+		assert.Contains(t, h.Markdown(), rg.Name)
+	}
 
 	_, err = MeasureHeadroom(context.Background(), c, HeadroomConfig{})
 	require.ErrorIs(t, err, ErrHeadroom)
+}
+
+func TestDeletionRules(t *testing.T) {
+	c := pmlm.Coarse{PredictedLabel: "uterine scar", Similar: []prompt.LabelCount{
+		{Label: "normal", Count: 5}, {Label: "uterine scar", Count: 3}, {Label: "thalassemia", Count: 1}, {Label: "gestational diabetes", Count: 1}}}
+	want := map[string][]string{
+		"keep only the predicted diagnosis":                                                    {"normal", "thalassemia", "gestational diabetes"},
+		"keep only the similar patients' most frequent diagnosis":                              {"uterine scar", "thalassemia", "gestational diabetes"},
+		"delete the predicted diagnosis where the similar patients' most frequent one differs": {"uterine scar"},
+		"delete the similar patients' diagnoses named once (not the predicted one)":            {"thalassemia", "gestational diabetes"},
+	}
+	rules := DeletionRules()
+	require.Len(t, rules, len(want))
+	for _, r := range rules {
+		assert.Equal(t, want[r.Name], r.Delete(c), r.Name)
+	}
+	// Where predictor and neighbours agree, the third rule deletes nothing;
+	// the rules never see the truth, so they cannot depend on it.
+	agree := pmlm.Coarse{PredictedLabel: "normal", Similar: c.Similar}
+	assert.Empty(t, rules[2].Delete(agree))
+	assert.Empty(t, rules[2].Delete(pmlm.Coarse{PredictedLabel: "normal"}), "no similar patients")
 }
