@@ -205,6 +205,9 @@ type MultiRocketClassifier struct {
 	Config MultiRocketConfig
 	// Alphas is the ridge grid; empty means DefaultAlphas.
 	Alphas []float64
+	// RidgeSolver chooses the ridge solver, as for MiniRocketClassifier.
+	// Its Seed is ignored: Config.Seed seeds the held-out split.
+	RidgeSolver RidgeConfig
 
 	scaler *Scaler
 	rocket *MultiRocket
@@ -223,7 +226,7 @@ func (m *MultiRocketClassifier) Kind() string { return KindMultiRocket }
 // Fit implements Predictor.
 func (m *MultiRocketClassifier) Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error {
 	sc, rocket, ridge, err := fitRocketRidge(ctx, "multirocket", series, labels, numClasses, multiRocketMinLength, m.Alphas,
-		func(ctx context.Context, x [][][]float64) (*MultiRocket, error) {
+		m.RidgeSolver.withSeed(m.Config.Seed), func(ctx context.Context, x [][][]float64) (*MultiRocket, error) {
 			return FitMultiRocket(ctx, x, m.Config)
 		})
 	if err != nil {
@@ -291,9 +294,11 @@ type multiRocketModel struct {
 	Version int
 	Config  MultiRocketConfig
 	Alphas  []float64
-	Scaler  *Scaler
-	Rocket  *MultiRocket
-	Ridge   *Ridge
+	// RidgeSolver is absent from models saved before it existed.
+	RidgeSolver RidgeConfig
+	Scaler      *Scaler
+	Rocket      *MultiRocket
+	Ridge       *Ridge
 }
 
 const multiRocketModelVersion = 1
@@ -305,7 +310,7 @@ func (m *MultiRocketClassifier) Save(w io.Writer) error {
 	}
 	err := gob.NewEncoder(w).Encode(multiRocketModel{
 		Version: multiRocketModelVersion, Config: m.Config, Alphas: m.Alphas,
-		Scaler: m.scaler, Rocket: m.rocket, Ridge: m.ridge,
+		RidgeSolver: m.RidgeSolver, Scaler: m.scaler, Rocket: m.rocket, Ridge: m.ridge,
 	})
 	if err != nil {
 		return fmt.Errorf("predict: multirocket: save: %w", err)
@@ -326,7 +331,7 @@ func LoadMultiRocket(r io.Reader) (*MultiRocketClassifier, error) {
 	if err := mm.check(); err != nil {
 		return nil, fmt.Errorf("predict: multirocket: load: %w", err)
 	}
-	return &MultiRocketClassifier{Config: mm.Config, Alphas: mm.Alphas, scaler: mm.Scaler, rocket: mm.Rocket, ridge: mm.Ridge}, nil
+	return &MultiRocketClassifier{Config: mm.Config, Alphas: mm.Alphas, RidgeSolver: mm.RidgeSolver, scaler: mm.Scaler, rocket: mm.Rocket, ridge: mm.Ridge}, nil
 }
 
 // check verifies that the parts of a decoded model fit together, so that a

@@ -36,49 +36,46 @@ type Ridge struct {
 	// Weights is [class][feature] on standardized features.
 	Weights    [][]float64
 	Intercepts []float64
+
+	// Solver names how the ridge was fitted: SolverExact (also for models
+	// saved before this field existed, where it is empty) or
+	// SolverIterative.
+	Solver string
+	// HoldOutError[i] is the mean squared error on the held-out examples at
+	// Alphas[i] (SolverIterative only; LOOError is then empty).
+	HoldOutError []float64
+	// SearchIterations and Iterations are the conjugate-gradient iterations
+	// of the alpha search and of the final fit on all examples
+	// (SolverIterative only).
+	SearchIterations, Iterations int
+	// Residual is the largest relative residual ‖b − Aw‖/‖b‖ over the
+	// classes at the end of the final fit (SolverIterative only): at most
+	// RidgeConfig.Tolerance unless the iteration cap was reached.
+	Residual float64
 }
+
+// Solvers recorded in Ridge.Solver.
+const (
+	// SolverExact is FitRidgeCV: eigendecomposition and closed-form
+	// leave-one-out choice of alpha.
+	SolverExact = "exact-loo"
+	// SolverIterative is FitRidgeIterative: conjugate gradients and
+	// held-out choice of alpha.
+	SolverIterative = "cg-holdout"
+)
 
 // FitRidgeCV fits a Ridge on x ([example][feature]) and labels in
 // [0, numClasses), choosing alpha from alphas (DefaultAlphas when empty).
 func FitRidgeCV(ctx context.Context, x [][]float64, labels []int, numClasses int, alphas []float64) (*Ridge, error) {
-	n := len(x)
-	if n < 2 {
-		return nil, errors.New("predict: ridge: need at least 2 examples")
-	}
-	if len(labels) != n {
-		return nil, fmt.Errorf("predict: ridge: %d labels for %d examples", len(labels), n)
-	}
-	if numClasses < 2 {
-		return nil, fmt.Errorf("predict: ridge: %d classes, need at least 2", numClasses)
+	if err := checkRidgeInput(x, labels, numClasses, alphas); err != nil {
+		return nil, err
 	}
 	if len(alphas) == 0 {
 		alphas = DefaultAlphas()
 	}
-	p := len(x[0])
-	r := &Ridge{Alphas: alphas, FeatureMean: make([]float64, p), FeatureScale: make([]float64, p)}
-	for _, row := range x {
-		if len(row) != p {
-			return nil, fmt.Errorf("predict: ridge: ragged feature matrix (%d and %d features)", p, len(row))
-		}
-		for j, v := range row {
-			r.FeatureMean[j] += v
-		}
-	}
-	for j := range r.FeatureMean {
-		r.FeatureMean[j] /= float64(n)
-	}
-	for _, row := range x {
-		for j, v := range row {
-			d := v - r.FeatureMean[j]
-			r.FeatureScale[j] += d * d
-		}
-	}
-	for j, s := range r.FeatureScale {
-		r.FeatureScale[j] = 1
-		if sd := math.Sqrt(s / float64(n)); sd > 1e-12 {
-			r.FeatureScale[j] = sd
-		}
-	}
+	n, p := len(x), len(x[0])
+	r := &Ridge{Alphas: alphas, Solver: SolverExact}
+	r.FeatureMean, r.FeatureScale = standardization(x, nil)
 	xc := mat.NewDense(n, p, nil)
 	for i, row := range x {
 		for j, v := range row {
@@ -90,9 +87,6 @@ func FitRidgeCV(ctx context.Context, x [][]float64, labels []int, numClasses int
 	yc := mat.NewDense(n, k, nil)
 	ymean := make([]float64, k)
 	for i, l := range labels {
-		if l < 0 || l >= k {
-			return nil, fmt.Errorf("predict: ridge: label %d of example %d outside [0,%d)", l, i, k)
-		}
 		for c := 0; c < k; c++ {
 			v := -1.0
 			if c == l {
@@ -161,9 +155,6 @@ func FitRidgeCV(ctx context.Context, x [][]float64, labels []int, numClasses int
 	best := math.Inf(1)
 	r.LOOError = make([]float64, len(alphas))
 	for ai, alpha := range alphas {
-		if !(alpha > 0) {
-			return nil, fmt.Errorf("predict: ridge: alpha %v is not positive", alpha)
-		}
 		gv := mat.NewVecDense(m, g(alpha))
 		var hdiag mat.VecDense
 		hdiag.MulVec(sq, gv)
@@ -223,4 +214,78 @@ func (r *Ridge) Decision(x []float64) []float64 {
 		out[c] = s
 	}
 	return out
+}
+
+// checkRidgeInput checks the arguments shared by FitRidgeCV and
+// FitRidgeIterative.
+func checkRidgeInput(x [][]float64, labels []int, numClasses int, alphas []float64) error {
+	n := len(x)
+	if n < 2 {
+		return errors.New("predict: ridge: need at least 2 examples")
+	}
+	if len(labels) != n {
+		return fmt.Errorf("predict: ridge: %d labels for %d examples", len(labels), n)
+	}
+	if numClasses < 2 {
+		return fmt.Errorf("predict: ridge: %d classes, need at least 2", numClasses)
+	}
+	p := len(x[0])
+	if p == 0 {
+		return errors.New("predict: ridge: examples have no features")
+	}
+	for i, row := range x {
+		if len(row) != p {
+			return fmt.Errorf("predict: ridge: ragged feature matrix (example 0 has %d features, example %d has %d)", p, i, len(row))
+		}
+	}
+	for i, l := range labels {
+		if l < 0 || l >= numClasses {
+			return fmt.Errorf("predict: ridge: label %d of example %d outside [0,%d)", l, i, numClasses)
+		}
+	}
+	for _, a := range alphas {
+		if !(a > 0) || math.IsInf(a, 1) {
+			return fmt.Errorf("predict: ridge: alpha %v is not positive and finite", a)
+		}
+	}
+	return nil
+}
+
+// standardization returns the mean and the standard deviation (1 where it
+// is below 1e-12) of each feature over the rows of x listed in rows (all
+// rows when rows is nil).
+func standardization(x [][]float64, rows []int) (mean, scale []float64) {
+	p := len(x[0])
+	mean, scale = make([]float64, p), make([]float64, p)
+	n := len(x)
+	if rows != nil {
+		n = len(rows)
+	}
+	row := func(i int) []float64 {
+		if rows == nil {
+			return x[i]
+		}
+		return x[rows[i]]
+	}
+	for i := 0; i < n; i++ {
+		for j, v := range row(i) {
+			mean[j] += v
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	for i := 0; i < n; i++ {
+		for j, v := range row(i) {
+			d := v - mean[j]
+			scale[j] += d * d
+		}
+	}
+	for j, s := range scale {
+		scale[j] = 1
+		if sd := math.Sqrt(s / float64(n)); sd > 1e-12 {
+			scale[j] = sd
+		}
+	}
+	return mean, scale
 }

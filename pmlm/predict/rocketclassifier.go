@@ -25,6 +25,12 @@ type MiniRocketClassifier struct {
 	Config MiniRocketConfig
 	// Alphas is the ridge grid; empty means DefaultAlphas.
 	Alphas []float64
+	// RidgeSolver chooses the ridge solver (FitRidge): the exact
+	// leave-one-out one up to RidgeSolver.IterativeAbove training series
+	// (DefaultIterativeAbove when zero), conjugate gradients with a
+	// held-out choice of alpha above. Its Seed is ignored: Config.Seed
+	// seeds the held-out split.
+	RidgeSolver RidgeConfig
 
 	scaler *Scaler
 	rocket *MiniRocket
@@ -40,7 +46,7 @@ func (m *MiniRocketClassifier) Name() string { return "minirocket" }
 // Fit implements Predictor.
 func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, labels []int, numClasses int) error {
 	sc, rocket, ridge, err := fitRocketRidge(ctx, "minirocket", series, labels, numClasses, kernelLength, m.Alphas,
-		func(ctx context.Context, x [][][]float64) (*MiniRocket, error) {
+		m.RidgeSolver.withSeed(m.Config.Seed), func(ctx context.Context, x [][][]float64) (*MiniRocket, error) {
 			return FitMiniRocket(ctx, x, m.Config)
 		})
 	if err != nil {
@@ -52,10 +58,10 @@ func (m *MiniRocketClassifier) Fit(ctx context.Context, series [][][]float64, la
 
 // fitRocketRidge is the Fit of a classifier of the ROCKET family: a Scaler
 // (series shorter than minLen padded at the end), the transform made by
-// fit on the scaled series, and a Ridge on its features.
+// fit on the scaled series, and a Ridge (FitRidge with rc) on its features.
 func fitRocketRidge[T interface {
 	Transform(context.Context, [][][]float64) ([][]float64, error)
-}](ctx context.Context, name string, series [][][]float64, labels []int, numClasses, minLen int, alphas []float64,
+}](ctx context.Context, name string, series [][][]float64, labels []int, numClasses, minLen int, alphas []float64, rc RidgeConfig,
 	fit func(context.Context, [][][]float64) (T, error)) (*Scaler, T, *Ridge, error) {
 	var zero T
 	if err := checkLabels(series, labels, numClasses); err != nil {
@@ -77,7 +83,7 @@ func fitRocketRidge[T interface {
 	if err != nil {
 		return nil, zero, nil, err
 	}
-	ridge, err := FitRidgeCV(ctx, feats, labels, numClasses, alphas)
+	ridge, err := FitRidge(ctx, feats, labels, numClasses, alphas, rc)
 	if err != nil {
 		return nil, zero, nil, err
 	}
@@ -160,9 +166,11 @@ type miniRocketModel struct {
 	Version int
 	Config  MiniRocketConfig
 	Alphas  []float64
-	Scaler  *Scaler
-	Rocket  *MiniRocket
-	Ridge   *Ridge
+	// RidgeSolver is absent from models saved before it existed.
+	RidgeSolver RidgeConfig
+	Scaler      *Scaler
+	Rocket      *MiniRocket
+	Ridge       *Ridge
 }
 
 const miniRocketModelVersion = 1
@@ -173,7 +181,7 @@ func (m *MiniRocketClassifier) Save(w io.Writer) error {
 		return fmt.Errorf("%w (minirocket: save)", ErrNotFitted)
 	}
 	err := gob.NewEncoder(w).Encode(miniRocketModel{
-		Version: miniRocketModelVersion, Config: m.Config, Alphas: m.Alphas,
+		Version: miniRocketModelVersion, Config: m.Config, Alphas: m.Alphas, RidgeSolver: m.RidgeSolver,
 		Scaler: m.scaler, Rocket: m.rocket, Ridge: m.ridge,
 	})
 	if err != nil {
@@ -194,7 +202,7 @@ func LoadMiniRocket(r io.Reader) (*MiniRocketClassifier, error) {
 	if err := mm.check(); err != nil {
 		return nil, fmt.Errorf("predict: minirocket: load: %w", err)
 	}
-	return &MiniRocketClassifier{Config: mm.Config, Alphas: mm.Alphas, scaler: mm.Scaler, rocket: mm.Rocket, ridge: mm.Ridge}, nil
+	return &MiniRocketClassifier{Config: mm.Config, Alphas: mm.Alphas, RidgeSolver: mm.RidgeSolver, scaler: mm.Scaler, rocket: mm.Rocket, ridge: mm.Ridge}, nil
 }
 
 // check verifies that the parts of a decoded model fit together, so that a
@@ -269,6 +277,9 @@ func checkRidge(rg *Ridge, nf int) error {
 		if len(w) != nf {
 			return errors.New("inconsistent ridge weights")
 		}
+	}
+	if rg.Solver != "" && rg.Solver != SolverExact && rg.Solver != SolverIterative {
+		return fmt.Errorf("unknown ridge solver %q", rg.Solver)
 	}
 	return nil
 }
