@@ -3,6 +3,7 @@ package predict
 import (
 	"bytes"
 	"context"
+	"encoding/gob"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -240,4 +241,50 @@ func TestRocketClassifiersTakeIterativeRidgeAboveThreshold(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, got, got2, tc.name)
 	}
+}
+
+func TestMiniRocketLoadsModelSavedBeforeRidgeSolver(t *testing.T) {
+	// Models saved before Ridge.Solver and RidgeSolver existed carry
+	// neither; they load as exact-solver models and predict as before.
+	type oldRidge struct {
+		Alpha                     float64
+		Alphas, LOOError          []float64
+		FeatureMean, FeatureScale []float64
+		Weights                   [][]float64
+		Intercepts                []float64
+	}
+	type oldModel struct {
+		Version int
+		Config  MiniRocketConfig
+		Alphas  []float64
+		Scaler  *Scaler
+		Rocket  *MiniRocket
+		Ridge   *oldRidge
+	}
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	train, y := twoClassSeries(rng, 40, 2)
+	m := &MiniRocketClassifier{Config: MiniRocketConfig{NumFeatures: 500, Seed: 2}}
+	require.NoError(t, m.Fit(ctx, train, y, 2))
+	r := m.Ridge()
+	var buf bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&buf).Encode(oldModel{
+		Version: miniRocketModelVersion, Config: m.Config, Scaler: m.scaler, Rocket: m.rocket,
+		Ridge: &oldRidge{r.Alpha, r.Alphas, r.LOOError, r.FeatureMean, r.FeatureScale, r.Weights, r.Intercepts},
+	}))
+	old, err := LoadMiniRocket(&buf)
+	require.NoError(t, err)
+	assert.Empty(t, old.Ridge().Solver)
+	assert.Equal(t, RidgeConfig{}, old.RidgeSolver)
+	want, err := m.Decision(ctx, train)
+	require.NoError(t, err)
+	got, err := old.Decision(ctx, train)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+
+	r.Solver = "newton"
+	buf.Reset()
+	require.NoError(t, m.Save(&buf))
+	_, err = LoadMiniRocket(&buf)
+	assert.ErrorContains(t, err, `unknown ridge solver "newton"`)
 }
