@@ -48,6 +48,11 @@ type Coarse struct {
 	// Prompt is the coarse prompt. It holds no identifier and no lab
 	// value.
 	Prompt string
+	// Probabilities are the predictor's class probabilities, in the
+	// cohort's label order, when Build asked the predictor; nil otherwise
+	// (no self-informed personalization, a label given to BuildWithLabel,
+	// or a predictor that gives none). The prompt does not show them.
+	Probabilities []float64
 }
 
 // NewPromptBuilder fits the parts of the prompt builder on the cohort's
@@ -224,6 +229,7 @@ func (b *PromptBuilder) build(ctx context.Context, visits [][]float64, excludeKe
 		return Coarse{}, ErrNoVisits
 	}
 	label := "unknown"
+	var probs []float64
 	if b.predictor != nil {
 		pred, err := b.predictor.Predict(ctx, visits)
 		if err != nil {
@@ -232,8 +238,15 @@ func (b *PromptBuilder) build(ctx context.Context, visits [][]float64, excludeKe
 		if pred.Label >= 0 && pred.Label < len(b.labels) {
 			label = b.labels[pred.Label]
 		}
+		if len(pred.Probs) == len(b.labels) {
+			probs = pred.Probs
+		}
 	}
-	return b.buildWithLabel(ctx, visits, label, excludeKeys)
+	c, err := b.buildWithLabel(ctx, visits, label, excludeKeys)
+	if err == nil && !b.noSelf {
+		c.Probabilities = probs
+	}
+	return c, err
 }
 
 // BuildWithLabel is Build with the predicted label given (Train passes the

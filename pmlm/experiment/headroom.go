@@ -1,10 +1,12 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 
@@ -76,9 +78,10 @@ type Headroom struct {
 	// CoarseRight and OracleRight count the answers about the patient's
 	// true diagnosis (corpus.ReplyDiagnosis).
 	CoarseRight, OracleRight int
-	// Rules are the gains of fixed deletion rules that see only what a
-	// policy sees (the predicted label and the similar patients' labels
-	// with their counts, never the truth), in the order of DeletionRules:
+	// Rules are the gains of fixed deletion rules that see only what
+	// PMLM knows without the truth (the predicted label and its
+	// probabilities, the similar patients' labels with their counts), in
+	// the order of DeletionRules:
 	// what is reachable without knowing the diagnosis, by rules a policy
 	// could learn.
 	Rules []RuleGain
@@ -101,18 +104,21 @@ type RuleGain struct {
 	Right int
 }
 
-// DeletionRule is a fixed refinement that uses only the coarse prompt's
-// parts a policy sees: it names the diagnoses whose words to delete, in
-// order (pmlm.DeletionPrompts applies them within the budget).
+// DeletionRule is a fixed refinement that uses only what PMLM knows of a
+// patient without the truth (the coarse prompt's parts and the
+// predictor's probabilities, labels giving their order): it names the
+// diagnoses whose words to delete, in order (pmlm.DeletionPrompts applies
+// them within the budget).
 type DeletionRule struct {
 	Name   string
-	Delete func(c pmlm.Coarse) []string
+	Delete func(c pmlm.Coarse, labels []string) []string
 }
 
 // DeletionRules are the truth-free rules Headroom measures beside the
 // oracle. Between them they ask which of the prompt's two sources of
-// diagnoses the answer should follow: the predictor's label or the
-// similar patients' labels.
+// diagnoses the answer should follow (the predictor's label or the
+// similar patients' labels), and whether the predictor's probabilities
+// tell the wrong diagnoses apart.
 func DeletionRules() []DeletionRule {
 	majority := func(c pmlm.Coarse) string {
 		if len(c.Similar) == 0 {
@@ -133,15 +139,15 @@ func DeletionRules() []DeletionRule {
 		return out
 	}
 	return []DeletionRule{
-		{"keep only the predicted diagnosis", func(c pmlm.Coarse) []string { return others(c, c.PredictedLabel) }},
-		{"keep only the similar patients' most frequent diagnosis", func(c pmlm.Coarse) []string { return others(c, majority(c)) }},
-		{"delete the predicted diagnosis where the similar patients' most frequent one differs", func(c pmlm.Coarse) []string {
+		{"keep only the predicted diagnosis", func(c pmlm.Coarse, _ []string) []string { return others(c, c.PredictedLabel) }},
+		{"keep only the similar patients' most frequent diagnosis", func(c pmlm.Coarse, _ []string) []string { return others(c, majority(c)) }},
+		{"delete the predicted diagnosis where the similar patients' most frequent one differs", func(c pmlm.Coarse, _ []string) []string {
 			if m := majority(c); m != "" && m != c.PredictedLabel {
 				return []string{c.PredictedLabel}
 			}
 			return nil
 		}},
-		{"delete the similar patients' diagnoses named once (not the predicted one)", func(c pmlm.Coarse) []string {
+		{"delete the similar patients' diagnoses named once (not the predicted one)", func(c pmlm.Coarse, _ []string) []string {
 			var out []string
 			for _, s := range c.Similar {
 				if s.Count == 1 && s.Label != c.PredictedLabel {
@@ -150,7 +156,42 @@ func DeletionRules() []DeletionRule {
 			}
 			return out
 		}},
+		{"delete the diagnoses the predictor gives less than 5 %", unlikely(0.05)},
+		{"delete the diagnoses the predictor gives less than 20 %", unlikely(0.2)},
 	}
+}
+
+// unlikely is the rule that deletes the diagnoses named in the prompt
+// whose predicted probability is below tau, least likely first; it
+// deletes nothing without probabilities.
+func unlikely(tau float64) func(pmlm.Coarse, []string) []string {
+	return func(c pmlm.Coarse, labels []string) []string {
+		if len(c.Probabilities) != len(labels) {
+			return nil
+		}
+		prob := make(map[string]float64, len(labels))
+		for i, l := range labels {
+			prob[l] = c.Probabilities[i]
+		}
+		var out []string
+		seen := map[string]bool{}
+		for _, l := range append([]string{c.PredictedLabel}, similarLabels(c)...) {
+			if p, ok := prob[l]; ok && p < tau && !seen[l] {
+				seen[l] = true
+				out = append(out, l)
+			}
+		}
+		slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(prob[a], prob[b]) })
+		return out
+	}
+}
+
+func similarLabels(c pmlm.Coarse) []string {
+	out := make([]string, len(c.Similar))
+	for i, s := range c.Similar {
+		out[i] = s.Label
+	}
+	return out
 }
 
 // ErrHeadroom is returned when the headroom cannot be measured.
@@ -308,7 +349,7 @@ func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *
 	// of its prompts), or the coarse prompt when it deletes nothing.
 	for _, rule := range DeletionRules() {
 		q := coarse.Prompt
-		if ps := pmlm.DeletionPrompts(coarse, rule.Delete(coarse), steps); len(ps) > 0 {
+		if ps := pmlm.DeletionPrompts(coarse, rule.Delete(coarse, labels), steps); len(ps) > 0 {
 			q = ps[len(ps)-1]
 		}
 		prompts = append(prompts, q)
@@ -443,7 +484,7 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 		"An oracle that knows the patient's true diagnosis deletes the words of the wrong diagnoses from the coarse prompt, " +
 			"the predicted label first when it is wrong, then the similar patients' wrong labels, most frequent first, within n words, " +
 			"and keeps the best of these prompts and the coarse one. No policy can gain where it cannot.",
-		"The rules without the truth delete diagnoses chosen from what a policy sees (the predicted label and the similar patients' labels with counts), " +
+		"The rules without the truth delete diagnoses chosen from what PMLM knows without the truth (the predicted label, the similar patients' labels with counts, the predictor's probabilities), " +
 			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis. " +
 			"Their 'seeds > 0' column counts the patients they improve.",
 		fmt.Sprintf("oracle − coarse: mean over patients [95 %% bootstrap interval over patients] and, in place of seeds, the number of the %d patients it improves. "+

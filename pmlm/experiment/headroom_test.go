@@ -61,22 +61,31 @@ func TestMeasureHeadroom(t *testing.T) {
 }
 
 func TestDeletionRules(t *testing.T) {
+	labels := []string{"normal", "uterine scar", "thalassemia", "gestational diabetes"}
 	c := pmlm.Coarse{PredictedLabel: "uterine scar", Similar: []prompt.LabelCount{
-		{Label: "normal", Count: 5}, {Label: "uterine scar", Count: 3}, {Label: "thalassemia", Count: 1}, {Label: "gestational diabetes", Count: 1}}}
+		{Label: "normal", Count: 5}, {Label: "uterine scar", Count: 3}, {Label: "thalassemia", Count: 1}, {Label: "gestational diabetes", Count: 1}},
+		Probabilities: []float64{0.30, 0.45, 0.01, 0.15}}
 	want := map[string][]string{
 		"keep only the predicted diagnosis":                                                    {"normal", "thalassemia", "gestational diabetes"},
 		"keep only the similar patients' most frequent diagnosis":                              {"uterine scar", "thalassemia", "gestational diabetes"},
 		"delete the predicted diagnosis where the similar patients' most frequent one differs": {"uterine scar"},
 		"delete the similar patients' diagnoses named once (not the predicted one)":            {"thalassemia", "gestational diabetes"},
+		"delete the diagnoses the predictor gives less than 5 %":                               {"thalassemia"},
+		"delete the diagnoses the predictor gives less than 20 %":                              {"thalassemia", "gestational diabetes"},
 	}
 	rules := DeletionRules()
 	require.Len(t, rules, len(want))
 	for _, r := range rules {
-		assert.Equal(t, want[r.Name], r.Delete(c), r.Name)
+		assert.Equal(t, want[r.Name], r.Delete(c, labels), r.Name)
 	}
 	// Where predictor and neighbours agree, the third rule deletes nothing;
 	// the rules never see the truth, so they cannot depend on it.
 	agree := pmlm.Coarse{PredictedLabel: "normal", Similar: c.Similar}
-	assert.Empty(t, rules[2].Delete(agree))
-	assert.Empty(t, rules[2].Delete(pmlm.Coarse{PredictedLabel: "normal"}), "no similar patients")
+	assert.Empty(t, rules[2].Delete(agree, labels))
+	assert.Empty(t, rules[2].Delete(pmlm.Coarse{PredictedLabel: "normal"}, labels), "no similar patients")
+	// Least likely first; nothing without probabilities.
+	c.Probabilities = []float64{0.30, 0.45, 0.1, 0.05}
+	assert.Equal(t, []string{"gestational diabetes", "thalassemia"}, rules[5].Delete(c, labels))
+	c.Probabilities = nil
+	assert.Empty(t, rules[5].Delete(c, labels))
 }
