@@ -24,7 +24,9 @@ func headroomCommand() command {
 			"diagnosis after the other, within --steps words. Prints BERTScore-F1 (embedded word vectors)\n" +
 			"of the coarse and the best oracle prompt, their paired difference with a 95 % bootstrap\n" +
 			"interval over patients, and the share of random single-word deletions that change the answer.\n" +
-			"No policy can gain where this oracle cannot.",
+			"No policy can gain where this oracle cannot. Beside it, the gains of fixed deletion rules that\n" +
+			"do not know the diagnosis (keep the predicted one, keep the neighbours' majority, delete what\n" +
+			"the predictor finds unlikely, ...): what is reachable from what PMLM itself knows.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			model := fs.String("lm", "", "language model directory written by 'pmlm lm train' (required)")
 			seed := fs.Uint64("seed", 1, "seed of the prompt builder, the probes and the bootstrap")
