@@ -3,6 +3,7 @@ package pmlm
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/encoder/mlp"
@@ -239,7 +240,7 @@ func (b *PromptBuilder) build(ctx context.Context, visits [][]float64, excludeKe
 			label = b.labels[pred.Label]
 		}
 		if len(pred.Probs) == len(b.labels) {
-			probs = pred.Probs
+			probs = slices.Clone(pred.Probs) // the caller's to keep; a predictor may reuse its slice
 		}
 	}
 	c, err := b.buildWithLabel(ctx, visits, label, excludeKeys)
