@@ -364,7 +364,7 @@ func (s *ridgeSystem) solve(ctx context.Context, shifts []float64, warm [][]floa
 			copy(w[0][c], warm[c])
 		}
 		aw := newMatrix(k, s.p)
-		s.apply(all, w[0], aw, base)
+		s.apply(all[:k-1], w[0], aw, base) // the last class follows from the others
 		r = newMatrix(k, s.p)
 		for c := range r {
 			floats.SubTo(r[c], b[c], aw[c])
@@ -396,7 +396,7 @@ func (s *ridgeSystem) solve(ctx context.Context, shifts []float64, warm [][]floa
 			}
 		}
 		copy(dir[c], r[c])
-		if math.Sqrt(col.rr) > tol*col.bnorm {
+		if c < k-1 && math.Sqrt(col.rr) > tol*col.bnorm {
 			active = append(active, c)
 		}
 	}
@@ -450,10 +450,19 @@ func (s *ridgeSystem) solve(ctx context.Context, shifts []float64, warm [][]floa
 		}
 		active = next
 	}
+	// The centered targets of the classes sum to zero for every example
+	// (each has one +1 and k−1 times −1), so the last class's weights are
+	// minus the sum of the others': one solve fewer.
 	residual := 0.0
-	for _, col := range cols {
+	for c, col := range cols[:k-1] {
 		if col.bnorm > 0 {
 			residual = max(residual, math.Sqrt(col.rr)/col.bnorm)
+		}
+		for _, ws := range w {
+			if c == 0 {
+				clear(ws[k-1])
+			}
+			floats.Sub(ws[k-1], ws[c])
 		}
 	}
 	return w, iter, residual, nil
