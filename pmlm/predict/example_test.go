@@ -117,3 +117,36 @@ func ExampleGBDTClassifier() {
 	// accuracy above 0.9: true
 	// most important feature is a summary of HGB: true
 }
+
+// Fit a ridge classifier by conjugate gradients, with alpha chosen on a
+// held-out fifth of each class; FitRidge does this by itself above
+// RidgeConfig.IterativeAbove examples.
+func ExampleFitRidgeIterative() {
+	// Two classes told apart by the sign of the first feature.
+	rng := rand.New(rand.NewPCG(3, 4))
+	var x [][]float64
+	var labels []int
+	for i := 0; i < 200; i++ {
+		l := i % 2
+		row := []float64{float64(2*l-1) + 0.5*rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+		x, labels = append(x, row), append(labels, l)
+	}
+	r, err := predict.FitRidgeIterative(context.Background(), x, labels, 2, []float64{0.1, 10, 1000}, predict.RidgeConfig{Seed: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d := r.Decision([]float64{1.2, 0, 0})
+	fmt.Println(r.Solver, "held out:", len(r.HoldOutError) == len(r.Alphas), "class of (1.2, 0, 0):", predictClass(d))
+	// Output: cg-holdout held out: true class of (1.2, 0, 0): 1
+}
+
+func predictClass(scores []float64) int {
+	best := 0
+	for c, s := range scores {
+		if s > scores[best] {
+			best = c
+		}
+	}
+	return best
+}
