@@ -95,12 +95,15 @@ func FitRidge(ctx context.Context, x [][]float64, labels []int, numClasses int, 
 }
 
 // FitRidgeIterative fits the Ridge of FitRidgeCV (same standardization,
-// one-vs-all ±1 targets, unregularized intercept) at a cost that grows
-// linearly with the number of examples: the normal equations
+// one-vs-all ±1 targets, unregularized intercept) at a cost per iteration
+// that grows linearly with the number of examples: the normal equations
 // (XᵀX + αI)w = Xᵀy of all classes are solved by conjugate gradients, each
 // iteration one pass over the examples that standardizes each on the fly
 // and computes both X·v and Xᵀ(X·v), so no standardized copy of x and no
-// Gram matrix is ever formed.
+// Gram matrix is ever formed. The number of iterations depends on the
+// conditioning of XᵀX + αI (on MiniRocket features it grows as the
+// examples approach the features in number) and is capped by
+// cfg.MaxIterations.
 //
 // Alpha is chosen from alphas (DefaultAlphas when empty) on a stratified,
 // seeded held-out part of the examples (cfg.HoldOut of each class): the
