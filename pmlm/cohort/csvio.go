@@ -104,6 +104,13 @@ func ReadDir(dir string, opts ReadOptions) (*Cohort, *Report, error) {
 	if err != nil {
 		return nil, &col.report, err
 	}
+	// A directory that is not there is that error alone, before any note
+	// about the optional files it lacks.
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, &col.report, fmt.Errorf("cohort: %w", err)
+	} else if !fi.IsDir() {
+		return nil, &col.report, fmt.Errorf("cohort: %s is not a directory", dir)
+	}
 	if len(opts.Metrics) == 0 {
 		m, err := readOptional(dir, MetricsFile, col, lim, readMetrics)
 		if err != nil {

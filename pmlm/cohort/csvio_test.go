@@ -212,6 +212,19 @@ func TestReadDirMissingFile(t *testing.T) {
 	assert.NotNil(t, rep)
 }
 
+func TestReadDirMissingDirectory(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "synthetic")
+	_, rep, err := ReadDir(missing, ReadOptions{})
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Contains(t, err.Error(), missing)
+	assert.Empty(t, rep.Notes, "no notes about the files a missing directory lacks")
+
+	file := filepath.Join(t.TempDir(), "visits.csv")
+	require.NoError(t, os.WriteFile(file, []byte("x\n"), 0o600))
+	_, _, err = ReadDir(file, ReadOptions{})
+	require.ErrorContains(t, err, "is not a directory")
+}
+
 func TestReadHandlesByteOrderMark(t *testing.T) {
 	dir := t.TempDir()
 	want := smallCohort()
