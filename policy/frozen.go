@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"sync"
-	"unsafe"
 
 	"github.com/pmlm-go/pmlm/internal/kernels"
 )
@@ -41,35 +40,6 @@ type Frozen struct {
 	layers []frozenLayer
 	// scratch holds per-call buffers (two [n width] activations).
 	scratch sync.Pool
-	// proj memoizes WordW·e per word vector e, by the vector's bytes. A
-	// greedy refinement scores the same words again at every step, and a
-	// static text encoder gives a word the same vector in every prompt, so
-	// after warm-up the first layer costs one addition per unit instead of
-	// d_w multiply-adds.
-	proj projectionMemo
-}
-
-// projectionMemo maps a word vector's bytes to its first-layer projection
-// (without bias). It stops growing at maxProjections entries, so a
-// contextual text encoder, whose vectors rarely repeat, cannot make it
-// grow without bound; its lookups then just miss.
-type projectionMemo struct {
-	mu sync.RWMutex
-	m  map[string][]float32
-}
-
-// maxProjections bounds projectionMemo: 16,384 entries are about 23 MB at
-// d_w = 100 and width 256, far more distinct words than the prompts of a
-// static encoder hold.
-const maxProjections = 1 << 14
-
-// vectorKey views v's bytes as a string for a map lookup; the compiler
-// does not copy such a conversion when it only indexes a map.
-func vectorKey(v []float32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 }
 
 type frozenLayer struct {
@@ -77,10 +47,7 @@ type frozenLayer struct {
 	bias []float32
 }
 
-type frozenScratch struct {
-	a, b, shared, ctx, in, out []float32
-	miss                       []int
-}
+type frozenScratch struct{ a, b, shared, ctx []float32 }
 
 var _ Freezer = (*MLP)(nil)
 
@@ -124,10 +91,9 @@ func reluEpilogue(c []float32, ldc, m, n0, n1 int) {
 }
 
 // Scores computes f(e_j ‖ mean(E) ‖ x̂) for every word as MLP.Logits does
-// without dropout: the shared part ContextW·(mean(E) ‖ x̂) + b once, the
-// word part WordW·e_j from the memo (computed once per distinct vector),
-// then one product per layer over all n words (rows), ReLU fused into the
-// product of every later hidden layer.
+// without dropout: the shared part ContextW·(mean(E) ‖ x̂) + b once, then
+// one product per layer over all n words (rows), ReLU fused into the
+// product of every hidden layer.
 func (f *Frozen) Scores(words [][]float32, patient []float32) ([]float64, error) {
 	return f.ScoresWithEdits(words, nil, patient)
 }
@@ -193,25 +159,18 @@ func (f *Frozen) ScoresWithEdits(words, edits [][]float32, patient []float32) ([
 		s.shared[r] = acc + f.bias[r]
 	}
 
-	// First layer: shared + WordW·e_j per row, the word part memoized.
-	s.b = grow(s.b, n*width)
-	if err := f.project(s, n, dw, width); err != nil {
-		return nil, err
+	var epi kernels.Epilogue
+	if len(f.layers) > 0 {
+		epi = reluEpilogue
 	}
-	hidden := len(f.layers) > 0
-	for j := range n {
-		row := s.b[j*width : (j+1)*width]
-		for r, v := range s.shared {
-			row[r] += v
-		}
-		if hidden {
-			kernels.ReLU(row)
-		}
+	s.b = grow(s.b, n*width)
+	if err := kernels.Gemm(s.b, width, s.a, dw, n, &f.word, s.shared, epi, 1); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
 	}
 	in, cur, next := width, s.b, s.a
 	for i, l := range f.layers {
 		out := len(l.bias)
-		var epi kernels.Epilogue
+		epi = nil
 		if i < len(f.layers)-1 {
 			epi = reluEpilogue
 		}
@@ -227,46 +186,4 @@ func (f *Frozen) ScoresWithEdits(words, edits [][]float32, patient []float32) ([
 		z[j] = float64(cur[j*in])
 	}
 	return z, nil
-}
-
-// project writes WordW·e_j (no bias) for the n rows of s.a (d_w values
-// each) into the rows of s.b (width values each): memoized rows are
-// copied, the others computed in one product and remembered.
-func (f *Frozen) project(s *frozenScratch, n, dw, width int) error {
-	s.miss = s.miss[:0]
-	f.proj.mu.RLock()
-	for j := range n {
-		if p, ok := f.proj.m[string(vectorKey(s.a[j*dw:(j+1)*dw]))]; ok {
-			copy(s.b[j*width:(j+1)*width], p)
-		} else {
-			s.miss = append(s.miss, j)
-		}
-	}
-	f.proj.mu.RUnlock()
-	if len(s.miss) == 0 {
-		return nil
-	}
-	// The missing rows, packed together, through one product.
-	m := len(s.miss)
-	s.in = grow(s.in, m*dw)
-	s.out = grow(s.out, m*width)
-	for i, j := range s.miss {
-		copy(s.in[i*dw:(i+1)*dw], s.a[j*dw:(j+1)*dw])
-	}
-	if err := kernels.Gemm(s.out, width, s.in, dw, m, &f.word, nil, nil, 1); err != nil {
-		return fmt.Errorf("policy: %w", err)
-	}
-	f.proj.mu.Lock()
-	defer f.proj.mu.Unlock()
-	if f.proj.m == nil {
-		f.proj.m = make(map[string][]float32)
-	}
-	for i, j := range s.miss {
-		p := s.out[i*width : (i+1)*width]
-		copy(s.b[j*width:(j+1)*width], p)
-		if len(f.proj.m) < maxProjections {
-			f.proj.m[string(vectorKey(s.in[i*dw:(i+1)*dw]))] = append([]float32(nil), p...)
-		}
-	}
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -172,79 +171,3 @@ func TestRefineWithErrors(t *testing.T) {
 type contextFree struct{ *staticText }
 
 func (contextFree) ContextFree() bool { return true }
-
-// TestFrozenProjectionMemo scores states whose words were seen before (the
-// memo answers them) and mixes seen and unseen words: the scores equal the
-// graph's as in TestFrozenScoresEqualLogits, and equal, bit for bit, a
-// fresh snapshot's, which computes everything anew. The memo stops
-// growing at maxProjections.
-func TestFrozenProjectionMemo(t *testing.T) {
-	cfg := Config{WordDim: 6, PatientDim: 3, Hidden: 8, Layers: 2}
-	m, err := New(cfg, 3)
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(3, 4))
-	x := []float32{0.3, -1, 0.5}
-	f := m.Freeze().(*Frozen)
-	words := randomWords(12, cfg.WordDim, rng)
-	_, err = f.Scores(words, x)
-	require.NoError(t, err)
-	require.Len(t, f.proj.m, 12)
-	// A later state: some words deleted, the rest reordered, two new ones.
-	state := [][]float32{words[5], words[0], words[11]}
-	state = append(state, randomWords(2, cfg.WordDim, rng)...)
-	state = append(state, words[3], words[5])
-	got, err := f.Scores(state, x)
-	require.NoError(t, err)
-	assert.Len(t, f.proj.m, 14, "only the two new words were added")
-	fresh, err := m.Freeze().Scores(state, x)
-	require.NoError(t, err)
-	assert.Equal(t, fresh, got, "memoized and computed projections are the same numbers")
-	want, err := m.Logits(state, column(x...), false)
-	require.NoError(t, err)
-	for j, w := range want.Value().Data().F64() {
-		assert.InDelta(t, w, got[j], 1e-5, "word %d", j)
-	}
-
-	// Past the bound, words are scored without being remembered.
-	many := randomWords(maxProjections+50, cfg.WordDim, rng)
-	_, err = f.Scores(many, x)
-	require.NoError(t, err)
-	assert.Len(t, f.proj.m, maxProjections)
-	tail := many[len(many)-3:]
-	got, err = f.Scores(tail, x)
-	require.NoError(t, err)
-	fresh, err = m.Freeze().Scores(tail, x)
-	require.NoError(t, err)
-	assert.Equal(t, fresh, got)
-}
-
-// TestFrozenConcurrentScores scores overlapping states from several
-// goroutines (run it with -race): every result equals the one computed
-// alone.
-func TestFrozenConcurrentScores(t *testing.T) {
-	cfg := Config{WordDim: 5, PatientDim: 2, Hidden: 6, Layers: 1}
-	m, err := New(cfg, 5)
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(5, 6))
-	words := randomWords(40, cfg.WordDim, rng)
-	x := []float32{1, -1}
-	states := make([][][]float32, 16)
-	want := make([][]float64, len(states))
-	for i := range states {
-		states[i] = words[i : i+20]
-		want[i], err = m.Freeze().Scores(states[i], x)
-		require.NoError(t, err)
-	}
-	f := m.Freeze()
-	got := make([][]float64, len(states))
-	errs := make([]error, len(states))
-	var wg sync.WaitGroup
-	for i := range states {
-		wg.Go(func() { got[i], errs[i] = f.Scores(states[i], x) })
-	}
-	wg.Wait()
-	for i := range states {
-		require.NoError(t, errs[i])
-		assert.Equal(t, want[i], got[i], "state %d", i)
-	}
-}
