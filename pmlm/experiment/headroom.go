@@ -81,9 +81,8 @@ type Headroom struct {
 	// Rules are the gains of fixed deletion rules that see only what
 	// PMLM knows without the truth (the predicted label and its
 	// probabilities, the similar patients' labels with their counts), in
-	// the order of DeletionRules:
-	// what is reachable without knowing the diagnosis, by rules a policy
-	// could learn.
+	// the order of DeletionRules: what is reachable without knowing the
+	// diagnosis, by rules a policy could learn.
 	Rules []RuleGain
 	// Embedder names the BERTScore's token embeddings.
 	Embedder string
@@ -110,7 +109,10 @@ type RuleGain struct {
 // diagnoses whose words to delete, in order (pmlm.DeletionPrompts applies
 // them within the budget).
 type DeletionRule struct {
-	Name   string
+	// Name describes the rule in a table row.
+	Name string
+	// Delete returns the diagnoses to delete from c's prompt, in order;
+	// labels is the cohort's label set, the order of c.Probabilities.
 	Delete func(c pmlm.Coarse, labels []string) []string
 }
 
@@ -186,6 +188,7 @@ func unlikely(tau float64) func(pmlm.Coarse, []string) []string {
 	}
 }
 
+// similarLabels lists the similar patients' labels, most frequent first.
 func similarLabels(c pmlm.Coarse) []string {
 	out := make([]string, len(c.Similar))
 	for i, s := range c.Similar {
