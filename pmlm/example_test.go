@@ -155,3 +155,19 @@ func ExampleNewPromptBuilder() {
 	// Output:
 	// Background: the data are the laboratory examinations of a pregnant patient over the course of her pregnancy. Task: write the discharge advice her doctor would give her after delivery. Patient: her predicted discharge diagnosis is normal. Similar patients: among the 10 most similar past patients, the discharge diagnosis was normal for 6, uterine scar for 2, gestational hypertension for 1, and gestational diabetes for 1. Please give clear, specific and personalized discharge advice for this patient.
 }
+
+// DeletionPrompts deletes whole diagnoses from a coarse prompt, one after
+// the other, within a budget of words: the refinement oracle and the
+// truth-free rules of the headroom experiment are built on it.
+func ExampleDeletionPrompts() {
+	c := pmlm.Coarse{
+		PredictedLabel: "uterine scar",
+		Prompt:         "Her predicted discharge diagnosis is uterine scar. Similar patients: normal for 6, uterine scar for 3, thalassemia for 1.",
+	}
+	for _, p := range pmlm.DeletionPrompts(c, []string{"thalassemia", "uterine scar"}, 10) {
+		fmt.Println(p)
+	}
+	// Output:
+	// Her predicted discharge diagnosis is uterine scar. Similar patients: normal for 6, uterine scar for 3, for 1.
+	// Her predicted discharge diagnosis is Similar patients: normal for 6, for 3, for 1.
+}
