@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/pmlm-go/pmlm/internal/stats"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
 
@@ -137,16 +138,6 @@ func ExampleFitRidgeIterative() {
 		return
 	}
 	d := r.Decision([]float64{1.2, 0, 0})
-	fmt.Println(r.Solver, "held out:", len(r.HoldOutError) == len(r.Alphas), "class of (1.2, 0, 0):", predictClass(d))
+	fmt.Println(r.Solver, "held out:", len(r.HoldOutError) == len(r.Alphas), "class of (1.2, 0, 0):", stats.Argmax(d))
 	// Output: cg-holdout held out: true class of (1.2, 0, 0): 1
-}
-
-func predictClass(scores []float64) int {
-	best := 0
-	for c, s := range scores {
-		if s > scores[best] {
-			best = c
-		}
-	}
-	return best
 }
