@@ -462,12 +462,11 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 	}
 	one := func(v float64) Stat { return Stat{Mean: v, N: 1} }
 	diff := func(v float64, ci Interval, positive int) Stat {
-		return Stat{Mean: v, N: 1, CI: &Interval{Low: ci.Low, High: ci.High}, Positive: positive}
+		return Stat{Mean: v, N: 1, CI: &Interval{Low: ci.Low, High: ci.High}, Positive: positive, PositiveOf: h.Patients}
 	}
 	t := &Table{Name: "headroom", Title: "Headroom: what deleting words can gain at most (" + r.def + ")",
 		LabelColumns: []string{"measure"}, ValueColumns: []string{"value"}}
 	t.Rows = []Row{
-		{Labels: []string{"validation patients"}, Values: []Stat{one(float64(h.Patients))}},
 		{Labels: []string{"coarse prompt, BERTScore-F1"}, Values: []Stat{one(h.Coarse)}},
 		{Labels: []string{fmt.Sprintf("oracle (best of the wrong-diagnosis deletions, n ≤ %d), BERTScore-F1", h.Steps)}, Values: []Stat{one(h.Oracle)}},
 		{Labels: []string{"oracle − coarse"}, Values: []Stat{diff(h.Gain, h.GainCI, h.Improved)}},
@@ -488,9 +487,8 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 			"the predicted label first when it is wrong, then the similar patients' wrong labels, most frequent first, within n words, " +
 			"and keeps the best of these prompts and the coarse one. No policy can gain where it cannot.",
 		"The rules without the truth delete diagnoses chosen from what PMLM knows without the truth (the predicted label, the similar patients' labels with counts, the predictor's probabilities), " +
-			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis. " +
-			"Their 'seeds > 0' column counts the patients they improve.",
-		fmt.Sprintf("oracle − coarse: mean over patients [95 %% bootstrap interval over patients] and, in place of seeds, the number of the %d patients it improves. "+
+			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis.",
+		fmt.Sprintf("%d validation patients. Difference rows: mean over patients [95 %% bootstrap interval over patients] and the number of patients whose answer it improves, out of all. "+
 			"The fixed rule's interval: [%.2f, %.2f]. BERTScore over %s.", h.Patients, h.FixedGainCI.Low, h.FixedGainCI.High, h.Embedder),
 	}
 	return t, nil

@@ -202,6 +202,12 @@ func (res *Results) WriteReport(w io.Writer, o ReportOptions) error {
 	if err := section("Table 2: fine-tuned LM and PMLM", res.Table2, PaperTable2()); err != nil {
 		return err
 	}
+	if err := section("Headroom: what refinement can gain at most", res.Headroom, nil); err != nil {
+		return err
+	}
+	if err := section("Refinement against the coarse prompt and the controls", res.Refine, nil); err != nil {
+		return err
+	}
 	if err := section("Table 3: ablation", res.Table3, PaperTable3()); err != nil {
 		return err
 	}

@@ -51,6 +51,9 @@ type Stat struct {
 	// difference is above zero.
 	CI       *Interval `json:",omitempty"`
 	Positive int       `json:",omitempty"`
+	// PositiveOf is what Positive counts out of when that is not N: the
+	// headroom measurement, one run over many patients, counts patients.
+	PositiveOf int `json:",omitempty"`
 }
 
 // NewStat summarizes runs.
@@ -81,7 +84,11 @@ func (s Stat) String() string {
 		out = fmt.Sprintf("%.2f ± %.2f", s.Mean, s.Std)
 	}
 	if s.CI != nil {
-		out += fmt.Sprintf(" [%.2f, %.2f] %d/%d", s.CI.Low, s.CI.High, s.Positive, s.N)
+		of := s.N
+		if s.PositiveOf > 0 {
+			of = s.PositiveOf
+		}
+		out += fmt.Sprintf(" [%.2f, %.2f] %d/%d", s.CI.Low, s.CI.High, s.Positive, of)
 	}
 	return out
 }
