@@ -31,7 +31,7 @@ const syntheticData = "synthetic"
 func quickDefaults() map[string]string {
 	return map[string]string{
 		"patients": "600", "seeds": "3", "epochs": "1", "episodes": "128", "validation": "40",
-		"ks": "1,5,10,20", "ns": "0,5,10,20", "predictor-epochs": "10", "lm-size": "tiny",
+		"ks": "1,5,10,20", "ns": "0,5,10,20", "predictor-epochs": "10", "lm-size": "small",
 	}
 }
 
@@ -85,7 +85,7 @@ func experimentCommand() command {
 			optIn := fs.Bool("general-prompt-opt-in", false, "also send the general prompt, which carries the patient's raw lab values, to the --responder LLM (the local LMs and the case responder always get it)")
 			lmDir := fs.String("lm", "", "general LM directory (pmlm lm train; default DIR/lm-general, trained there on first use)")
 			finetunedDir := fs.String("finetuned", "", "fine-tuned LM directory (pmlm lm train --mode finetune; default DIR/lm-finetuned, trained there on first use)")
-			lmSize := fs.String("lm-size", "default", "shape of the LMs this command trains: default, or tiny (seconds; poor answers)")
+			lmSize := fs.String("lm-size", "default", "shape of the LMs this command trains: default, small (the demo's shape, three passes; minutes) or tiny (seconds; poor answers)")
 			textName := textFlag(fs)
 			lmCache := fs.String("lm-cache", "", "LM answer cache (default DIR/lm-cache.db)")
 			noLM := fs.Bool("no-lm", false, "no LMs: the offline case responder answers everywhere and table 2 is left out")

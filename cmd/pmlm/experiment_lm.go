@@ -26,11 +26,23 @@ const (
 	finetunedLMName = "fine-tuned LM"
 )
 
-// lmSizes are the shapes of the LMs 'pmlm experiment' trains itself
-// (--lm-size): the modes' defaults, or a tiny model that trains in
-// seconds (for --quick and the tests; its answers are poor).
+// lmSizes are the shapes of the LMs 'pmlm experiment' and 'pmlm train'
+// train themselves (--lm-size): the modes' defaults; small, the demo's
+// shape trained three passes, for the small cohort of --quick (on its 600
+// patients a tiny LM answers every prompt alike, a small one names the
+// prompt's diagnosis: measured in docs/experiments/quick); or tiny, which
+// trains in seconds, for the tests (its answers are poor).
 var lmSizes = map[string]func(mode string) pmlm.LMOptions{
 	"default": func(mode string) pmlm.LMOptions { return pmlm.LMOptions{Mode: mode} },
+	"small": func(mode string) pmlm.LMOptions {
+		cfg := demoLMConfig()
+		epochs := 3
+		if mode == pmlm.LMFinetune {
+			cfg.MaxPrompt = pmlm.DefaultFinetuneMaxPrompt
+			epochs = 0 // the mode's default
+		}
+		return pmlm.LMOptions{Mode: mode, Epochs: epochs, Config: cfg, Validation: 50, Corpus: corpus.Options{LabPerIndicator: 2}}
+	},
 	"tiny": func(mode string) pmlm.LMOptions {
 		cfg := lm.Config{Dim: 32, Heads: 2, Layers: 1, Hidden: 64, Context: 384, MaxPrompt: lm.DefaultConfig().MaxPrompt}
 		if mode == pmlm.LMFinetune {
@@ -39,6 +51,9 @@ var lmSizes = map[string]func(mode string) pmlm.LMOptions{
 		return pmlm.LMOptions{Mode: mode, Epochs: 1, Config: cfg, Validation: 20, Corpus: corpus.Options{LabPerIndicator: 2}}
 	},
 }
+
+// lmSizeNames lists the values of --lm-size for usage errors.
+const lmSizeNames = "default, small or tiny"
 
 // experimentLM loads the LM of the mode from dir, or, when dir holds none
 // and train is set, trains it (seed 1; resuming dir.checkpoint after an
@@ -93,7 +108,7 @@ func checkedLM(e *env, c *cohort.Cohort, split cohort.SplitBoundaries, dir, mode
 func trainSizedLM(ctx context.Context, e *env, c *cohort.Cohort, split cohort.SplitBoundaries, mode, size, checkpoint string) (*lm.Model, lm.Info, error) {
 	sizeOf, ok := lmSizes[size]
 	if !ok {
-		return nil, lm.Info{}, fmt.Errorf("%w: --lm-size %q: want default or tiny", errUsage, size)
+		return nil, lm.Info{}, fmt.Errorf("%w: --lm-size %q: want %s", errUsage, size, lmSizeNames)
 	}
 	opt := sizeOf(mode)
 	opt.Seed, opt.Split = 1, split

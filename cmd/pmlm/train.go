@@ -21,7 +21,7 @@ import (
 func trainCommand() command {
 	return command{
 		name:  "train",
-		usage: "train DATA --out MODEL [--lm DIR | --lm-size default|tiny | --responder case --store-cases] [--resume] [--epochs N] [--episodes N] [--seed N]",
+		usage: "train DATA --out MODEL [--lm DIR | --lm-size default|small|tiny | --responder case --store-cases] [--resume] [--epochs N] [--episodes N] [--seed N]",
 		summary: "train the PMLM pipeline on the cohort in DATA and save it to MODEL\n\n" +
 			"Uses the embedded defaults: MiniRocket, the embedded word vectors, and the general\n" +
 			"responder: the small language model trained from scratch on the general corpus of\n" +
@@ -55,7 +55,7 @@ func trainCommand() command {
 			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder; needs --store-cases)")
 			storeCases := fs.Bool("store-cases", false, "with --responder case: store the training patients' coarse prompts and doctor replies in MODEL (cases.jsonl), which the case responder answers with")
 			lmDir := fs.String("lm", "", "general responder directory ('pmlm lm train' on the same cohort); default: train one")
-			lmSize := fs.String("lm-size", "default", "shape of the general responder trained without --lm: default, or tiny (seconds; poor answers)")
+			lmSize := fs.String("lm-size", "default", "shape of the general responder trained without --lm: default, small (the demo's shape; minutes) or tiny (seconds; poor answers)")
 			textName := textFlag(fs)
 			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
@@ -69,7 +69,7 @@ func trainCommand() command {
 					return fmt.Errorf("%w: --responder %q: want lm or case", errUsage, *responder)
 				}
 				if _, ok := lmSizes[*lmSize]; !ok {
-					return fmt.Errorf("%w: --lm-size %q: want default or tiny", errUsage, *lmSize)
+					return fmt.Errorf("%w: --lm-size %q: want %s", errUsage, *lmSize, lmSizeNames)
 				}
 				switch {
 				case *responder == "case" && !*storeCases:
