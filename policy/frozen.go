@@ -47,7 +47,10 @@ type frozenLayer struct {
 	bias []float32
 }
 
-type frozenScratch struct{ a, b, shared, ctx []float32 }
+type frozenScratch struct {
+	a, b, shared, ctx []float32
+	sum               []float64
+}
 
 var _ Freezer = (*MLP)(nil)
 
@@ -76,9 +79,9 @@ func (m *MLP) Freeze() Scorer {
 
 // grow returns s resized to n values, reusing its storage when large
 // enough.
-func grow(s []float32, n int) []float32 {
+func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }
@@ -137,12 +140,17 @@ func (f *Frozen) ScoresWithEdits(words, edits [][]float32, patient []float32) ([
 		}
 		copy(s.a[(nw+k)*dw:(nw+k+1)*dw], e)
 	}
-	mean := s.ctx[:dw]
-	for i := range dw {
-		var sum float64
-		for j := range nw {
-			sum += float64(s.a[j*dw+i])
+	// Row by row, for contiguous reads; each dimension still sums the
+	// words in order, so the mean is the same bits as column by column.
+	s.sum = grow(s.sum, dw)
+	clear(s.sum)
+	for j := range nw {
+		for i, v := range s.a[j*dw : (j+1)*dw] {
+			s.sum[i] += float64(v)
 		}
+	}
+	mean := s.ctx[:dw]
+	for i, sum := range s.sum {
 		mean[i] = float32(sum / float64(nw))
 	}
 	copy(s.ctx[dw:], patient)
@@ -150,13 +158,9 @@ func (f *Frozen) ScoresWithEdits(words, edits [][]float32, patient []float32) ([
 	width := len(f.bias)
 	s.shared = grow(s.shared, width)
 	cols := dw + dp
-	for r := range width {
-		row := f.context[r*cols : (r+1)*cols]
-		var acc float32
-		for j, v := range row {
-			acc += v * s.ctx[j]
-		}
-		s.shared[r] = acc + f.bias[r]
+	kernels.MatVec(s.shared, f.context, cols, s.ctx)
+	for r, b := range f.bias {
+		s.shared[r] += b
 	}
 
 	var epi kernels.Epilogue

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -263,6 +264,46 @@ func TestVectorOpsMatchScalar(t *testing.T) {
 		require.InDelta(t, w, e[i], 3e-7*w+1e-37, "exp(%v)", v*scale+shift)
 	}
 	require.InDelta(t, wantSum, sum, 1e-6*wantSum)
+}
+
+func TestReLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	// Lengths around the vector widths (8, 32), so that both loops and the
+	// scalar tail run.
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 40, 100, 1027} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		if n > 3 {
+			x[0], x[1], x[2] = float32(math.NaN()), float32(math.Copysign(0, -1)), float32(math.Inf(-1))
+		}
+		got := append([]float32(nil), x...)
+		ReLU(got)
+		for i, v := range x {
+			switch {
+			case math.IsNaN(float64(v)):
+				assert.True(t, math.IsNaN(float64(got[i])), "n=%d: relu(NaN) stays NaN", n)
+			case v > 0:
+				assert.Equal(t, v, got[i], "n=%d i=%d", n, i)
+			default:
+				assert.Zero(t, got[i], "n=%d i=%d: relu(%v)", n, i, v) // −0 == +0
+			}
+		}
+	}
+}
+
+func BenchmarkReLU(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 3))
+	x := randSlice(rng, 16*256)
+	v := make([]float32, len(x))
+	for b.Loop() {
+		copy(v, x)
+		// In rows of 16, as the policy's fused GEMM epilogue calls it.
+		for r := 0; r < len(v); r += 16 {
+			ReLU(v[r : r+16])
+		}
+	}
 }
 
 func BenchmarkPackA(b *testing.B) {

@@ -329,3 +329,39 @@ edone:
 	VZEROUPPER
 	MOVSS   X8, ret+24(FP)
 	RET
+
+// func reluAVX2(x *float32, n int)
+//
+// x[i] = max(0, x[i]) for i < n, n a multiple of 8. VMAXPS returns its
+// second source when the comparison fails, here x[i]: a NaN stays NaN, as
+// Go's max keeps it, and −0 stays −0 (Go's max gives +0; they compare
+// equal).
+TEXT ·reluAVX2(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+rloop32:
+	CMPQ CX, $32
+	JL   rloop8
+	VMAXPS (SI), Y0, Y1
+	VMAXPS 32(SI), Y0, Y2
+	VMAXPS 64(SI), Y0, Y3
+	VMAXPS 96(SI), Y0, Y4
+	VMOVUPS Y1, (SI)
+	VMOVUPS Y2, 32(SI)
+	VMOVUPS Y3, 64(SI)
+	VMOVUPS Y4, 96(SI)
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  rloop32
+rloop8:
+	CMPQ CX, $8
+	JL   rdone
+	VMAXPS (SI), Y0, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  rloop8
+rdone:
+	VZEROUPPER
+	RET
