@@ -23,6 +23,7 @@ import (
 	"github.com/pmlm-go/pmlm/encoder"
 	"github.com/pmlm-go/pmlm/internal/atomicfile"
 	"github.com/pmlm-go/pmlm/internal/dropout"
+	"github.com/pmlm-go/pmlm/internal/kernels"
 )
 
 // elem is the element type of every patient-encoder graph value. spago
@@ -149,11 +150,22 @@ func (m *MLP) Encode(visits [][]float64) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := mat.NewDense[elem](mat.WithShape(len(x), 1), mat.WithBacking(x))
-	h := m.Hidden.W.Mul(in).AddInPlace(m.Hidden.B)
-	h = h.Apply(func(_, _ int, v float64) float64 { return max(v, 0) })
-	out := m.Output.W.Mul(h).AddInPlace(m.Output.B)
-	return append([]float32(nil), out.Data().F32()...), nil
+	// Plain matrix-vector products on the parameters' row-major data
+	// (kernels.MatVec: AVX2 on amd64), the same sums as the graph's up to
+	// rounding.
+	hidden := affineVec(m.Hidden, x)
+	kernels.ReLU(hidden)
+	return affineVec(m.Output, hidden), nil
+}
+
+// affineVec returns W·x + b of a linear layer for one input vector.
+func affineVec(l *linear.Model, x []float32) []float32 {
+	y := make([]float32, l.B.Shape()[0])
+	kernels.MatVec(y, l.W.Data().F32(), len(x), x)
+	for i, b := range l.B.Data().F32() {
+		y[i] += b
+	}
+	return y
 }
 
 // Forward returns x̂ of one patient as a [Out 1] graph node.
