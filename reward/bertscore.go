@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -48,14 +49,26 @@ type BERTScoreOptions struct {
 	// scorer keeps, dropping the least recently used beyond it; 0 means
 	// DefaultCachedReferences.
 	CachedReferences int
+	// CachedBytes bounds the same cache by the size of its vectors
+	// (Dim×8 bytes per token), dropping the least recently used beyond it;
+	// 0 means DefaultCachedBytes. Contextual encoders make references
+	// large: a 350-piece reply over 512-d states holds 1.4 MB.
+	CachedBytes int64
 }
 
-// DefaultCachedReferences bounds the reference cache unless
-// BERTScoreOptions.CachedReferences says otherwise: more than the paper's
+// DefaultCachedReferences and DefaultCachedBytes bound the reference cache
+// unless BERTScoreOptions says otherwise. 4,096 is more than the paper's
 // 1,694 training replies, so that training never encodes a reference
-// twice, and at most a few hundred MB for word vectors (about Dim×8 bytes
-// per token).
-const DefaultCachedReferences = 4096
+// twice; with the 100-d word vectors they take about 0.6 GB. The byte
+// bound matters for contextual encoders: with the 512-d USE states the
+// count bound alone let each scorer grow to about 3.5 GB on the default
+// cohort (measured: 9.7 GB resident for the two scorers of `pmlm
+// experiment --text use --jobs 2`), while 2 GiB still holds about 1,500
+// of its replies.
+const (
+	DefaultCachedReferences       = 4096
+	DefaultCachedBytes      int64 = 2 << 30
+)
 
 // BERTScores is the result of BERTScorer.Score.
 type BERTScores struct {
@@ -91,6 +104,8 @@ type BERTScorer struct {
 	opts BERTScoreOptions
 
 	refCache *lru.Cache[string, *tokenVectors] // safe for concurrent use
+	// cachedBytes is the size of the vectors in refCache.
+	cachedBytes atomic.Int64
 
 	mu     sync.Mutex
 	docIDF map[tokenKey]float64 // idf over opts.IDFDocs, once computed
@@ -107,11 +122,18 @@ func NewBERTScorer(enc encoder.TextEncoder, opts BERTScoreOptions) *BERTScorer {
 	if opts.CachedReferences <= 0 {
 		opts.CachedReferences = DefaultCachedReferences
 	}
-	cache, err := lru.New[string, *tokenVectors](opts.CachedReferences)
+	if opts.CachedBytes <= 0 {
+		opts.CachedBytes = DefaultCachedBytes
+	}
+	s := &BERTScorer{enc: enc, opts: opts}
+	cache, err := lru.NewWithEvict(opts.CachedReferences, func(_ string, tv *tokenVectors) {
+		s.cachedBytes.Add(-tv.bytes())
+	})
 	if err != nil {
 		panic(err) // unreachable: the size is positive
 	}
-	return &BERTScorer{enc: enc, opts: opts, refCache: cache}
+	s.refCache = cache
+	return s
 }
 
 // Embedder returns the name of the TextEncoder the scores come from.
@@ -174,6 +196,15 @@ type tokenVectors struct {
 	content int // number of non-special tokens
 }
 
+// bytes is the size of the vectors, what the reference cache counts.
+func (tv *tokenVectors) bytes() int64 {
+	var n int64
+	for _, u := range tv.unit {
+		n += int64(len(u)) * 8
+	}
+	return n
+}
+
 func (s *BERTScorer) encode(ctx context.Context, text string) (*tokenVectors, error) {
 	e, err := s.enc.Encode(ctx, text)
 	if err != nil {
@@ -223,7 +254,13 @@ func (s *BERTScorer) reference(ctx context.Context, text string) (*tokenVectors,
 	if err != nil {
 		return nil, err
 	}
-	s.refCache.Add(text, tv)
+	if found, _ := s.refCache.ContainsOrAdd(text, tv); found {
+		return tv, nil // another goroutine cached it meanwhile
+	}
+	s.cachedBytes.Add(tv.bytes())
+	for s.cachedBytes.Load() > s.opts.CachedBytes && s.refCache.Len() > 1 {
+		s.refCache.RemoveOldest()
+	}
 	return tv, nil
 }
 

@@ -389,6 +389,45 @@ func TestBERTScoreReferenceCacheIsBounded(t *testing.T) {
 	assert.Equal(t, 1, enc.texts["b c"])
 }
 
+func TestBERTScoreReferenceCacheIsBoundedInBytes(t *testing.T) {
+	ctx := context.Background()
+	enc := &countingEncoder{TextEncoder: newToy(), texts: map[string]int{}}
+	refs := [][]string{{"a b"}, {"b c"}, {"c d"}}
+	cands := []string{"a c", "d d", "b"}
+	probe := NewBERTScorer(newToy(), BERTScoreOptions{})
+	one, err := probe.reference(ctx, "a b")
+	require.NoError(t, err)
+	// Room for two of the equal-sized references, not three: the count
+	// bound is far away, the byte bound evicts.
+	s := NewBERTScorer(enc, BERTScoreOptions{CachedBytes: 2 * one.bytes()})
+	for range 3 {
+		_, err := s.Score(ctx, cands, refs)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, s.cachedBytes.Load(), 2*one.bytes())
+		assert.Equal(t, 2, s.refCache.Len())
+	}
+	for _, ref := range refs {
+		assert.Equal(t, 3, enc.texts[ref[0]], "%s: evicted before each next use, so encoded at every use", ref[0])
+	}
+	// The bytes counted are those of what the cache holds.
+	var held int64
+	for _, k := range s.refCache.Keys() {
+		tv, _ := s.refCache.Peek(k)
+		held += tv.bytes()
+	}
+	assert.Equal(t, held, s.cachedBytes.Load())
+
+	// A reference larger than the whole budget is still scored (and kept
+	// alone until the next one arrives).
+	tiny := NewBERTScorer(newToy(), BERTScoreOptions{CachedBytes: 1})
+	got, err := tiny.Score(ctx, cands, refs)
+	require.NoError(t, err)
+	want, err := probe.Score(ctx, cands, refs)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Equal(t, 1, tiny.refCache.Len())
+}
+
 func TestBaseline(t *testing.T) {
 	b, err := LoadBaseline(metricsDir+"/bertscore_baselines/en_roberta-large.tsv", 17)
 	if err != nil && strings.Contains(err.Error(), "no such file") {
