@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,13 +34,20 @@ const (
 // prompt's diagnosis: measured in docs/experiments/quick); or tiny, which
 // trains in seconds, for the tests (its answers are poor).
 var lmSizes = map[string]func(mode string) pmlm.LMOptions{
-	"default": func(mode string) pmlm.LMOptions { return pmlm.LMOptions{Mode: mode} },
+	"default": func(mode string) pmlm.LMOptions {
+		// The library's defaults, written out so that a saved LM's shape can
+		// be checked against the size asked for (sizeMismatch).
+		cfg, epochs := lm.DefaultConfig(), pmlm.DefaultLMEpochs
+		if mode == pmlm.LMFinetune {
+			cfg.MaxPrompt, epochs = pmlm.DefaultFinetuneMaxPrompt, pmlm.DefaultFinetuneEpochs
+		}
+		return pmlm.LMOptions{Mode: mode, Epochs: epochs, Config: cfg}
+	},
 	"small": func(mode string) pmlm.LMOptions {
 		cfg := demoLMConfig()
 		epochs := 3
 		if mode == pmlm.LMFinetune {
-			cfg.MaxPrompt = pmlm.DefaultFinetuneMaxPrompt
-			epochs = 0 // the mode's default
+			cfg.MaxPrompt, epochs = pmlm.DefaultFinetuneMaxPrompt, pmlm.DefaultFinetuneEpochs
 		}
 		return pmlm.LMOptions{Mode: mode, Epochs: epochs, Config: cfg, Validation: 50, Corpus: corpus.Options{LabPerIndicator: 2}}
 	},
@@ -58,9 +66,15 @@ const lmSizeNames = "default, small or tiny"
 // experimentLM loads the LM of the mode from dir, or, when dir holds none
 // and train is set, trains it (seed 1; resuming dir.checkpoint after an
 // interruption) and saves it there. A model trained for another mode or on
-// other data is refused: it may have read the test patients' replies.
+// other data is refused: it may have read the test patients' replies. When
+// train is set, dir is the command's own folder and the model in it must
+// also be of the size asked for: a report would otherwise name one size
+// and measure another.
 func experimentLM(ctx context.Context, e *env, c *cohort.Cohort, split cohort.SplitBoundaries, dir, mode, size string, train bool) (*lm.Model, lm.Info, error) {
 	m, info, err := checkedLM(e, c, split, dir, mode)
+	if err == nil && train {
+		err = sizeMismatch(dir, m.Config(), info.Epochs, mode, size)
+	}
 	if err == nil || !errors.Is(err, fs.ErrNotExist) || !train {
 		return m, info, err
 	}
@@ -76,6 +90,35 @@ func experimentLM(ctx context.Context, e *env, c *cohort.Cohort, split cohort.Sp
 		return nil, info, err
 	}
 	return m, info, nil
+}
+
+// sizeMismatch tells whether a saved LM of the mode, with shape cfg trained
+// for epochs passes, is not of the size asked for, naming the size it is
+// when it is one of lmSizes.
+func sizeMismatch(dir string, cfg lm.Config, epochs int, mode, size string) error {
+	matches := func(name string) bool {
+		want := lmSizes[name](mode)
+		cfg.Vocab, want.Config.Vocab = 0, 0 // the vocabulary comes from the data
+		return cfg == want.Config && epochs == want.Epochs
+	}
+	sizeOf, ok := lmSizes[size]
+	if !ok {
+		return fmt.Errorf("%w: --lm-size %q: want %s", errUsage, size, lmSizeNames)
+	}
+	if matches(size) {
+		return nil
+	}
+	is := "none of the sizes (" + lmSizeNames + ")"
+	for _, name := range slices.Sorted(maps.Keys(lmSizes)) {
+		if matches(name) {
+			is = "--lm-size " + name
+			break
+		}
+	}
+	want := sizeOf(mode)
+	return fmt.Errorf("%s holds a %s LM of width %d, %d layer(s), %d epoch(s), which is %s; --lm-size %s wants width %d, %d layer(s), %d epoch(s): "+
+		"pass the size it was trained with, or remove the folder to train one of this size", dir, mode, cfg.Dim, cfg.Layers, epochs, is, size,
+		want.Config.Dim, want.Config.Layers, want.Epochs)
 }
 
 // checkedLM loads the LM in dir and refuses one trained for another mode

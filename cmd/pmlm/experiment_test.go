@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,6 +113,15 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	code, _, stderr = runCmd(t, append(args, "--finetuned", filepath.Join(dir, "none"))...)
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, stderr, "finetune LM:")
+
+	// The command's own LM folder holds a tiny LM: asking for another size
+	// is refused rather than measuring the tiny one under the other name.
+	small := slices.Clone(args)
+	small[len(small)-1] = "small"
+	code, _, stderr = runCmd(t, small...)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, filepath.Join(out, "lm-general")+" holds a general LM of width 32, 1 layer(s), 1 epoch(s), which is --lm-size tiny; --lm-size small wants width 96")
+	assert.NotContains(t, stderr, "training the")
 }
 
 func TestExperimentUsageErrors(t *testing.T) {
