@@ -38,10 +38,11 @@ func main() {
 	queries := flag.Int("queries", 1000, "query patients (each excluded from its own answer)")
 	k := flag.Int("k", 10, "neighbours per query")
 	chunk := flag.Int("chunk", 20_000, "patients synthesized at a time")
-	table := flag.Bool("table", true, "build the neighbour table (quadratic in n)")
+	table := flag.Bool("table", true, "build the neighbour table (quadratic in n; after the Weaviate part)")
+	withWeaviate := flag.Bool("weaviate", true, "import into a Weaviate server and query it")
 	seed := flag.Uint64("seed", 1, "seed")
 	flag.Parse()
-	if err := measure(context.Background(), *n, *queries, *k, *chunk, *table, *seed); err != nil {
+	if err := measure(context.Background(), *n, *queries, *k, *chunk, *table, *withWeaviate, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "scalebench:", err)
 		os.Exit(1)
 	}
@@ -125,17 +126,28 @@ func rss(pid int) int64 {
 	return -1
 }
 
+// loadavg is the machine's 1-minute load average from /proc: the VM is
+// shared, so every timing is read beside it.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
+}
+
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 func cpu() time.Duration { d, _ := cputime.Process(); return d }
 
-func measure(ctx context.Context, n, queries, k, chunk int, table bool, seed uint64) error {
+func measure(ctx context.Context, n, queries, k, chunk int, table, withWeaviate bool, seed uint64) error {
 	bin := os.Getenv(weaviateserver.EnvBinary)
-	if bin == "" {
+	if withWeaviate && bin == "" {
 		return fmt.Errorf("set %s to a weaviate-server binary", weaviateserver.EnvBinary)
 	}
 	rows := [][2]string{{"patients", strconv.Itoa(n)}, {"GOMAXPROCS", strconv.Itoa(runtime.GOMAXPROCS(0))}}
 	add := func(name, value string) { rows = append(rows, [2]string{name, value}); logf("%s: %s", name, value) }
+	add("load average at the start", loadavg())
 
 	start, c0 := time.Now(), cpu()
 	refs, err := encoded(n, chunk, seed)
@@ -168,6 +180,58 @@ func measure(ctx context.Context, n, queries, k, chunk int, table bool, seed uin
 	}
 	add("Exact: query p50 / p99", fmt.Sprintf("%s / %s", percentile(exactLat, .5).Round(time.Microsecond), percentile(exactLat, .99).Round(time.Microsecond)))
 
+	if withWeaviate {
+		dir, err := os.MkdirTemp("", "pmlm-scalebench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		srv, err := weaviateserver.Start(sctx, bin, dir, nil)
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		idle := rss(srv.PID())
+		cfg := weaviate.Config{Addr: srv.Addr, GRPCAddr: srv.GRPCAddr, Collection: "Scale", EncoderVersion: "scalebench", BatchSize: 1000}
+		start = time.Now()
+		ix, err := weaviate.New(ctx, cfg, refs)
+		if err != nil {
+			return err
+		}
+		took := time.Since(start)
+		add("Weaviate: import", fmt.Sprintf("%s (%.0f patients/s)", took.Round(time.Second), float64(n)/took.Seconds()))
+		add("Weaviate: server memory (RSS) idle → after import", mib(idle)+" → "+mib(rss(srv.PID())))
+		size, err := dirSize(dir)
+		if err != nil {
+			return err
+		}
+		add("Weaviate: data on disk after import", mib(size))
+
+		lat := make([]time.Duration, queries)
+		hits := 0
+		for i, r := range qs {
+			t0 := time.Now()
+			got, err := ix.Recommend(ctx, similarity.Query{Vector: refs[r].Vector, K: k, Exclude: []string{refs[r].Key}})
+			if err != nil {
+				return err
+			}
+			lat[i] = time.Since(t0)
+			wk := keysOf(want[i])
+			for _, g := range got {
+				if slices.Contains(wk, g.Key) {
+					hits++
+				}
+			}
+		}
+		add(fmt.Sprintf("Weaviate: recall@%d against Exact (%d queries)", k, queries), fmt.Sprintf("%.4f", float64(hits)/float64(k*queries)))
+		add("Weaviate: query p50 / p99 (HNSW + exact re-rank)", fmt.Sprintf("%s / %s", percentile(lat, .5).Round(time.Microsecond), percentile(lat, .99).Round(time.Microsecond)))
+		add("Weaviate: server memory (RSS) after queries", mib(rss(srv.PID())))
+		srv.Stop()
+		os.RemoveAll(dir)
+	}
+
 	if table {
 		start, c0 = time.Now(), cpu()
 		tab, err := exact.NeighborTable(ctx, k)
@@ -183,53 +247,7 @@ func measure(ctx context.Context, n, queries, k, chunk int, table bool, seed uin
 		}
 	}
 
-	dir, err := os.MkdirTemp("", "pmlm-scalebench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	srv, err := weaviateserver.Start(sctx, bin, dir, nil)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	idle := rss(srv.PID())
-	cfg := weaviate.Config{Addr: srv.Addr, GRPCAddr: srv.GRPCAddr, Collection: "Scale", EncoderVersion: "scalebench", BatchSize: 1000}
-	start = time.Now()
-	ix, err := weaviate.New(ctx, cfg, refs)
-	if err != nil {
-		return err
-	}
-	took := time.Since(start)
-	add("Weaviate: import", fmt.Sprintf("%s (%.0f patients/s)", took.Round(time.Second), float64(n)/took.Seconds()))
-	add("Weaviate: server memory (RSS) idle → after import", mib(idle)+" → "+mib(rss(srv.PID())))
-	size, err := dirSize(dir)
-	if err != nil {
-		return err
-	}
-	add("Weaviate: data on disk after import", mib(size))
-
-	lat := make([]time.Duration, queries)
-	hits := 0
-	for i, r := range qs {
-		t0 := time.Now()
-		got, err := ix.Recommend(ctx, similarity.Query{Vector: refs[r].Vector, K: k, Exclude: []string{refs[r].Key}})
-		if err != nil {
-			return err
-		}
-		lat[i] = time.Since(t0)
-		wk := keysOf(want[i])
-		for _, g := range got {
-			if slices.Contains(wk, g.Key) {
-				hits++
-			}
-		}
-	}
-	add(fmt.Sprintf("Weaviate: recall@%d against Exact (%d queries)", k, queries), fmt.Sprintf("%.4f", float64(hits)/float64(k*queries)))
-	add("Weaviate: query p50 / p99 (HNSW + exact re-rank)", fmt.Sprintf("%s / %s", percentile(lat, .5).Round(time.Microsecond), percentile(lat, .99).Round(time.Microsecond)))
-	add("Weaviate: server memory (RSS) after queries", mib(rss(srv.PID())))
+	add("load average at the end", loadavg())
 
 	fmt.Println("| measure | value |\n|---|---|")
 	for _, r := range rows {
