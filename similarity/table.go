@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync/atomic"
 
@@ -100,7 +101,17 @@ func (e *Exact) NeighborTable(ctx context.Context, k int) (*NeighborTable, error
 				for r := range m {
 					h := &heaps[r]
 					row := c[r*tableCols : r*tableCols+nc]
+					// Most similarities are below the worst one kept: one
+					// float comparison rejects them (ties and NaN take the
+					// full test below).
+					worst := float32(math.Inf(-1))
+					if len(*h) == keep {
+						worst = (*h)[0].sim
+					}
 					for j, s := range row {
+						if s < worst {
+							continue
+						}
 						cand := candidate{j0 + j, s}
 						if len(*h) == keep && !better(cand, (*h)[0]) {
 							continue
@@ -109,6 +120,9 @@ func (e *Exact) NeighborTable(ctx context.Context, k int) (*NeighborTable, error
 							continue
 						}
 						h.offer(cand, keep)
+						if len(*h) == keep {
+							worst = (*h)[0].sim
+						}
 					}
 				}
 			}
