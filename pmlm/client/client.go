@@ -54,6 +54,8 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error formats the status, the problem's title and detail, and the
+// fields the problem names.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "pmlm server: %d %s", e.StatusCode, e.Problem.Title)
