@@ -117,7 +117,7 @@ func sizeMismatch(dir string, cfg lm.Config, epochs int, mode, size string) erro
 	}
 	want := sizeOf(mode)
 	return fmt.Errorf("%s holds a %s LM of width %d, %d layer(s), %d epoch(s), which is %s; --lm-size %s wants width %d, %d layer(s), %d epoch(s): "+
-		"pass the size it was trained with, or remove the folder to train one of this size", dir, mode, cfg.Dim, cfg.Layers, epochs, is, size,
+		"pass the size it was trained with, name the folder with --lm (--finetuned for the fine-tuned LM) to use it as it is, or remove the folder to train one of this size", dir, mode, cfg.Dim, cfg.Layers, epochs, is, size,
 		want.Config.Dim, want.Config.Layers, want.Epochs)
 }
 
