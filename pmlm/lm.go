@@ -93,6 +93,18 @@ func maskedReplies(ps []*cohort.Patient) []*cohort.Patient {
 	return out
 }
 
+// DefaultLMShape returns the configuration and the number of epochs
+// TrainLM uses for an LM of the mode (LMGeneral or LMFinetune) when
+// LMOptions leaves them zero.
+func DefaultLMShape(mode string) (lm.Config, int) {
+	cfg := lm.DefaultConfig()
+	if mode == LMFinetune {
+		cfg.MaxPrompt = DefaultFinetuneMaxPrompt
+		return cfg, DefaultFinetuneEpochs
+	}
+	return cfg, DefaultLMEpochs
+}
+
 func (o LMOptions) resolved() (LMOptions, error) {
 	if o.Mode == "" {
 		o.Mode = LMGeneral
@@ -103,17 +115,12 @@ func (o LMOptions) resolved() (LMOptions, error) {
 	if o.Epochs < 0 {
 		return o, fmt.Errorf("%w: LM epochs %d", ErrOptions, o.Epochs)
 	}
+	cfg, epochs := DefaultLMShape(o.Mode)
 	if o.Epochs == 0 {
-		o.Epochs = DefaultLMEpochs
-		if o.Mode == LMFinetune {
-			o.Epochs = DefaultFinetuneEpochs
-		}
+		o.Epochs = epochs
 	}
 	if o.Config == (lm.Config{}) {
-		o.Config = lm.DefaultConfig()
-		if o.Mode == LMFinetune {
-			o.Config.MaxPrompt = DefaultFinetuneMaxPrompt
-		}
+		o.Config = cfg
 	}
 	if o.Validation == 0 {
 		o.Validation = DefaultLMValidation

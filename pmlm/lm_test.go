@@ -126,3 +126,19 @@ func TestMaskNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultLMShapeIsWhatTrainLMUses checks that the exported defaults are
+// the ones an LMOptions without a shape resolves to, for both modes.
+func TestDefaultLMShapeIsWhatTrainLMUses(t *testing.T) {
+	for _, mode := range []string{LMGeneral, LMFinetune} {
+		o, err := LMOptions{Mode: mode}.resolved()
+		require.NoError(t, err)
+		cfg, epochs := DefaultLMShape(mode)
+		assert.Equal(t, o.Config, cfg, mode)
+		assert.Equal(t, o.Epochs, epochs, mode)
+	}
+	general, _ := DefaultLMShape(LMGeneral)
+	finetune, _ := DefaultLMShape(LMFinetune)
+	assert.Equal(t, DefaultFinetuneMaxPrompt, finetune.MaxPrompt)
+	assert.NotEqual(t, general.MaxPrompt, finetune.MaxPrompt)
+}

@@ -35,12 +35,9 @@ const (
 // trains in seconds, for the tests (its answers are poor).
 var lmSizes = map[string]func(mode string) pmlm.LMOptions{
 	"default": func(mode string) pmlm.LMOptions {
-		// The library's defaults, written out so that a saved LM's shape can
-		// be checked against the size asked for (sizeMismatch).
-		cfg, epochs := lm.DefaultConfig(), pmlm.DefaultLMEpochs
-		if mode == pmlm.LMFinetune {
-			cfg.MaxPrompt, epochs = pmlm.DefaultFinetuneMaxPrompt, pmlm.DefaultFinetuneEpochs
-		}
+		// The library's defaults, spelled out so that a saved LM's shape
+		// can be checked against the size asked for (sizeMismatch).
+		cfg, epochs := pmlm.DefaultLMShape(mode)
 		return pmlm.LMOptions{Mode: mode, Epochs: epochs, Config: cfg}
 	},
 	"small": func(mode string) pmlm.LMOptions {
