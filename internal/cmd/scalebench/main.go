@@ -181,55 +181,11 @@ func measure(ctx context.Context, n, queries, k, chunk int, table, withWeaviate 
 	add("Exact: query p50 / p99", fmt.Sprintf("%s / %s", percentile(exactLat, .5).Round(time.Microsecond), percentile(exactLat, .99).Round(time.Microsecond)))
 
 	if withWeaviate {
-		dir, err := os.MkdirTemp("", "pmlm-scalebench-")
-		if err != nil {
+		// In its own function, so that the server is stopped and its data
+		// removed before the table takes the cores.
+		if err := measureWeaviate(ctx, bin, refs, qs, want, k, add); err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		srv, err := weaviateserver.Start(sctx, bin, dir, nil)
-		cancel()
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		idle := rss(srv.PID())
-		cfg := weaviate.Config{Addr: srv.Addr, GRPCAddr: srv.GRPCAddr, Collection: "Scale", EncoderVersion: "scalebench", BatchSize: 1000}
-		start = time.Now()
-		ix, err := weaviate.New(ctx, cfg, refs)
-		if err != nil {
-			return err
-		}
-		took := time.Since(start)
-		add("Weaviate: import", fmt.Sprintf("%s (%.0f patients/s)", took.Round(time.Second), float64(n)/took.Seconds()))
-		add("Weaviate: server memory (RSS) idle → after import", mib(idle)+" → "+mib(rss(srv.PID())))
-		size, err := dirSize(dir)
-		if err != nil {
-			return err
-		}
-		add("Weaviate: data on disk after import", mib(size))
-
-		lat := make([]time.Duration, queries)
-		hits := 0
-		for i, r := range qs {
-			t0 := time.Now()
-			got, err := ix.Recommend(ctx, similarity.Query{Vector: refs[r].Vector, K: k, Exclude: []string{refs[r].Key}})
-			if err != nil {
-				return err
-			}
-			lat[i] = time.Since(t0)
-			wk := keysOf(want[i])
-			for _, g := range got {
-				if slices.Contains(wk, g.Key) {
-					hits++
-				}
-			}
-		}
-		add(fmt.Sprintf("Weaviate: recall@%d against Exact (%d queries)", k, queries), fmt.Sprintf("%.4f", float64(hits)/float64(k*queries)))
-		add("Weaviate: query p50 / p99 (HNSW + exact re-rank)", fmt.Sprintf("%s / %s", percentile(lat, .5).Round(time.Microsecond), percentile(lat, .99).Round(time.Microsecond)))
-		add("Weaviate: server memory (RSS) after queries", mib(rss(srv.PID())))
-		srv.Stop()
-		os.RemoveAll(dir)
 	}
 
 	if table {
@@ -253,6 +209,61 @@ func measure(ctx context.Context, n, queries, k, chunk int, table, withWeaviate 
 	for _, r := range rows {
 		fmt.Printf("| %s | %s |\n", r[0], r[1])
 	}
+	return nil
+}
+
+// measureWeaviate starts a server on a temporary folder, imports refs,
+// queries it with the query rows qs (want: Exact's answers) and adds its
+// rows; the server is stopped and the folder removed on return.
+func measureWeaviate(ctx context.Context, bin string, refs []similarity.Reference, qs []int, want [][]similarity.Neighbor, k int, add func(name, value string)) error {
+	n, queries := len(refs), len(qs)
+	dir, err := os.MkdirTemp("", "pmlm-scalebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	srv, err := weaviateserver.Start(sctx, bin, dir, nil)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	idle := rss(srv.PID())
+	cfg := weaviate.Config{Addr: srv.Addr, GRPCAddr: srv.GRPCAddr, Collection: "Scale", EncoderVersion: "scalebench", BatchSize: 1000}
+	start := time.Now()
+	ix, err := weaviate.New(ctx, cfg, refs)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	add("Weaviate: import", fmt.Sprintf("%s (%.0f patients/s)", took.Round(time.Second), float64(n)/took.Seconds()))
+	add("Weaviate: server memory (RSS) idle → after import", mib(idle)+" → "+mib(rss(srv.PID())))
+	size, err := dirSize(dir)
+	if err != nil {
+		return err
+	}
+	add("Weaviate: data on disk after import", mib(size))
+
+	lat := make([]time.Duration, queries)
+	hits := 0
+	for i, r := range qs {
+		t0 := time.Now()
+		got, err := ix.Recommend(ctx, similarity.Query{Vector: refs[r].Vector, K: k, Exclude: []string{refs[r].Key}})
+		if err != nil {
+			return err
+		}
+		lat[i] = time.Since(t0)
+		wk := keysOf(want[i])
+		for _, g := range got {
+			if slices.Contains(wk, g.Key) {
+				hits++
+			}
+		}
+	}
+	add(fmt.Sprintf("Weaviate: recall@%d against Exact (%d queries)", k, queries), fmt.Sprintf("%.4f", float64(hits)/float64(k*queries)))
+	add("Weaviate: query p50 / p99 (HNSW + exact re-rank)", fmt.Sprintf("%s / %s", percentile(lat, .5).Round(time.Microsecond), percentile(lat, .99).Round(time.Microsecond)))
+	add("Weaviate: server memory (RSS) after queries", mib(rss(srv.PID())))
 	return nil
 }
 
