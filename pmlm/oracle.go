@@ -35,6 +35,16 @@ func OraclePrompts(c Coarse, truth string, steps int) []string {
 func DeletionPrompts(c Coarse, labels []string, steps int) []string {
 	words := prompt.Words(c.Prompt)
 	var out []string
+	for _, del := range deletionSets(words, labels, steps) {
+		out = append(out, prompt.Join(withoutPositions(words, del)))
+	}
+	return out
+}
+
+// deletionSets returns the positions in words that DeletionPrompts
+// deletes, one growing set per prompt, each in ascending order.
+func deletionSets(words, labels []string, steps int) [][]int {
+	var out [][]int
 	cur := map[int]bool{}
 	seen := map[string]bool{}
 	for _, l := range labels {
@@ -53,16 +63,29 @@ func DeletionPrompts(c Coarse, labels []string, steps int) []string {
 			}
 		}
 		if grown {
-			kept := make([]string, 0, len(words)-len(cur))
-			for i, w := range words {
-				if !cur[i] {
-					kept = append(kept, w)
+			set := make([]int, 0, len(cur))
+			for i := range words {
+				if cur[i] {
+					set = append(set, i)
 				}
 			}
-			out = append(out, prompt.Join(kept))
+			out = append(out, set)
 		}
 	}
 	return out
+}
+
+// withoutPositions returns words less the positions in del (ascending).
+func withoutPositions(words []string, del []int) []string {
+	kept := make([]string, 0, len(words)-len(del))
+	for i, w := range words {
+		if len(del) > 0 && del[0] == i {
+			del = del[1:]
+			continue
+		}
+		kept = append(kept, w)
+	}
+	return kept
 }
 
 // occurrences returns the positions of every word of every occurrence of

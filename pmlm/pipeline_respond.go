@@ -53,6 +53,11 @@ type RespondOptions struct {
 	// order or concurrency of calls).
 	RandomDeletions bool
 	RandomSeed      uint64
+	// Bayes, when set, refines by minimum Bayes risk instead of the policy
+	// (beyond the paper; see BayesRefiner): the responder answers every
+	// candidate prompt (with SkipFinal too), and Response is the chosen
+	// one's answer. Make it with Pipeline.BayesRefiner.
+	Bayes *BayesRefiner
 	// Metrics is the catalogue the patient's Visit.Values follow, matched
 	// to the model's by name; nil means the model's own (Catalogue). See
 	// Conform for the checks every patient passes.
@@ -96,17 +101,28 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 	if err != nil {
 		return nil, err
 	}
+	exclude := p.exclusions(patient.ID)
 	var res policy.Result
-	if opts.RandomDeletions {
+	var answered *llm.Response // the final prompt's answer, when refining asked for it
+	switch {
+	case opts.RandomDeletions:
 		res = randomDeletions(s0.Prompt, p.steps, opts.RandomSeed, patient.ID)
-	} else if res, err = p.refine(ctx, s0.Prompt, patient.Matrix(), opts.ZeroPatient, p.replacementFor(s0)); err != nil {
-		return nil, err
+	case opts.Bayes != nil:
+		ask := func(ctx context.Context, q string) (llm.Response, error) { return p.respond(ctx, q, exclude) }
+		choice, err := opts.Bayes.Refine(ctx, s0, ask, exclude)
+		if err != nil {
+			return nil, err
+		}
+		res, answered = choice.Result, &choice.Response
+	default:
+		if res, err = p.refine(ctx, s0.Prompt, patient.Matrix(), opts.ZeroPatient, p.replacementFor(s0)); err != nil {
+			return nil, err
+		}
 	}
 	out := &Answer{
 		PredictedLabel: s0.PredictedLabel, Similar: s0.Similar,
 		Coarse: res.Coarse, Final: res.Final, Deletions: res.Deletions, Problems: problems,
 	}
-	exclude := p.exclusions(patient.ID)
 	if opts.Coarse {
 		r, err := p.respond(ctx, s0.Prompt, exclude)
 		if err != nil {
@@ -114,7 +130,11 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 		}
 		out.CoarseResponse = &r
 	}
-	if !opts.SkipFinal {
+	switch {
+	case opts.SkipFinal:
+	case answered != nil:
+		out.Response = *answered
+	default:
 		if out.Response, err = p.respond(ctx, res.Final, exclude); err != nil {
 			return nil, err
 		}

@@ -29,7 +29,7 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 		prompts = append(prompts, promptGeneral)
 	}
 	if controls {
-		prompts = append(prompts, promptRandom, promptZero)
+		prompts = append(prompts, promptRandom, promptZero, promptBayes)
 		if r.cfg.Finetuned != nil {
 			prompts = append(prompts, promptFinetuned)
 		}
@@ -39,6 +39,13 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 		texts[k] = make([]string, len(r.test))
 	}
 	deletions := make([][]deletion, len(r.test))
+	var bayes *pmlm.BayesRefiner
+	if controls {
+		var err error
+		if bayes, err = p.BayesRefiner(r.train, pmlm.BayesOptions{References: bayesReferences, Seed: v.seed}); err != nil {
+			return nil, err
+		}
+	}
 	history := r.historyOf(v.responder)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Workers)
@@ -81,7 +88,11 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 			if err != nil {
 				return err
 			}
-			texts[promptRandom][i], texts[promptZero][i] = rnd.Response.Text, zero.Response.Text
+			bay, err := p.Respond(gctx, pt, pmlm.RespondOptions{Bayes: bayes})
+			if err != nil {
+				return err
+			}
+			texts[promptRandom][i], texts[promptZero][i], texts[promptBayes][i] = rnd.Response.Text, zero.Response.Text, bay.Response.Text
 			if ft := r.cfg.Finetuned; ft != nil {
 				q, err := pmlm.GeneralPrompt(r.cohort.Metrics, pt, ft.History)
 				if err != nil {
@@ -116,6 +127,10 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 	}
 	return o, nil
 }
+
+// bayesReferences is the number of training replies per diagnosis behind
+// the Bayes refinement's expected rewards.
+const bayesReferences = 16
 
 // tolerant passes prompts to an LLM and turns an empty answer
 // (llm.ErrEmpty) into an answer with no words, counted in empty, instead

@@ -84,6 +84,11 @@ type Headroom struct {
 	// the order of DeletionRules: what is reachable without knowing the
 	// diagnosis, by rules a policy could learn.
 	Rules []RuleGain
+	// Bayes is the gain of refinement by minimum Bayes risk with the
+	// predictor's probabilities (pmlm.BayesRefiner, beyond the paper): a
+	// truth-free choice among deletions of whole diagnoses, the coarse
+	// prompt among them.
+	Bayes RuleGain
 	// Embedder names the BERTScore's token embeddings.
 	Embedder string
 }
@@ -242,6 +247,10 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	if err != nil {
 		return nil, err
 	}
+	bayes, err := headroomBayes(c, cfg.Train.Split, scorer, steps, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]patientHeadroom, len(patients))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(cfg.Workers, 2))
@@ -249,7 +258,7 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	embedder := ""
 	for i, p := range patients {
 		g.Go(func() error {
-			r, emb, err := headroomOf(gctx, b, c.Labels, p, cfg.Responder, scorer, steps, probes, cfg.Seed, uint64(i))
+			r, emb, err := headroomOf(gctx, b, bayes, c.Labels, p, cfg.Responder, scorer, steps, probes, cfg.Seed, uint64(i))
 			if err != nil {
 				return fmt.Errorf("patient %d of %d: %w", i+1, len(patients), err)
 			}
@@ -267,10 +276,13 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	gains := make([]float64, len(results))
 	fixed := make([]float64, len(results))
 	rules := DeletionRules()
-	ruleGains := make([][]float64, len(rules))
-	h.Rules = make([]RuleGain, len(rules))
+	ruleGains := make([][]float64, len(rules)+1) // the rules, then Bayes
+	h.Rules = make([]RuleGain, len(rules)+1)
 	for j := range rules {
 		h.Rules[j].Name = rules[j].Name
+	}
+	h.Rules[len(rules)].Name = BayesRuleName
+	for j := range ruleGains {
 		ruleGains[j] = make([]float64, len(results))
 	}
 	for i, r := range results {
@@ -326,7 +338,25 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 			return nil, err
 		}
 	}
+	h.Rules, h.Bayes = h.Rules[:len(rules)], h.Rules[len(rules)]
 	return h, nil
+}
+
+// BayesRuleName names the Bayes refinement in the headroom's rows.
+const BayesRuleName = "minimum Bayes risk with the predictor's probabilities (pmlm.BayesRefiner, beyond the paper)"
+
+// headroomBayes is the Bayes refiner of the headroom: its rewards are
+// estimated against the training split's replies.
+func headroomBayes(c *cohort.Cohort, split cohort.SplitBoundaries, scorer *reward.BERTScorer, steps int, seed uint64) (*pmlm.BayesRefiner, error) {
+	if split == (cohort.SplitBoundaries{}) {
+		split = cohort.DefaultSplit()
+	}
+	train, _, _ := c.Split(split)
+	replies := make([]pmlm.LabelledReply, len(train))
+	for i, p := range train {
+		replies[i] = pmlm.LabelledReply{Key: p.ID, Label: p.Label, Reply: p.Response}
+	}
+	return pmlm.NewBayesRefiner(c.Labels, replies, scorer, pmlm.BayesOptions{References: bayesReferences, Steps: steps, Seed: seed})
 }
 
 // patientHeadroom is one patient's measurement (BERTScore-F1 on 0–100).
@@ -338,7 +368,7 @@ type patientHeadroom struct {
 	rulesRight             []bool
 }
 
-func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *cohort.Patient, r llm.Responder,
+func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, bayes *pmlm.BayesRefiner, labels []string, p *cohort.Patient, r llm.Responder,
 	scorer *reward.BERTScorer, steps, probes int, seed, index uint64) (patientHeadroom, string, error) {
 	var out patientHeadroom
 	coarse, err := b.Build(ctx, p.Matrix(), nil)
@@ -357,6 +387,17 @@ func headroomOf(ctx context.Context, b *pmlm.PromptBuilder, labels []string, p *
 		}
 		prompts = append(prompts, q)
 	}
+	choice, err := bayes.Refine(ctx, coarse, func(ctx context.Context, q string) (llm.Response, error) {
+		resp, err := r.Respond(ctx, q)
+		if errors.Is(err, llm.ErrEmpty) {
+			err = nil
+		}
+		return resp, err
+	}, nil)
+	if err != nil {
+		return out, "", err
+	}
+	prompts = append(prompts, choice.Result.Final)
 	nScored := len(prompts)
 	if probes > 0 && len(words) > 1 {
 		rng := rand.New(rand.NewPCG(seed, index))
@@ -427,7 +468,7 @@ func (h *Headroom) Markdown() string {
 	fmt.Fprintf(&sb, "| patients the oracle improves | %d of %d |\n", h.Improved, h.Patients)
 	fmt.Fprintf(&sb, "| all wrong-diagnosis words deleted (no choice) − coarse [95 %% CI] | %+.2f [%+.2f, %+.2f] |\n", h.FixedGain, h.FixedGainCI.Low, h.FixedGainCI.High)
 	fmt.Fprintf(&sb, "| answers about the true diagnosis: coarse / oracle | %d / %d of %d |\n", h.CoarseRight, h.OracleRight, h.Patients)
-	for _, rg := range h.Rules {
+	for _, rg := range append(slices.Clone(h.Rules), h.Bayes) {
 		fmt.Fprintf(&sb, "| rule without the truth: %s − coarse [95 %% CI] (improved / worsened; answers about the true diagnosis) | %+.2f [%+.2f, %+.2f] (%d / %d; %d) |\n",
 			rg.Name, rg.Gain, rg.CI.Low, rg.CI.High, rg.Improved, rg.Worsened, rg.Right)
 	}
@@ -474,7 +515,7 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 		{Labels: []string{"answers about the true diagnosis, coarse (%)"}, Values: []Stat{one(100 * float64(h.CoarseRight) / float64(h.Patients))}},
 		{Labels: []string{"answers about the true diagnosis, oracle (%)"}, Values: []Stat{one(100 * float64(h.OracleRight) / float64(h.Patients))}},
 	}
-	for _, rg := range h.Rules {
+	for _, rg := range append(slices.Clone(h.Rules), h.Bayes) {
 		t.Rows = append(t.Rows, Row{Labels: []string{"rule without the truth: " + rg.Name + " − coarse"},
 			Values: []Stat{diff(rg.Gain, rg.CI, rg.Improved)}})
 	}
@@ -487,7 +528,9 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 			"the predicted label first when it is wrong, then the similar patients' wrong labels, most frequent first, within n words, " +
 			"and keeps the best of these prompts and the coarse one. No policy can gain where it cannot.",
 		"The rules without the truth delete diagnoses chosen from what PMLM knows without the truth (the predicted label, the similar patients' labels with counts, the predictor's probabilities), " +
-			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis.",
+			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis. " +
+			fmt.Sprintf("The minimum-Bayes-risk rule asks the responder for every candidate (the coarse prompt, each named diagnosis kept alone, each deleted) and keeps the one whose answer has the highest expected BERTScore-F1 under the predictor's probabilities, "+
+				"an answer's score under a diagnosis estimated against %d training replies of that diagnosis.", bayesReferences),
 		fmt.Sprintf("%d validation patients. Difference rows: mean over patients [95 %% bootstrap interval over patients] and the number of patients whose answer it improves, out of all. "+
 			"The fixed rule's interval: [%.2f, %.2f]. BERTScore over %s.", h.Patients, h.FixedGainCI.Low, h.FixedGainCI.High, h.Embedder),
 	}

@@ -48,7 +48,8 @@ func TestMeasureHeadroom(t *testing.T) {
 	assert.LessOrEqual(t, h.Improved, h.Patients)
 	assert.Contains(t, h.Markdown(), "oracle − coarse")
 	require.Len(t, h.Rules, len(DeletionRules()))
-	for _, rg := range h.Rules {
+	assert.Equal(t, BayesRuleName, h.Bayes.Name)
+	for _, rg := range append(h.Rules, h.Bayes) {
 		assert.LessOrEqual(t, rg.CI.Low, rg.Gain+1e-9, rg.Name)
 		assert.GreaterOrEqual(t, rg.CI.High, rg.Gain-1e-9, rg.Name)
 		assert.LessOrEqual(t, rg.Improved+rg.Worsened, h.Patients, rg.Name)

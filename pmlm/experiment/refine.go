@@ -13,7 +13,9 @@ import (
 // deletions, x̂ = 0), their paired differences with intervals, and in the
 // notes what the REINFORCE trainer did in each seed's epochs — the
 // rewards' mean and spread, the share of episodes whose deletions changed
-// the answer, the policy's entropy and the validation gain. Each of
+// the answer, the policy's entropy and the validation gain. Beside the
+// policy it reports refinement by minimum Bayes risk (pmlm.BayesRefiner,
+// beyond the paper) against the coarse and the refined prompts. Each of
 // Config.Refinements adds its refined prompt with its differences to its
 // own coarse prompt and to the full method's refined one; they share the
 // seeds' predictor fits.
@@ -22,7 +24,7 @@ func (r *Runner) Refine(ctx context.Context) (*Table, error) {
 		LabelColumns: []string{"prompt"}, ValueColumns: metricColumns}
 	full := func(*variant) {}
 	each := map[string][][]pmlm.PatientScore{}
-	for _, pr := range []string{promptCoarse, promptRefined, promptRandom, promptZero} {
+	for _, pr := range []string{promptCoarse, promptRefined, promptRandom, promptZero, promptBayes} {
 		e, err := r.eachSeed(ctx, full, pr)
 		if err != nil {
 			return nil, err
@@ -34,7 +36,8 @@ func (r *Runner) Refine(ctx context.Context) (*Table, error) {
 		}
 		t.Rows = append(t.Rows, meanRow([]string{label}, e))
 	}
-	for _, d := range [][2]string{{promptRefined, promptCoarse}, {promptRefined, promptRandom}, {promptRefined, promptZero}} {
+	for _, d := range [][2]string{{promptRefined, promptCoarse}, {promptRefined, promptRandom}, {promptRefined, promptZero},
+		{promptBayes, promptCoarse}, {promptBayes, promptRefined}} {
 		row, err := r.diffRow([]string{d[0] + " − " + d[1]}, each[d[0]], each[d[1]])
 		if err != nil {
 			return nil, err

@@ -183,6 +183,7 @@ func (v variant) String() string {
 type Runner struct {
 	cohort *cohort.Cohort
 	cfg    Config
+	train  []*cohort.Patient
 	test   []*cohort.Patient
 	k, n   int
 	// def names the responder of every experiment (Config.Default or the
@@ -306,7 +307,7 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 		return nil, fmt.Errorf("%w: the split leaves %d training and %d test patients; need at least 2 and 1",
 			ErrConfig, len(train), len(test))
 	}
-	r.test = test
+	r.train, r.test = train, test
 	var err error
 	if r.trainSettings, r.studySetting, err = settingsOf(c, len(test), cfg); err != nil {
 		return nil, err
@@ -401,7 +402,7 @@ func (r *Runner) runName(v variant) string {
 		}
 	}
 	if r.withControls(v) {
-		s += "; controls: random deletions, x̂ = 0"
+		s += fmt.Sprintf("; controls: random deletions, x̂ = 0; Bayes refinement (%d replies per diagnosis)", bayesReferences)
 		if ft := r.cfg.Finetuned; ft != nil {
 			s += "; fine-tuned " + identity(ft.Responder) + " on the general prompt " + historyForm(ft.History)
 		}
@@ -868,7 +869,9 @@ func (r *Runner) diffNote() string {
 // paired differences coarse − general and refined − coarse. For the
 // default responder it adds the controls: as many words deleted at random,
 // and the trained policy with the patient encoding x̂ zeroed, each against
-// the refined prompt.
+// the refined prompt, and refinement by minimum Bayes risk
+// (pmlm.BayesRefiner, beyond the paper) against the coarse and refined
+// prompts.
 func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 	t := &Table{Name: "table1", Title: "Table 1: the general prompt and PMLM's coarse and refined prompts, per responder",
 		LabelColumns: []string{"responder", "prompt"}, ValueColumns: metricColumns}
@@ -896,15 +899,20 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 			diffs = [][2]string{{promptCoarse, promptGeneral}, {promptRefined, promptCoarse}}
 		}
 		if name == r.def {
-			for _, pr := range []string{promptRandom, promptZero} {
+			for _, pr := range []string{promptRandom, promptZero, promptBayes} {
 				e, err := get(pr)
 				if err != nil {
 					return nil, err
 				}
 				each[pr] = e
-				t.Rows = append(t.Rows, meanRow([]string{name, "control: " + pr}, e))
+				label := pr
+				if pr != promptBayes {
+					label = "control: " + pr
+				}
+				t.Rows = append(t.Rows, meanRow([]string{name, label}, e))
 			}
-			diffs = append(diffs, [2]string{promptRefined, promptRandom}, [2]string{promptRefined, promptZero})
+			diffs = append(diffs, [2]string{promptRefined, promptRandom}, [2]string{promptRefined, promptZero},
+				[2]string{promptBayes, promptCoarse}, [2]string{promptBayes, promptRefined})
 		}
 		for _, d := range diffs {
 			row, err := r.diffRow([]string{name, d[0] + " − " + d[1]}, each[d[0]], each[d[1]])
@@ -917,7 +925,9 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 	t.Notes = append([]string{r.note(), r.diffNote(),
 		"task only: the task without any patient information; general: the paper's evaluation prompt (figure 5: the task and the patient's lab history, raw values); " +
 			"coarse: PMLM's personalized prompt without refinement (table 3's w/o PR); refined: PMLM. " +
-			fmt.Sprintf("Controls (default responder only): %d words deleted uniformly at random (seeded per seed and patient) instead of by the policy, and the trained policy fed x̂ = 0 instead of the patient's encoding.", r.n)},
+			fmt.Sprintf("Controls (default responder only): %d words deleted uniformly at random (seeded per seed and patient) instead of by the policy, and the trained policy fed x̂ = 0 instead of the patient's encoding. "+
+				"refined (Bayes), beyond the paper (default responder only): instead of the policy, the candidate prompt (the coarse one, each named diagnosis kept alone, each deleted, within n words) "+
+				"whose answer has the highest expected BERTScore-F1 under the predictor's probabilities, an answer's score under a diagnosis estimated against %d training replies of that diagnosis (pmlm.BayesRefiner).", r.n, bayesReferences)},
 		notes...)
 	if h := r.historyOf(r.def); r.def != CaseResponderName {
 		t.Notes = append(t.Notes, fmt.Sprintf("The general prompt of %s writes the lab history %s.", r.def, historyForm(h)))

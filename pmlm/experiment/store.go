@@ -34,6 +34,9 @@ const (
 	// at random, and the trained policy with x̂ = 0.
 	promptRandom = "random deletions"
 	promptZero   = "refined, x̂ = 0"
+	// promptBayes is refinement by minimum Bayes risk instead of the
+	// policy (pmlm.BayesRefiner; beyond the paper).
+	promptBayes = "refined (Bayes)"
 	// promptFinetuned is the fine-tuned LM's answer to its general prompt
 	// (table 2).
 	promptFinetuned = "fine-tuned"

@@ -1,0 +1,208 @@
+package pmlm_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pmlm-go/pmlm/encoder/wordvec"
+	"github.com/pmlm-go/pmlm/llm"
+	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
+	"github.com/pmlm-go/pmlm/pmlm/prompt"
+	"github.com/pmlm-go/pmlm/reward"
+)
+
+// bayesLabels and bayesAdvice are three diagnoses and a doctor's reply
+// for each.
+var (
+	bayesLabels = []string{"normal", "uterine scar", "gestational diabetes"}
+	bayesAdvice = map[string]string{
+		"normal":               "routine antenatal care, keep regular check ups and a balanced diet with light exercise",
+		"uterine scar":         "plan the delivery carefully because of the uterine scar and watch for signs of rupture",
+		"gestational diabetes": "monitor blood glucose every day, follow a diabetic diet and see the endocrinologist",
+	}
+)
+
+// firstDiagnosis answers with the advice for the diagnosis named first in
+// the prompt, as a responder that reads the prompt's words does; it counts
+// the prompts it answers.
+type firstDiagnosis struct{ asked []string }
+
+func (f *firstDiagnosis) Respond(_ context.Context, q string) (llm.Response, error) {
+	f.asked = append(f.asked, q)
+	best, at := "", len(q)+1
+	for _, l := range bayesLabels {
+		if i := strings.Index(q, l); i >= 0 && i < at {
+			best, at = l, i
+		}
+	}
+	if best == "" {
+		return llm.Response{Text: "see your doctor"}, nil
+	}
+	return llm.Response{Text: bayesAdvice[best]}, nil
+}
+
+func (f *firstDiagnosis) ask(ctx context.Context, q string) (llm.Response, error) {
+	return f.Respond(ctx, q)
+}
+
+func bayesScorer(t *testing.T) *reward.BERTScorer {
+	t.Helper()
+	wv, err := wordvec.Default()
+	require.NoError(t, err)
+	return reward.NewBERTScorer(wv, reward.BERTScoreOptions{})
+}
+
+func bayesReplies() []pmlm.LabelledReply {
+	var out []pmlm.LabelledReply
+	for i, l := range bayesLabels {
+		out = append(out, pmlm.LabelledReply{Key: "k" + string(rune('a'+i)), Label: l, Reply: bayesAdvice[l]})
+	}
+	return out
+}
+
+func TestBayesRefinerFollowsTheBelief(t *testing.T) {
+	ctx := context.Background()
+	scorer := bayesScorer(t)
+	b, err := pmlm.NewBayesRefiner(bayesLabels, bayesReplies(), scorer, pmlm.BayesOptions{})
+	require.NoError(t, err)
+	text := "Patient: her predicted discharge diagnosis is uterine scar. Similar patients: the discharge diagnosis was normal for 5, uterine scar for 3, gestational diabetes for 2."
+	coarse := pmlm.Coarse{PredictedLabel: "uterine scar", Prompt: text, Similar: []prompt.LabelCount{
+		{Label: "normal", Count: 5}, {Label: "uterine scar", Count: 3}, {Label: "gestational diabetes", Count: 2}}}
+
+	// The predictor is sure of gestational diabetes, which the coarse
+	// prompt names last: the refiner keeps it alone.
+	coarse.Probabilities = []float64{0.05, 0.05, 0.9}
+	r := &firstDiagnosis{}
+	got, err := b.Refine(ctx, coarse, r.ask, nil)
+	require.NoError(t, err)
+	assert.Equal(t, bayesAdvice["gestational diabetes"], got.Response.Text)
+	assert.Equal(t, "Patient: her predicted discharge diagnosis is Similar patients: the discharge diagnosis was for 5, for 3, gestational diabetes for 2.",
+		got.Result.Final)
+	assert.Greater(t, got.Expected, got.CoarseExpected)
+	// Seven candidates, each answered once: the coarse prompt, and for each
+	// of the three diagnoses the others deleted and it deleted.
+	assert.Equal(t, 7, got.Candidates)
+	assert.Len(t, r.asked, 7)
+	assert.Equal(t, text, r.asked[0], "the coarse prompt is answered first")
+	// The deletions rebuild the final prompt from the coarse one.
+	words := prompt.Words(text)
+	del := map[int]bool{}
+	for i, d := range got.Result.Deletions {
+		assert.Equal(t, words[d.Index], d.Word)
+		assert.Equal(t, i, d.Step)
+		del[d.Index] = true
+	}
+	var kept []string
+	for i, w := range words {
+		if !del[i] {
+			kept = append(kept, w)
+		}
+	}
+	assert.Equal(t, got.Result.Final, prompt.Join(kept))
+
+	// The expected reward is the belief-weighted BERTScore-F1 against the
+	// replies, computed here directly.
+	var want float64
+	for i, l := range bayesLabels {
+		s, err := scorer.Score(ctx, []string{bayesAdvice["gestational diabetes"]}, [][]string{{bayesAdvice[l]}})
+		require.NoError(t, err)
+		want += coarse.Probabilities[i] * s.Pairs[0].F
+	}
+	assert.InDelta(t, want, got.Expected, 1e-9)
+
+	// Believing the predicted label keeps the coarse prompt, whose answer is
+	// already about it (ties keep the coarse prompt).
+	coarse.Probabilities = []float64{0.1, 0.8, 0.1}
+	got, err = b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
+	require.NoError(t, err)
+	assert.Equal(t, text, got.Result.Final)
+	assert.Empty(t, got.Result.Deletions)
+	assert.Equal(t, bayesAdvice["uterine scar"], got.Response.Text)
+
+	// Without probabilities the similar patients' frequencies are the
+	// belief: normal (5 of 10) wins.
+	coarse.Probabilities = nil
+	got, err = b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
+	require.NoError(t, err)
+	assert.Equal(t, bayesAdvice["normal"], got.Response.Text)
+}
+
+func TestBayesRefinerLeavesOutExcludedReplies(t *testing.T) {
+	ctx := context.Background()
+	scorer := bayesScorer(t)
+	replies := append(bayesReplies(), pmlm.LabelledReply{Key: "self", Label: "normal", Reply: "an entirely different reply about something else"})
+	b, err := pmlm.NewBayesRefiner(bayesLabels, replies, scorer, pmlm.BayesOptions{})
+	require.NoError(t, err)
+	coarse := pmlm.Coarse{PredictedLabel: "normal", Prompt: "diagnosis is normal. Similar: normal for 10.",
+		Similar: []prompt.LabelCount{{Label: "normal", Count: 10}}, Probabilities: []float64{1, 0, 0}}
+	with, err := b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
+	require.NoError(t, err)
+	without, err := b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, []string{"self"})
+	require.NoError(t, err)
+	// Without the excluded reply, the answer is scored against its own
+	// advice only: F = 1.
+	assert.InDelta(t, 1, without.CoarseExpected, 1e-6)
+	assert.Less(t, with.CoarseExpected, without.CoarseExpected)
+	// The cache does not leak the excluded estimate into a later call.
+	again, err := b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
+	require.NoError(t, err)
+	assert.InDelta(t, with.CoarseExpected, again.CoarseExpected, 1e-12)
+}
+
+func TestBayesRefinerErrors(t *testing.T) {
+	ctx := context.Background()
+	scorer := bayesScorer(t)
+	_, err := pmlm.NewBayesRefiner(bayesLabels, bayesReplies(), nil, pmlm.BayesOptions{})
+	require.ErrorIs(t, err, pmlm.ErrBayes)
+	_, err = pmlm.NewBayesRefiner(nil, bayesReplies(), scorer, pmlm.BayesOptions{})
+	require.ErrorIs(t, err, pmlm.ErrBayes)
+	_, err = pmlm.NewBayesRefiner(bayesLabels, []pmlm.LabelledReply{{Label: "eclampsia", Reply: "x"}}, scorer, pmlm.BayesOptions{})
+	require.ErrorIs(t, err, pmlm.ErrBayes)
+	assert.Contains(t, err.Error(), `reply 1: diagnosis "eclampsia"`)
+	_, err = pmlm.NewBayesRefiner(bayesLabels, nil, scorer, pmlm.BayesOptions{})
+	require.ErrorIs(t, err, pmlm.ErrBayes)
+	_, err = pmlm.NewBayesRefiner(bayesLabels, bayesReplies(), scorer, pmlm.BayesOptions{References: -1})
+	require.ErrorIs(t, err, pmlm.ErrBayes)
+
+	b, err := pmlm.NewBayesRefiner(bayesLabels, bayesReplies(), scorer, pmlm.BayesOptions{})
+	require.NoError(t, err)
+	coarse := pmlm.Coarse{PredictedLabel: "normal", Prompt: "diagnosis is normal.", Probabilities: []float64{1, 0}}
+	_, err = b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
+	require.ErrorIs(t, err, pmlm.ErrBayes, "probabilities of another label set are refused")
+	coarse.Probabilities = nil
+	_, err = b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
+	require.ErrorIs(t, err, pmlm.ErrBayes, "no belief at all is refused, not guessed")
+	coarse.Probabilities = []float64{1, 0, 0}
+	boom := errors.New("responder down")
+	_, err = b.Refine(ctx, coarse, func(context.Context, string) (llm.Response, error) { return llm.Response{}, boom }, nil)
+	require.ErrorIs(t, err, boom)
+}
+
+func TestPipelineRespondsWithBayesRefinement(t *testing.T) {
+	p, c := trainedOrFail(t)
+	train, _, test := c.Split(cohort.DefaultSplit())
+	b, err := p.BayesRefiner(train, pmlm.BayesOptions{Seed: 1})
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, pt := range append(test[:min(5, len(test))], train[:5]...) {
+		a, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b, Coarse: true})
+		require.NoError(t, err)
+		// The final prompt is the coarse one less whole words, and the answer
+		// is the responder's answer to it.
+		assert.Equal(t, len(prompt.Words(a.Coarse))-len(a.Deletions), len(prompt.Words(a.Final)))
+		assert.LessOrEqual(t, len(a.Deletions), pmlm.DefaultSteps)
+		asked, err := p.Ask(ctx, pt, a.Final)
+		require.NoError(t, err)
+		assert.Equal(t, asked.Text, a.Response.Text)
+		direct, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b, SkipFinal: true})
+		require.NoError(t, err)
+		assert.Equal(t, a.Final, direct.Final, "deterministic")
+		assert.NotEqual(t, pt.Response, a.Response.Text, "a training patient is never answered from her own record")
+	}
+}
