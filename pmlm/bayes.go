@@ -39,6 +39,9 @@ import (
 type BayesRefiner struct {
 	labels []string
 	refs   [][]bayesReference // per label, the sampled training replies
+	// prior is the diagnoses' frequencies among the replies, the belief of
+	// every patient with BayesOptions.Prior; nil otherwise.
+	prior  []float64
 	scorer *reward.BERTScorer
 	steps  int
 	// cache holds each answer's expected reward per label (without
@@ -63,6 +66,11 @@ type BayesOptions struct {
 	// CachedAnswers bounds the answers whose expected rewards are kept
 	// (0: 4096).
 	CachedAnswers int
+	// Prior is a control that ignores the patient: the belief is the
+	// diagnoses' frequencies among all the replies given, for every
+	// patient, instead of the predictor's probabilities. What refinement
+	// gains over it is personalization, not a better answer for everyone.
+	Prior bool
 }
 
 // LabelledReply is a training patient's reply with its diagnosis and key
@@ -100,6 +108,13 @@ func NewBayesRefiner(labels []string, replies []LabelledReply, scorer *reward.BE
 		}
 		all[li] = append(all[li], bayesReference{key: r.Key, reply: r.Reply})
 	}
+	var prior []float64
+	if opts.Prior {
+		prior = make([]float64, len(labels))
+		for li, rs := range all {
+			prior[li] = float64(len(rs))
+		}
+	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0xba7e5))
 	refs := make([][]bayesReference, len(labels))
 	sampled := 0
@@ -115,7 +130,7 @@ func NewBayesRefiner(labels []string, replies []LabelledReply, scorer *reward.BE
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBayes, err)
 	}
-	return &BayesRefiner{labels: labels, refs: refs, scorer: scorer, steps: cmp.Or(opts.Steps, DefaultSteps), cache: cache}, nil
+	return &BayesRefiner{labels: labels, refs: refs, prior: prior, scorer: scorer, steps: cmp.Or(opts.Steps, DefaultSteps), cache: cache}, nil
 }
 
 // BayesChoice is what BayesRefiner.Refine chose.
@@ -138,7 +153,8 @@ type Asker func(ctx context.Context, prompt string) (llm.Response, error)
 
 // Refine chooses the refinement of c with the highest expected reward.
 // The belief about the diagnosis is c.Probabilities when the predictor
-// gave them, otherwise the similar patients' label frequencies; the
+// gave them, otherwise the similar patients' label frequencies (with
+// BayesOptions.Prior: the replies' label frequencies, for everyone); the
 // replies of the patients whose keys are in exclude are left out of the
 // estimates. Ties keep the earlier candidate, the coarse prompt first.
 func (b *BayesRefiner) Refine(ctx context.Context, c Coarse, ask Asker, exclude []string) (BayesChoice, error) {
@@ -194,6 +210,8 @@ func (b *BayesRefiner) Refine(ctx context.Context, c Coarse, ask Asker, exclude 
 func (b *BayesRefiner) belief(c Coarse) ([]float64, error) {
 	p := make([]float64, len(b.labels))
 	switch {
+	case b.prior != nil:
+		copy(p, b.prior)
 	case len(c.Probabilities) == len(b.labels):
 		copy(p, c.Probabilities)
 	case c.Probabilities != nil:

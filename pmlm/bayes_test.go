@@ -206,3 +206,21 @@ func TestPipelineRespondsWithBayesRefinement(t *testing.T) {
 		assert.NotEqual(t, pt.Response, a.Response.Text, "a training patient is never answered from her own record")
 	}
 }
+
+func TestBayesRefinerPriorIgnoresThePatient(t *testing.T) {
+	ctx := context.Background()
+	replies := bayesReplies()
+	for i := range 4 { // normal is the commonest diagnosis
+		replies = append(replies, pmlm.LabelledReply{Key: "n" + string(rune('0'+i)), Label: "normal", Reply: bayesAdvice["normal"]})
+	}
+	b, err := pmlm.NewBayesRefiner(bayesLabels, replies, bayesScorer(t), pmlm.BayesOptions{Prior: true})
+	require.NoError(t, err)
+	text := "Patient: her predicted discharge diagnosis is gestational diabetes. Similar patients: the discharge diagnosis was normal for 5, gestational diabetes for 5."
+	for _, probs := range [][]float64{{0.05, 0.05, 0.9}, {0.9, 0.05, 0.05}} {
+		coarse := pmlm.Coarse{PredictedLabel: "gestational diabetes", Prompt: text, Probabilities: probs,
+			Similar: []prompt.LabelCount{{Label: "normal", Count: 5}, {Label: "gestational diabetes", Count: 5}}}
+		got, err := b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
+		require.NoError(t, err)
+		assert.Equal(t, bayesAdvice["normal"], got.Response.Text, "the prior (5 of 7 replies normal) decides, whatever the predictor says: %v", probs)
+	}
+}

@@ -68,8 +68,8 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "control: random deletions", "control: refined, x̂ = 0",
-		"refined (Bayes)", "coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0",
-		"refined (Bayes) − coarse", "refined (Bayes) − refined"}, generalRows)
+		"refined (Bayes)", "control: refined (Bayes), prior belief", "coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0",
+		"refined (Bayes) − coarse", "refined (Bayes) − refined", "refined (Bayes) − refined (Bayes), prior belief"}, generalRows)
 	t2 := readCSVFile(t, filepath.Join(out, "table2.csv"))
 	require.Len(t, t2, 4)
 	assert.Equal(t, []string{"fine-tuned LM", "PMLM (general LM)"}, []string{t2[1][0], t2[2][0]})
@@ -203,7 +203,7 @@ func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
 	recs, err := csv.NewReader(f).ReadAll()
 	f.Close()
 	require.NoError(t, err)
-	require.Len(t, recs, 1+13+4, "header, the case responder's rows with controls and Bayes refinement, the LLM's rows without the general prompt")
+	require.Len(t, recs, 1+15+4, "header, the case responder's rows with controls and Bayes refinement, the LLM's rows without the general prompt")
 	var llmRows []string
 	for _, rec := range recs[1:] {
 		if rec[0] == "openai-compatible test-model" {
@@ -211,8 +211,8 @@ func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"task only", "coarse", "refined", "refined − coarse"}, llmRows, "no general prompt without --general-prompt-opt-in")
-	assert.Equal(t, []string{"openai-compatible test-model", "coarse"}, recs[15][:2])
-	assert.NotEqual(t, recs[3][2:], recs[15][2:], "the LLM's answers score differently from the case responder's")
+	assert.Equal(t, []string{"openai-compatible test-model", "coarse"}, recs[17][:2])
+	assert.NotEqual(t, recs[3][2:], recs[17][2:], "the LLM's answers score differently from the case responder's")
 
 	// With the opt-in the LLM gets the general prompt too; the case
 	// responder's runs are reused.

@@ -29,7 +29,7 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 		prompts = append(prompts, promptGeneral)
 	}
 	if controls {
-		prompts = append(prompts, promptRandom, promptZero, promptBayes)
+		prompts = append(prompts, promptRandom, promptZero, promptBayes, promptBayesPrior)
 		if r.cfg.Finetuned != nil {
 			prompts = append(prompts, promptFinetuned)
 		}
@@ -39,10 +39,13 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 		texts[k] = make([]string, len(r.test))
 	}
 	deletions := make([][]deletion, len(r.test))
-	var bayes *pmlm.BayesRefiner
+	var bayes, bayesPrior *pmlm.BayesRefiner
 	if controls {
 		var err error
 		if bayes, err = p.BayesRefiner(r.train, pmlm.BayesOptions{References: bayesReferences, Seed: v.seed}); err != nil {
+			return nil, err
+		}
+		if bayesPrior, err = p.BayesRefiner(r.train, pmlm.BayesOptions{References: bayesReferences, Seed: v.seed, Prior: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +95,12 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 			if err != nil {
 				return err
 			}
-			texts[promptRandom][i], texts[promptZero][i], texts[promptBayes][i] = rnd.Response.Text, zero.Response.Text, bay.Response.Text
+			prior, err := p.Respond(gctx, pt, pmlm.RespondOptions{Bayes: bayesPrior})
+			if err != nil {
+				return err
+			}
+			texts[promptRandom][i], texts[promptZero][i] = rnd.Response.Text, zero.Response.Text
+			texts[promptBayes][i], texts[promptBayesPrior][i] = bay.Response.Text, prior.Response.Text
 			if ft := r.cfg.Finetuned; ft != nil {
 				q, err := pmlm.GeneralPrompt(r.cohort.Metrics, pt, ft.History)
 				if err != nil {

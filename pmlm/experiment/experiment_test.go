@@ -78,8 +78,8 @@ func TestRunWritesEveryTableAndFigure(t *testing.T) {
 		prompts = append(prompts, rec[1])
 	}
 	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "control: random deletions", "control: refined, x̂ = 0",
-		"refined (Bayes)", "coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0",
-		"refined (Bayes) − coarse", "refined (Bayes) − refined"}, prompts)
+		"refined (Bayes)", "control: refined (Bayes), prior belief", "coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0",
+		"refined (Bayes) − coarse", "refined (Bayes) − refined", "refined (Bayes) − refined (Bayes), prior belief"}, prompts)
 	assert.Equal(t, []string{"responder", "prompt", "BLEU-4_mean", "BLEU-4_std", "BLEU-4_ci_low", "BLEU-4_ci_high", "BLEU-4_seeds_positive"}, t1[0][:7])
 	assert.Len(t, t1[0], 2+5*7+1)
 	assert.Equal(t, "2", t1[1][len(t1[1])-1], "two seeds")

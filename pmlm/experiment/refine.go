@@ -24,20 +24,20 @@ func (r *Runner) Refine(ctx context.Context) (*Table, error) {
 		LabelColumns: []string{"prompt"}, ValueColumns: metricColumns}
 	full := func(*variant) {}
 	each := map[string][][]pmlm.PatientScore{}
-	for _, pr := range []string{promptCoarse, promptRefined, promptRandom, promptZero, promptBayes} {
+	for _, pr := range []string{promptCoarse, promptRefined, promptRandom, promptZero, promptBayes, promptBayesPrior} {
 		e, err := r.eachSeed(ctx, full, pr)
 		if err != nil {
 			return nil, err
 		}
 		each[pr] = e
 		label := pr
-		if pr == promptRandom || pr == promptZero {
-			label = "control: " + pr
+		if pr != promptCoarse && pr != promptRefined {
+			label = controlLabel(pr)
 		}
 		t.Rows = append(t.Rows, meanRow([]string{label}, e))
 	}
 	for _, d := range [][2]string{{promptRefined, promptCoarse}, {promptRefined, promptRandom}, {promptRefined, promptZero},
-		{promptBayes, promptCoarse}, {promptBayes, promptRefined}} {
+		{promptBayes, promptCoarse}, {promptBayes, promptRefined}, {promptBayes, promptBayesPrior}} {
 		row, err := r.diffRow([]string{d[0] + " − " + d[1]}, each[d[0]], each[d[1]])
 		if err != nil {
 			return nil, err

@@ -38,8 +38,8 @@ func TestRefineComparesVariantsWithSharedFits(t *testing.T) {
 	for _, row := range tab.Rows {
 		labels = append(labels, row.Labels[0])
 	}
-	assert.Equal(t, []string{"coarse", "refined", "control: random deletions", "control: refined, x̂ = 0", "refined (Bayes)",
-		"refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0", "refined (Bayes) − coarse", "refined (Bayes) − refined",
+	assert.Equal(t, []string{"coarse", "refined", "control: random deletions", "control: refined, x̂ = 0", "refined (Bayes)", "control: refined (Bayes), prior belief",
+		"refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0", "refined (Bayes) − coarse", "refined (Bayes) − refined", "refined (Bayes) − refined (Bayes), prior belief",
 		"refined [replace]", "refined [replace] − its coarse", "refined [replace] − refined",
 		"refined [blend]", "refined [blend] − its coarse", "refined [blend] − refined"}, labels)
 	for _, row := range tab.Rows {

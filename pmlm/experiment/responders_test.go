@@ -82,8 +82,8 @@ func TestTables1And2WithTheLMs(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "control: random deletions", "control: refined, x̂ = 0",
-		"refined (Bayes)", "coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0",
-		"refined (Bayes) − coarse", "refined (Bayes) − refined"}, rowsOf(t, res.Table1, "general LM"))
+		"refined (Bayes)", "control: refined (Bayes), prior belief", "coarse − general", "refined − coarse", "refined − random deletions", "refined − refined, x̂ = 0",
+		"refined (Bayes) − coarse", "refined (Bayes) − refined", "refined (Bayes) − refined (Bayes), prior belief"}, rowsOf(t, res.Table1, "general LM"))
 	assert.Equal(t, []string{"task only", "general", "coarse", "refined", "coarse − general", "refined − coarse"},
 		rowsOf(t, res.Table1, experiment.CaseResponderName), "the case responder stays a row, without controls")
 	assert.Equal(t, []string{"task only", "coarse", "refined", "refined − coarse"}, rowsOf(t, res.Table1, "external"))

@@ -402,7 +402,7 @@ func (r *Runner) runName(v variant) string {
 		}
 	}
 	if r.withControls(v) {
-		s += fmt.Sprintf("; controls: random deletions, x̂ = 0; Bayes refinement (%d replies per diagnosis)", bayesReferences)
+		s += fmt.Sprintf("; controls: random deletions, x̂ = 0; Bayes refinement (%d replies per diagnosis) and its prior-belief control", bayesReferences)
 		if ft := r.cfg.Finetuned; ft != nil {
 			s += "; fine-tuned " + identity(ft.Responder) + " on the general prompt " + historyForm(ft.History)
 		}
@@ -899,20 +899,16 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 			diffs = [][2]string{{promptCoarse, promptGeneral}, {promptRefined, promptCoarse}}
 		}
 		if name == r.def {
-			for _, pr := range []string{promptRandom, promptZero, promptBayes} {
+			for _, pr := range []string{promptRandom, promptZero, promptBayes, promptBayesPrior} {
 				e, err := get(pr)
 				if err != nil {
 					return nil, err
 				}
 				each[pr] = e
-				label := pr
-				if pr != promptBayes {
-					label = "control: " + pr
-				}
-				t.Rows = append(t.Rows, meanRow([]string{name, label}, e))
+				t.Rows = append(t.Rows, meanRow([]string{name, controlLabel(pr)}, e))
 			}
 			diffs = append(diffs, [2]string{promptRefined, promptRandom}, [2]string{promptRefined, promptZero},
-				[2]string{promptBayes, promptCoarse}, [2]string{promptBayes, promptRefined})
+				[2]string{promptBayes, promptCoarse}, [2]string{promptBayes, promptRefined}, [2]string{promptBayes, promptBayesPrior})
 		}
 		for _, d := range diffs {
 			row, err := r.diffRow([]string{name, d[0] + " − " + d[1]}, each[d[0]], each[d[1]])
@@ -927,12 +923,22 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 			"coarse: PMLM's personalized prompt without refinement (table 3's w/o PR); refined: PMLM. " +
 			fmt.Sprintf("Controls (default responder only): %d words deleted uniformly at random (seeded per seed and patient) instead of by the policy, and the trained policy fed x̂ = 0 instead of the patient's encoding. "+
 				"refined (Bayes), beyond the paper (default responder only): instead of the policy, the candidate prompt (the coarse one, each named diagnosis kept alone, each deleted, within n words) "+
-				"whose answer has the highest expected BERTScore-F1 under the predictor's probabilities, an answer's score under a diagnosis estimated against %d training replies of that diagnosis (pmlm.BayesRefiner).", r.n, bayesReferences)},
+				"whose answer has the highest expected BERTScore-F1 under the predictor's probabilities, an answer's score under a diagnosis estimated against %d training replies of that diagnosis (pmlm.BayesRefiner); "+
+				"its control, prior belief: the same choice with the training split's diagnosis frequencies as every patient's belief (what Bayes refinement gains over it is personalization).", r.n, bayesReferences)},
 		notes...)
 	if h := r.historyOf(r.def); r.def != CaseResponderName {
 		t.Notes = append(t.Notes, fmt.Sprintf("The general prompt of %s writes the lab history %s.", r.def, historyForm(h)))
 	}
 	return t, nil
+}
+
+// controlLabel labels a control's row of table 1 and the refine table;
+// Bayes refinement is a method beside the policy, not a control.
+func controlLabel(prompt string) string {
+	if prompt == promptBayes {
+		return prompt
+	}
+	return "control: " + prompt
 }
 
 // Table2 compares the fine-tuned LM (Config.Finetuned, answering the

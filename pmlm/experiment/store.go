@@ -37,6 +37,9 @@ const (
 	// promptBayes is refinement by minimum Bayes risk instead of the
 	// policy (pmlm.BayesRefiner; beyond the paper).
 	promptBayes = "refined (Bayes)"
+	// promptBayesPrior is its control: the same choice with the
+	// training split's label frequencies as every patient's belief.
+	promptBayesPrior = "refined (Bayes), prior belief"
 	// promptFinetuned is the fine-tuned LM's answer to its general prompt
 	// (table 2).
 	promptFinetuned = "fine-tuned"
