@@ -32,8 +32,9 @@ import (
 // The learned policy must discover from noisy rewards which diagnosis
 // words to delete for which patient; this refiner computes the decision
 // from what the prompt builder already knows. It costs one responder call
-// per distinct candidate (at most 1 + 2 × the diagnoses named), where the
-// policy costs none.
+// per distinct candidate, at most 1 + 2 × the diagnoses named, the chosen
+// answer among them; the policy's refinement needs only the one call for
+// its final prompt.
 //
 // A BayesRefiner is safe for concurrent use.
 type BayesRefiner struct {
