@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,10 +43,10 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 	var bayes, bayesPrior *pmlm.BayesRefiner
 	if controls {
 		var err error
-		if bayes, err = p.BayesRefiner(r.train, pmlm.BayesOptions{References: bayesReferences, Seed: v.seed}); err != nil {
+		if bayes, err = p.BayesRefiner(r.train, pmlm.BayesOptions{References: r.bayesReferences(), Seed: v.seed}); err != nil {
 			return nil, err
 		}
-		if bayesPrior, err = p.BayesRefiner(r.train, pmlm.BayesOptions{References: bayesReferences, Seed: v.seed, Prior: true}); err != nil {
+		if bayesPrior, err = p.BayesRefiner(r.train, pmlm.BayesOptions{References: r.bayesReferences(), Seed: v.seed, Prior: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -136,9 +137,11 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 	return o, nil
 }
 
-// bayesReferences is the number of training replies per diagnosis behind
-// the Bayes refinement's expected rewards.
-const bayesReferences = 16
+// DefaultBayesReferences is the number of training replies per diagnosis
+// behind the Bayes refinement's expected rewards (Config.BayesReferences).
+const DefaultBayesReferences = 16
+
+func (r *Runner) bayesReferences() int { return cmp.Or(r.cfg.BayesReferences, DefaultBayesReferences) }
 
 // tolerant passes prompts to an LLM and turns an empty answer
 // (llm.ErrEmpty) into an answer with no words, counted in empty, instead

@@ -34,6 +34,7 @@ func tinyConfig() experiment.Config {
 		Train: pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 6, MaxValidation: 4, BatchSize: 3, K: 4, Steps: 3, Workers: 1},
 		Seeds: []uint64{1, 2}, Ks: []int{2, 4}, Ns: []int{0, 2, 3},
 		Predictors: []string{"minirocket", "cnn"}, PredictorEpochs: 2, Positions: 30, Workers: 2,
+		BayesReferences: 2,
 	}
 }
 
@@ -195,10 +196,11 @@ func TestNewRunnerRejectsBadConfigs(t *testing.T) {
 	c, err := smallCohort()
 	require.NoError(t, err)
 	for name, change := range map[string]func(*experiment.Config){
-		"no seeds": func(c *experiment.Config) { c.Seeds = nil },
-		"k = 0":    func(c *experiment.Config) { c.Ks = []int{0} },
-		"n < 0":    func(c *experiment.Config) { c.Ns = []int{-1} },
-		"nameless": func(c *experiment.Config) { c.Responders = []experiment.Responder{{}} },
+		"no seeds":                  func(c *experiment.Config) { c.Seeds = nil },
+		"k = 0":                     func(c *experiment.Config) { c.Ks = []int{0} },
+		"n < 0":                     func(c *experiment.Config) { c.Ns = []int{-1} },
+		"nameless":                  func(c *experiment.Config) { c.Responders = []experiment.Responder{{}} },
+		"negative Bayes references": func(c *experiment.Config) { c.BayesReferences = -1 },
 		"empty test": func(c *experiment.Config) {
 			c.Train.Split = cohort.SplitBoundaries{TrainEnd: c.Train.Split.TrainEnd.AddDate(50, 0, 0), ValidationEnd: c.Train.Split.TrainEnd.AddDate(51, 0, 0)}
 		},

@@ -356,7 +356,7 @@ func headroomBayes(c *cohort.Cohort, split cohort.SplitBoundaries, scorer *rewar
 	for i, p := range train {
 		replies[i] = pmlm.LabelledReply{Key: p.ID, Label: p.Label, Reply: p.Response}
 	}
-	return pmlm.NewBayesRefiner(c.Labels, replies, scorer, pmlm.BayesOptions{References: bayesReferences, Steps: steps, Seed: seed})
+	return pmlm.NewBayesRefiner(c.Labels, replies, scorer, pmlm.BayesOptions{References: DefaultBayesReferences, Steps: steps, Seed: seed})
 }
 
 // patientHeadroom is one patient's measurement (BERTScore-F1 on 0–100).
@@ -530,7 +530,7 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 		"The rules without the truth delete diagnoses chosen from what PMLM knows without the truth (the predicted label, the similar patients' labels with counts, the predictor's probabilities), " +
 			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis. " +
 			fmt.Sprintf("The minimum-Bayes-risk rule asks the responder for every candidate (the coarse prompt, each named diagnosis kept alone, each deleted) and keeps the one whose answer has the highest expected BERTScore-F1 under the predictor's probabilities, "+
-				"an answer's score under a diagnosis estimated against %d training replies of that diagnosis.", bayesReferences),
+				"an answer's score under a diagnosis estimated against %d training replies of that diagnosis.", DefaultBayesReferences),
 		fmt.Sprintf("%d validation patients. Difference rows: mean over patients [95 %% bootstrap interval over patients] and the number of patients whose answer it improves, out of all. "+
 			"The fixed rule's interval: [%.2f, %.2f]. BERTScore over %s.", h.Patients, h.FixedGainCI.Low, h.FixedGainCI.High, h.Embedder),
 	}

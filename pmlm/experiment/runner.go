@@ -68,6 +68,10 @@ type Config struct {
 	// (0: DefaultResamples) and BootstrapSeed seeds them.
 	Resamples     int
 	BootstrapSeed uint64
+	// BayesReferences is the number of training replies per diagnosis
+	// behind the expected rewards of Bayes refinement (0:
+	// DefaultBayesReferences); fewer are cheaper and noisier.
+	BayesReferences int
 	// Ks and Ns are the values of figure 7's sweeps of the number of similar
 	// patients and of deletion steps; n = 0 is the coarse prompt.
 	Ks, Ns []int
@@ -238,6 +242,9 @@ func NewRunner(c *cohort.Cohort, cfg Config) (*Runner, error) {
 	if cfg.Jobs <= 0 {
 		cfg.Jobs = 1
 	}
+	if cfg.BayesReferences < 0 {
+		return nil, fmt.Errorf("%w: BayesReferences %d must not be negative", ErrConfig, cfg.BayesReferences)
+	}
 	if cfg.Train.CheckpointPath != "" {
 		return nil, fmt.Errorf("%w: Train.CheckpointPath would be shared by every configuration; use RunsDir", ErrConfig)
 	}
@@ -402,7 +409,7 @@ func (r *Runner) runName(v variant) string {
 		}
 	}
 	if r.withControls(v) {
-		s += fmt.Sprintf("; controls: random deletions, x̂ = 0; Bayes refinement (%d replies per diagnosis) and its prior-belief control", bayesReferences)
+		s += fmt.Sprintf("; controls: random deletions, x̂ = 0; Bayes refinement (%d replies per diagnosis) and its prior-belief control", r.bayesReferences())
 		if ft := r.cfg.Finetuned; ft != nil {
 			s += "; fine-tuned " + identity(ft.Responder) + " on the general prompt " + historyForm(ft.History)
 		}
@@ -924,7 +931,7 @@ func (r *Runner) Table1(ctx context.Context) (*Table, error) {
 			fmt.Sprintf("Controls (default responder only): %d words deleted uniformly at random (seeded per seed and patient) instead of by the policy, and the trained policy fed x̂ = 0 instead of the patient's encoding. "+
 				"refined (Bayes), beyond the paper (default responder only): instead of the policy, the candidate prompt (the coarse one, each named diagnosis kept alone, each deleted, within n words) "+
 				"whose answer has the highest expected BERTScore-F1 under the predictor's probabilities, an answer's score under a diagnosis estimated against %d training replies of that diagnosis (pmlm.BayesRefiner); "+
-				"its control, prior belief: the same choice with the training split's diagnosis frequencies as every patient's belief (what Bayes refinement gains over it is personalization).", r.n, bayesReferences)},
+				"its control, prior belief: the same choice with the training split's diagnosis frequencies as every patient's belief (what Bayes refinement gains over it is personalization).", r.n, r.bayesReferences())},
 		notes...)
 	if h := r.historyOf(r.def); r.def != CaseResponderName {
 		t.Notes = append(t.Notes, fmt.Sprintf("The general prompt of %s writes the lab history %s.", r.def, historyForm(h)))
