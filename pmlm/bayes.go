@@ -335,7 +335,13 @@ func (p *Pipeline) BayesRefiner(train []*cohort.Patient, opts BayesOptions) (*Ba
 		if pt == nil {
 			return nil, fmt.Errorf("%w: nil patient", ErrBayes)
 		}
-		replies = append(replies, LabelledReply{Key: p.builder.keys.key(pt.ID), Label: pt.Label, Reply: pt.Response})
+		key := p.builder.keys.key(pt.ID)
+		if !p.trainKeys[key] {
+			// Replies of other patients would estimate the rewards from data
+			// the model was not trained on: refused, not silently used.
+			return nil, fmt.Errorf("%w: patient %q is not one of the model's training patients", ErrBayes, pt.ID)
+		}
+		replies = append(replies, LabelledReply{Key: key, Label: pt.Label, Reply: pt.Response})
 	}
 	if opts.Steps == 0 {
 		opts.Steps = p.steps

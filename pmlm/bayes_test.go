@@ -189,6 +189,8 @@ func TestPipelineRespondsWithBayesRefinement(t *testing.T) {
 	train, _, test := c.Split(cohort.DefaultSplit())
 	b, err := p.BayesRefiner(train, pmlm.BayesOptions{Seed: 1})
 	require.NoError(t, err)
+	_, err = p.BayesRefiner(append(train[:3:3], test[0]), pmlm.BayesOptions{Seed: 1})
+	require.ErrorIs(t, err, pmlm.ErrBayes, "a patient the model was not trained on is refused")
 	ctx := context.Background()
 	for _, pt := range append(test[:min(5, len(test))], train[:5]...) {
 		a, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b, Coarse: true})
