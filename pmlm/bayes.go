@@ -55,10 +55,14 @@ type bayesReference struct {
 	key, reply string
 }
 
+// DefaultBayesReferences is the number of training replies sampled per
+// diagnosis when BayesOptions.References is zero.
+const DefaultBayesReferences = 16
+
 // BayesOptions configure NewBayesRefiner.
 type BayesOptions struct {
 	// References is the number of training replies sampled per diagnosis
-	// to estimate an answer's reward under it (0: 16).
+	// to estimate an answer's reward under it (0: DefaultBayesReferences).
 	References int
 	// Steps is the deletion budget n (0: DefaultSteps).
 	Steps int
@@ -96,7 +100,7 @@ func NewBayesRefiner(labels []string, replies []LabelledReply, scorer *reward.BE
 		return nil, fmt.Errorf("%w: references %d, steps %d and cached answers %d must not be negative",
 			ErrBayes, opts.References, opts.Steps, opts.CachedAnswers)
 	}
-	m := cmp.Or(opts.References, 16)
+	m := cmp.Or(opts.References, DefaultBayesReferences)
 	index := make(map[string]int, len(labels))
 	for i, l := range labels {
 		index[l] = i
@@ -139,8 +143,9 @@ type BayesChoice struct {
 	// Result is the chosen prompt as a refinement of the coarse one: its
 	// Final prompt and the deleted words in prompt order (Prob 1).
 	Result policy.Result
-	// Response is the responder's answer to Result.Final.
-	Response llm.Response
+	// Response is the responder's answer to Result.Final, CoarseResponse
+	// its answer to the coarse prompt (the first candidate, always asked).
+	Response, CoarseResponse llm.Response
 	// Expected is the chosen answer's expected BERTScore-F1 (0–1) under the
 	// belief; CoarseExpected the coarse answer's.
 	Expected, CoarseExpected float64
@@ -202,8 +207,8 @@ func (b *BayesRefiner) Refine(ctx context.Context, c Coarse, ask Asker, exclude 
 	for step, at := range chosen.del {
 		res.Deletions = append(res.Deletions, policy.Deletion{Step: step, Word: words[at], Index: at, StateIndex: at - step, Prob: 1})
 	}
-	return BayesChoice{Result: res, Response: chosen.response, Expected: chosen.expected,
-		CoarseExpected: cands[0].expected, Candidates: len(cands)}, nil
+	return BayesChoice{Result: res, Response: chosen.response, CoarseResponse: cands[0].response,
+		Expected: chosen.expected, CoarseExpected: cands[0].expected, Candidates: len(cands)}, nil
 }
 
 // belief returns the probability of each label for c, normalised over the
@@ -326,7 +331,8 @@ func (b *BayesRefiner) utility(ctx context.Context, answer string, exclude []str
 
 // BayesRefiner returns a refiner for the pipeline: over its diagnoses and
 // its reward's BERTScore, with the replies of the training patients given
-// (normally the cohort's training split) keyed as the pipeline keys them,
+// (normally the cohort's training split, or TrainingPatients for a loaded
+// model) keyed as the pipeline keys them,
 // so that a training patient's own reply never weighs in its refinement.
 // Pass it in RespondOptions.Bayes.
 func (p *Pipeline) BayesRefiner(train []*cohort.Patient, opts BayesOptions) (*BayesRefiner, error) {
@@ -347,4 +353,25 @@ func (p *Pipeline) BayesRefiner(train []*cohort.Patient, opts BayesOptions) (*Ba
 		opts.Steps = p.steps
 	}
 	return NewBayesRefiner(p.builder.labels, replies, p.scorer, opts)
+}
+
+// TrainingPatients returns the patients of c that the pipeline was trained
+// on, matched by their opaque keys (PatientKeys), in c's order: for a loaded
+// model, the replies BayesRefiner needs. It fails when c lacks any of the
+// model's training patients, since a refinement estimated from part of them
+// would differ silently from the model's.
+func (p *Pipeline) TrainingPatients(c *cohort.Cohort) ([]*cohort.Patient, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: nil cohort", ErrOptions)
+	}
+	var out []*cohort.Patient
+	for i := range c.Patients {
+		if p.trainKeys[p.builder.keys.key(c.Patients[i].ID)] {
+			out = append(out, &c.Patients[i])
+		}
+	}
+	if len(out) != len(p.trainKeys) {
+		return nil, fmt.Errorf("%w: the data hold %d of the model's %d training patients", ErrOptions, len(out), len(p.trainKeys))
+	}
+	return out, nil
 }

@@ -3,6 +3,8 @@ package pmlm_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -224,5 +226,49 @@ func TestBayesRefinerPriorIgnoresThePatient(t *testing.T) {
 		got, err := b.Refine(ctx, coarse, (&firstDiagnosis{}).ask, nil)
 		require.NoError(t, err)
 		assert.Equal(t, bayesAdvice["normal"], got.Response.Text, "the prior (5 of 7 replies normal) decides, whatever the predictor says: %v", probs)
+	}
+}
+
+func TestLoadedModelRefinesByBayesWithoutAskingTwice(t *testing.T) {
+	p, c := trainedOrFail(t)
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(dir))
+	counter := &firstDiagnosis{}
+	ctx := context.Background()
+	loaded, err := pmlm.Load(ctx, dir, pmlm.LoadOptions{Responder: counter})
+	require.NoError(t, err)
+
+	train, err := loaded.TrainingPatients(c)
+	require.NoError(t, err)
+	want, _, test := c.Split(cohort.DefaultSplit())
+	require.Len(t, train, len(want))
+	for i := range want {
+		assert.Equal(t, want[i].ID, train[i].ID, "matched by key, in the cohort's order")
+	}
+	partial := *c
+	partial.Patients = slices.DeleteFunc(slices.Clone(c.Patients), func(pt cohort.Patient) bool { return pt.ID == want[0].ID })
+	_, err = loaded.TrainingPatients(&partial)
+	require.ErrorIs(t, err, pmlm.ErrOptions, "data without one of the model's training patients are refused")
+
+	b, err := loaded.BayesRefiner(train, pmlm.BayesOptions{Seed: 1, References: 4})
+	require.NoError(t, err)
+	for _, pt := range test[:min(3, len(test))] {
+		counter.asked = nil
+		a, err := loaded.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b, Coarse: true})
+		require.NoError(t, err)
+		require.NotNil(t, a.Bayes)
+		require.NotNil(t, a.CoarseResponse)
+		assert.Len(t, counter.asked, a.Bayes.Candidates, "one call per candidate: the coarse answer is the first candidate's")
+		assert.Equal(t, a.Coarse, counter.asked[0])
+		assert.GreaterOrEqual(t, a.Bayes.Expected, a.Bayes.CoarseExpected, "the coarse prompt is a candidate")
+		coarse, err := loaded.Ask(ctx, pt, a.Coarse)
+		require.NoError(t, err)
+		assert.Equal(t, coarse.Text, a.CoarseResponse.Text)
+
+		counter.asked = nil
+		a, err = loaded.Respond(ctx, pt, pmlm.RespondOptions{Coarse: true})
+		require.NoError(t, err)
+		assert.Nil(t, a.Bayes, "the policy refined")
+		assert.Len(t, counter.asked, 2, "the policy's refined prompt and the coarse one")
 	}
 }

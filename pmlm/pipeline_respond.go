@@ -32,9 +32,22 @@ type Answer struct {
 	// CoarseResponse is the responder's answer to Coarse, with
 	// RespondOptions.Coarse (evaluation's "before").
 	CoarseResponse *llm.Response `json:"coarse_response,omitempty"`
+	// Bayes summarises a refinement by minimum Bayes risk
+	// (RespondOptions.Bayes); nil for the policy and the controls.
+	Bayes *BayesSummary `json:"bayes,omitempty"`
 	// Problems lists what a lenient Respond skipped or ignored
 	// (RespondOptions.Lenient; see Conform).
 	Problems []Problem `json:"problems,omitempty"`
+}
+
+// BayesSummary is what a refinement by minimum Bayes risk weighed: how many
+// distinct candidate prompts the responder answered, and the expected
+// BERTScore-F1 (0–1) of the chosen answer and of the coarse prompt's
+// answer under the belief about the diagnosis.
+type BayesSummary struct {
+	Candidates     int     `json:"candidates"`
+	Expected       float64 `json:"expected_f1"`
+	CoarseExpected float64 `json:"coarse_expected_f1"`
 }
 
 // RespondOptions configures Pipeline.Respond.
@@ -55,8 +68,9 @@ type RespondOptions struct {
 	RandomSeed      uint64
 	// Bayes, when set, refines by minimum Bayes risk instead of the policy
 	// (beyond the paper; see BayesRefiner): the responder answers every
-	// candidate prompt (with SkipFinal too), and Response is the chosen
-	// one's answer. Make it with Pipeline.BayesRefiner.
+	// candidate prompt (with SkipFinal too), Response is the chosen one's
+	// answer, and Coarse costs no extra call (the coarse prompt is the
+	// first candidate). Make it with Pipeline.BayesRefiner.
 	Bayes *BayesRefiner
 	// Metrics is the catalogue the patient's Visit.Values follow, matched
 	// to the model's by name; nil means the model's own (Catalogue). See
@@ -103,7 +117,8 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 	}
 	exclude := p.exclusions(patient.ID)
 	var res policy.Result
-	var answered *llm.Response // the final prompt's answer, when refining asked for it
+	var answered, coarseAnswer *llm.Response // answers that refining already asked for
+	var bayes *BayesSummary
 	switch {
 	case opts.RandomDeletions:
 		res = randomDeletions(s0.Prompt, p.steps, opts.RandomSeed, patient.ID)
@@ -113,7 +128,8 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 		if err != nil {
 			return nil, err
 		}
-		res, answered = choice.Result, &choice.Response
+		res, answered, coarseAnswer = choice.Result, &choice.Response, &choice.CoarseResponse
+		bayes = &BayesSummary{Candidates: choice.Candidates, Expected: choice.Expected, CoarseExpected: choice.CoarseExpected}
 	default:
 		if res, err = p.refine(ctx, s0.Prompt, patient.Matrix(), opts.ZeroPatient, p.replacementFor(s0)); err != nil {
 			return nil, err
@@ -121,9 +137,13 @@ func (p *Pipeline) Respond(ctx context.Context, patient *cohort.Patient, opts Re
 	}
 	out := &Answer{
 		PredictedLabel: s0.PredictedLabel, Similar: s0.Similar,
-		Coarse: res.Coarse, Final: res.Final, Deletions: res.Deletions, Problems: problems,
+		Coarse: res.Coarse, Final: res.Final, Deletions: res.Deletions, Bayes: bayes, Problems: problems,
 	}
-	if opts.Coarse {
+	switch {
+	case !opts.Coarse:
+	case coarseAnswer != nil:
+		out.CoarseResponse = coarseAnswer
+	default:
 		r, err := p.respond(ctx, s0.Prompt, exclude)
 		if err != nil {
 			return nil, err

@@ -90,6 +90,8 @@ func TestFlagsOutOfRangeRefused(t *testing.T) {
 		{[]string{"train", missing, "--out", "m", "--epochs", "0"}, "--epochs 0"},
 		{[]string{"score", "--metric", "bertscore", "--cands", missing, "--refs", missing, "--layer", "-5"}, "--layer -5"},
 		{[]string{"ask", "--temperature", "NaN", "hello"}, "--temperature NaN"},
+		{[]string{"respond", missing, missing, "--patient", "p1", "--refine", "bayes", "--bayes-replies", "0"}, "--bayes-replies 0"},
+		{[]string{"respond", missing, missing, "--patient", "p1", "--refine", "oracle"}, "--refine"},
 	} {
 		code, _, stderr := runCmd(t, tc.args...)
 		assert.Equal(t, 2, code, "%v: %s", tc.args, stderr)

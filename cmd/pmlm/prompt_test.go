@@ -161,6 +161,25 @@ func TestPromptAgreesWithRespond(t *testing.T) {
 	require.NotNil(t, got.CoarseResponse)
 	assert.NotEmpty(t, got.CoarseResponse.Text)
 	assert.NotEmpty(t, got.Response.Text)
+	assert.Nil(t, got.Bayes, "the policy refines by default")
+
+	// --refine bayes gives the library's Bayes refinement with the model's
+	// training patients found in DATA.
+	stdout.Reset()
+	code = run(ctx, []string{"respond", model, dir, "--patient", test[0].ID, "--json", "--refine", "bayes", "--bayes-replies", "2", "--seed", "3"},
+		&env{stdout: &stdout, stderr: &stderr})
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	var bayes pmlm.Answer
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &bayes))
+	train, _, _ := c.Split(cohort.DefaultSplit())
+	b, err := p.BayesRefiner(train, pmlm.BayesOptions{References: 2, Seed: 3})
+	require.NoError(t, err)
+	lib, err := p.Respond(ctx, test[0], pmlm.RespondOptions{Bayes: b})
+	require.NoError(t, err)
+	require.NotNil(t, bayes.Bayes)
+	assert.Equal(t, *lib.Bayes, *bayes.Bayes)
+	assert.Equal(t, lib.Final, bayes.Final)
+	assert.Equal(t, lib.Response.Text, bayes.Response.Text)
 
 	// The same cohort with metrics.csv (and the visits' columns) reversed:
 	// the values are matched to the model's catalogue by name, so respond

@@ -15,14 +15,19 @@ import (
 func respondCommand() command {
 	return command{
 		name:  "respond",
-		usage: "respond MODEL DATA --patient ID [--llm PROVIDER --model M [--base-url URL]] [--cache FILE] [--json]",
+		usage: "respond MODEL DATA --patient ID [--refine policy|bayes] [--llm PROVIDER --model M [--base-url URL]] [--cache FILE] [--json]",
 		summary: "build a patient's personalized prompt with a trained model and ask the responder\n\n" +
 			"Prints the predicted label, the similar patients' labels, the coarse prompt, the\n" +
 			"deleted words, the refined prompt and the answer. Without --llm the model's own\n" +
 			"responder answers: the general LM it embeds, or its offline case responder. The\n" +
 			"prompt sent to the responder holds no identifier and no lab value. DATA is read with\n" +
 			"the data flags the model was trained with (--max-visits, --lenient, the split) unless\n" +
-			"they are given.",
+			"they are given.\n\n" +
+			"--refine bayes refines by minimum Bayes risk instead of the model's policy (beyond the\n" +
+			"paper): the responder answers the coarse prompt and each candidate that keeps or deletes\n" +
+			"one diagnosis it names (about 7 calls, not 1), and the answer with the highest expected\n" +
+			"BERTScore-F1 against the replies of training patients with each diagnosis, weighed by the\n" +
+			"predictor's probabilities, is kept. DATA must then hold all the model's training patients.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			id := fs.String("patient", "", "patient ID in DATA (required)")
 			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's own responder)")
@@ -34,9 +39,15 @@ func respondCommand() command {
 			data := addDataFlags(fs)
 			coarse := fs.Bool("coarse", false, "also ask the responder for its answer to the coarse prompt (one more call)")
 			index := indexFlag(fs)
+			refine := fs.String("refine", "policy", "how the coarse prompt is refined: policy (the paper's) or bayes (minimum Bayes risk)")
+			replies := fs.Int("bayes-replies", pmlm.DefaultBayesReferences, "with --refine bayes: training replies sampled per diagnosis")
+			seed := fs.Uint64("seed", 1, "with --refine bayes: seed of the replies' sample")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
+				}
+				if *refine != "policy" && *refine != "bayes" {
+					return fmt.Errorf("%w: --refine must be policy or bayes, got %q", errUsage, *refine)
 				}
 				if *id == "" {
 					return fmt.Errorf("%w: --patient is required", errUsage)
@@ -84,7 +95,17 @@ func respondCommand() command {
 					return fmt.Errorf("no patient %q in %s", *id, args[1])
 				}
 				// DATA's catalogue is matched to the model's by name.
-				a, err := p.Respond(ctx, pt, pmlm.RespondOptions{Coarse: *coarse, Metrics: c.Metrics})
+				ro := pmlm.RespondOptions{Coarse: *coarse, Metrics: c.Metrics}
+				if *refine == "bayes" {
+					train, err := p.TrainingPatients(c)
+					if err != nil {
+						return fmt.Errorf("--refine bayes needs the model's training patients in %s: %w", args[1], err)
+					}
+					if ro.Bayes, err = p.BayesRefiner(train, pmlm.BayesOptions{References: *replies, Seed: *seed}); err != nil {
+						return err
+					}
+				}
+				a, err := p.Respond(ctx, pt, ro)
 				if err != nil {
 					return err
 				}
@@ -100,6 +121,13 @@ func respondCommand() command {
 				fmt.Fprintf(e.stdout, "\n\ncoarse prompt:\n%s\n\ndeleted:", a.Coarse)
 				for _, d := range a.Deletions {
 					fmt.Fprintf(e.stdout, " %q (word %d, step %d)", d.Word, d.Index, d.Step+1)
+				}
+				if len(a.Deletions) == 0 {
+					fmt.Fprint(e.stdout, " none")
+				}
+				if a.Bayes != nil {
+					fmt.Fprintf(e.stdout, "\n\nrefined by minimum Bayes risk: %d candidate prompts answered; expected BERTScore-F1 %.4f (coarse prompt %.4f)",
+						a.Bayes.Candidates, a.Bayes.Expected, a.Bayes.CoarseExpected)
 				}
 				if a.CoarseResponse != nil {
 					fmt.Fprintf(e.stdout, "\n\nanswer to the coarse prompt (%s):\n%s", a.CoarseResponse.Model, a.CoarseResponse.Text)

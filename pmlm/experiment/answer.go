@@ -139,7 +139,7 @@ func (r *Runner) answer(ctx context.Context, p *pmlm.Pipeline, v variant) (*outc
 
 // DefaultBayesReferences is the number of training replies per diagnosis
 // behind the Bayes refinement's expected rewards (Config.BayesReferences).
-const DefaultBayesReferences = 16
+const DefaultBayesReferences = pmlm.DefaultBayesReferences
 
 func (r *Runner) bayesReferences() int { return cmp.Or(r.cfg.BayesReferences, DefaultBayesReferences) }
 
