@@ -90,6 +90,7 @@ func experimentCommand() command {
 			lmCache := fs.String("lm-cache", "", "LM answer cache (default DIR/lm-cache.db)")
 			noLM := fs.Bool("no-lm", false, "no LMs: the offline case responder answers everywhere and table 2 is left out")
 			warm := fs.Bool("warm-start", false, "warm-start the patient encoder on the labels (beyond the paper)")
+			bayesReplies := fs.Int("bayes-replies", experiment.DefaultBayesReferences, "training replies per diagnosis behind the Bayes refinement's expected rewards (fewer: cheaper and noisier; the run names record it)")
 			rl := refinementFlags(fs)
 			data := addDataFlags(fs)
 			var variants variantFlags
@@ -156,7 +157,7 @@ func experimentCommand() command {
 						Workers: *trainWorkers, K: *k, Steps: *n, WarmStart: *warm, Text: text,
 						Split: data.split, Read: data.settings()},
 					Predictors: splitList(*predictors), PredictorEpochs: *predictorEpochs,
-					Workers: *workers, Jobs: *jobs, Progress: e.stderr,
+					Workers: *workers, Jobs: *jobs, Progress: e.stderr, BayesReferences: *bayesReplies,
 				}
 				rl.apply(&cfg.Train)
 				cfg.Refinements = variants

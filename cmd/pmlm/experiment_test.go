@@ -34,7 +34,7 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	reading := filepath.Join(dir, "reading.md")
 	require.NoError(t, os.WriteFile(reading, []byte("A person's reading."), 0o600))
 	code, stdout, stderr := runCmd(t, "experiment", "all", data, "--out", out, "--seeds", "1", "--epochs", "1",
-		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--ks", "2,3", "--ns", "0,2",
+		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--bayes-replies", "2", "--ks", "2,3", "--ns", "0,2",
 		"--predictors", "minirocket", "--markdown", report, "--reading", reading, "--lm-size", "tiny")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "training the general LM (tiny size, seed 1) into "+filepath.Join(out, "lm-general"))
@@ -89,7 +89,7 @@ func TestExperimentAllOnASmallCohort(t *testing.T) {
 	table1, err := os.ReadFile(filepath.Join(out, "table1.csv"))
 	require.NoError(t, err)
 	args := []string{"experiment", "all", data, "--out", out, "--seeds", "1", "--epochs", "1",
-		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--ks", "2,3", "--ns", "0,2",
+		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--bayes-replies", "2", "--ks", "2,3", "--ns", "0,2",
 		"--predictors", "minirocket", "--markdown", report, "--lm-size", "tiny"}
 	code, _, stderr = runCmd(t, args...)
 	require.Equal(t, 0, code, stderr)
@@ -193,7 +193,7 @@ func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
 	srv := adviceServer(t, &calls)
 	out := filepath.Join(dir, "out")
 	code, _, stderr = runCmd(t, "experiment", "table1", data, "--out", out, "--seeds", "1", "--epochs", "1",
-		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2",
+		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--bayes-replies", "2",
 		"--responder", "openai-compatible", "--model", "test-model", "--base-url", srv.URL+"/v1", "--no-lm")
 	require.Equal(t, 0, code, stderr)
 	assert.Positive(t, calls.Load())
@@ -217,7 +217,7 @@ func TestExperimentTable1WithAnLLMResponder(t *testing.T) {
 	// With the opt-in the LLM gets the general prompt too; the case
 	// responder's runs are reused.
 	code, _, stderr = runCmd(t, "experiment", "table1", data, "--out", out, "--seeds", "1", "--epochs", "1",
-		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2",
+		"--episodes", "4", "--validation", "4", "--k", "3", "--n", "2", "--bayes-replies", "2",
 		"--responder", "openai-compatible", "--model", "test-model", "--base-url", srv.URL+"/v1", "--no-lm", "--general-prompt-opt-in")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "1 runs to make")
