@@ -17,7 +17,7 @@ var flagMinimum = map[string]float64{
 	"max-visits": 1, "features": 1, "probes": 0, "max-listed": 0, "attempts": 1, "beam": 1,
 	"max-tokens": 0, "temperature": 0, "dim": 1, "layers": 1, "heads": 1, "hidden": 1,
 	"lab-per-indicator": 0, "checkpoint-every": 0, "predictor-epochs": 0, "lr": 0, "layer": 0,
-	"seed": 0, "timeout": 0, "bayes-replies": 1,
+	"seed": 0, "timeout": 0, "bayes-replies": 1, "bayes-seed": 0,
 }
 
 // flagMinimumOf holds the commands whose flag of that name means "the

@@ -166,7 +166,7 @@ func TestPromptAgreesWithRespond(t *testing.T) {
 	// --refine bayes gives the library's Bayes refinement with the model's
 	// training patients found in DATA.
 	stdout.Reset()
-	code = run(ctx, []string{"respond", model, dir, "--patient", test[0].ID, "--json", "--refine", "bayes", "--bayes-replies", "2", "--seed", "3"},
+	code = run(ctx, []string{"respond", model, dir, "--patient", test[0].ID, "--json", "--refine", "bayes", "--bayes-replies", "2", "--bayes-seed", "3"},
 		&env{stdout: &stdout, stderr: &stderr})
 	require.Equal(t, 0, code, "stderr: %s", stderr.String())
 	var bayes pmlm.Answer

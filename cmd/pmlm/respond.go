@@ -27,7 +27,8 @@ func respondCommand() command {
 			"paper): the responder answers the coarse prompt and each candidate that keeps or deletes\n" +
 			"one diagnosis it names (about 7 calls, not 1), and the answer with the highest expected\n" +
 			"BERTScore-F1 against the replies of training patients with each diagnosis, weighed by the\n" +
-			"predictor's probabilities, is kept. DATA must then hold all the model's training patients.",
+			"predictor's probabilities, is kept. DATA must then hold all the model's training patients\n" +
+			"(--bayes-replies, --bayes-seed).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			id := fs.String("patient", "", "patient ID in DATA (required)")
 			provider := fs.String("llm", "", "responder: "+strings.Join(llm.Providers(), ", ")+" (default: the model's own responder)")
@@ -40,8 +41,7 @@ func respondCommand() command {
 			coarse := fs.Bool("coarse", false, "also ask the responder for its answer to the coarse prompt (one more call)")
 			index := indexFlag(fs)
 			refine := fs.String("refine", "policy", "how the coarse prompt is refined: policy (the paper's) or bayes (minimum Bayes risk)")
-			replies := fs.Int("bayes-replies", pmlm.DefaultBayesReferences, "with --refine bayes: training replies sampled per diagnosis")
-			seed := fs.Uint64("seed", 1, "with --refine bayes: seed of the replies' sample")
+			bayes := addBayesFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 2); err != nil {
 					return err
@@ -97,11 +97,7 @@ func respondCommand() command {
 				// DATA's catalogue is matched to the model's by name.
 				ro := pmlm.RespondOptions{Coarse: *coarse, Metrics: c.Metrics}
 				if *refine == "bayes" {
-					train, err := p.TrainingPatients(c)
-					if err != nil {
-						return fmt.Errorf("--refine bayes needs the model's training patients in %s: %w", args[1], err)
-					}
-					if ro.Bayes, err = p.BayesRefiner(train, pmlm.BayesOptions{References: *replies, Seed: *seed}); err != nil {
+					if ro.Bayes, err = bayes.refiner(p, c, args[1]); err != nil {
 						return err
 					}
 				}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pmlm-go/pmlm/llm"
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/server"
 )
 
@@ -22,13 +23,17 @@ const tokenEnv = "PMLM_TOKEN"
 func serveCommand() command {
 	return command{
 		name:  "serve",
-		usage: "serve MODEL [--addr 127.0.0.1:8080] [--token-file FILE] [--tls-cert FILE --tls-key FILE] [--llm PROVIDER --model M]",
+		usage: "serve MODEL [--addr 127.0.0.1:8080] [--token-file FILE] [--tls-cert FILE --tls-key FILE] [--llm PROVIDER --model M] [--bayes-data DATA]",
 		summary: "serve a trained model over HTTP/JSON (API: GET /openapi.json)\n\n" +
 			"Routes: POST /v1/prompt, /v1/respond, /v1/score; GET /v1/model, /healthz, /readyz,\n" +
 			"/metrics (Prometheus), /openapi.json. Visits are matched to the model's metrics by\n" +
 			"name. With a token (--token-file, or the " + tokenEnv + " environment variable) every /v1/\n" +
 			"request needs \"Authorization: Bearer TOKEN\". SIGINT or SIGTERM stops accepting work\n" +
-			"and finishes the requests in flight. Logs carry no patient data.",
+			"and finishes the requests in flight. Logs carry no patient data.\n\n" +
+			"--bayes-data DATA lets POST /v1/respond refine by minimum Bayes risk on request\n" +
+			"(\"refine\": \"bayes\"; beyond the paper, about 7 responder calls): DATA must hold the model's\n" +
+			"training patients, whose replies and diagnoses the refinement weighs; it is read as the\n" +
+			"model's cohort was.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 			tokenFile := fs.String("token-file", "", "file holding the bearer token (default: $"+tokenEnv+"; none: no authentication)")
@@ -45,6 +50,8 @@ func serveCommand() command {
 			baseURL := fs.String("base-url", "", "endpoint (openai-compatible)")
 			attempts := fs.Int("attempts", 4, "--llm: requests per prompt, retries included (each request within --timeout)")
 			cachePath := fs.String("cache", "", "--llm: persistent response cache file (bbolt); hits are counted in /metrics")
+			bayesData := fs.String("bayes-data", "", "cohort directory holding the model's training patients: enables refine: bayes on POST /v1/respond")
+			bayes := addBayesFlags(fs)
 			index := indexFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 1); err != nil {
@@ -96,6 +103,17 @@ func serveCommand() command {
 				if err != nil {
 					return err
 				}
+				var refiner *pmlm.BayesRefiner
+				if *bayesData != "" {
+					rs := p.ReadSettings()
+					c, _, err := cohort.ReadDir(*bayesData, cohort.ReadOptions{MaxVisits: rs.MaxVisits, Lenient: rs.Lenient})
+					if err != nil {
+						return err
+					}
+					if refiner, err = bayes.refiner(p, c, *bayesData); err != nil {
+						return err
+					}
+				}
 				var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
 				if *jsonLogs {
 					h = slog.NewJSONHandler(e.stderr, nil)
@@ -107,7 +125,7 @@ func serveCommand() command {
 				}
 				s, err := server.New(server.Config{
 					Pipeline: p, Manifest: m, MaxBodyBytes: *maxBody, MaxConcurrent: *concurrency, MaxQueue: q,
-					RequestTimeout: *timeout, ShutdownTimeout: *grace, Token: token, Logger: log,
+					RequestTimeout: *timeout, ShutdownTimeout: *grace, Token: token, Logger: log, Bayes: refiner,
 				})
 				if err != nil {
 					return err
@@ -121,7 +139,7 @@ func serveCommand() command {
 					scheme = "https"
 				}
 				log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "auth", token != "",
-					"metrics", len(p.Catalogue()), "responder", fmt.Sprintf("%s/%s", m.Responder.Provider, m.Responder.Model))
+					"metrics", len(p.Catalogue()), "bayes_refinement", refiner != nil, "responder", fmt.Sprintf("%s/%s", m.Responder.Provider, m.Responder.Model))
 				start := time.Now()
 				if err := s.Serve(ctx, ln, *cert, *key); err != nil {
 					return err

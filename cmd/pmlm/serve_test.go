@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pmlm-go/pmlm/pmlm"
+	"github.com/pmlm-go/pmlm/pmlm/api"
 	"github.com/pmlm-go/pmlm/pmlm/client"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
@@ -75,11 +77,15 @@ func TestServeCommand(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte("tok-123\n"), 0o600))
 
+	data := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, cohort.WriteDir(data, c))
+
 	sctx, stop := context.WithCancel(ctx)
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(sctx, []string{"serve", model, "--addr", "127.0.0.1:0", "--token-file", tokenFile, "--log-json"}, &env{stdout: &stdout, stderr: &stderr})
+		done <- run(sctx, []string{"serve", model, "--addr", "127.0.0.1:0", "--token-file", tokenFile, "--log-json",
+			"--bayes-data", data, "--bayes-replies", "2"}, &env{stdout: &stdout, stderr: &stderr})
 	}()
 	url := servingURL(t, &stderr)
 
@@ -98,10 +104,23 @@ func TestServeCommand(t *testing.T) {
 	_, err = client.New(url).Model(ctx)
 	assert.ErrorContains(t, err, "401")
 
+	// --bayes-data: refine: bayes answers as the library does.
+	assert.True(t, mr.BayesRefinement)
+	train, err := p.TrainingPatients(c)
+	require.NoError(t, err)
+	b, err := p.BayesRefiner(train, pmlm.BayesOptions{References: 2, Seed: 1})
+	require.NoError(t, err)
+	want, err = p.Respond(ctx, test[0], pmlm.RespondOptions{Bayes: b})
+	require.NoError(t, err)
+	req.Refine = api.RefineBayes
+	got, err = cl.Respond(ctx, req)
+	require.NoError(t, err)
+	require.NotNil(t, got.Bayes)
+	assert.Equal(t, want.Final, got.Final)
+	assert.Equal(t, want.Response.Text, got.Answer.Text)
+
 	// The load test against this server: every request answered.
 	var lt bytes.Buffer
-	data := filepath.Join(t.TempDir(), "data")
-	require.NoError(t, cohort.WriteDir(data, c))
 	t.Setenv(tokenEnv, "tok-123")
 	require.Equal(t, 0, run(ctx, []string{"loadtest", model, data, "--url", url, "--clients", "1,3", "--duration", "300ms", "--route", "prompt"},
 		&env{stdout: &lt, stderr: &lt}), lt.String())
@@ -145,6 +164,27 @@ func TestServeFlags(t *testing.T) {
 	var out bytes.Buffer
 	assert.NotEqual(t, 0, run(context.Background(), []string{"serve", "m", "--token-file", empty}, &env{stdout: &out, stderr: &out}))
 	assert.Contains(t, out.String(), "is empty")
+}
+
+// TestServeBayesDataMustHoldTheTrainingPatients: --bayes-data without the
+// model's training patients is refused before serving.
+func TestServeBayesDataMustHoldTheTrainingPatients(t *testing.T) {
+	_, c := promptCohort(t)
+	ctx := context.Background()
+	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 2, MaxValidation: 1, BatchSize: 2, Seed: 9, Workers: 1, StoreCases: true})
+	require.NoError(t, err)
+	model := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(model))
+	train, _, _ := c.Split(cohort.DefaultSplit())
+	part := *c
+	part.Patients = slices.DeleteFunc(slices.Clone(c.Patients), func(pt cohort.Patient) bool { return pt.ID == train[0].ID })
+	data := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, cohort.WriteDir(data, &part))
+	var out bytes.Buffer
+	code := run(ctx, []string{"serve", model, "--addr", "127.0.0.1:0", "--bayes-data", data}, &env{stdout: &out, stderr: &out})
+	assert.Equal(t, 1, code, out.String())
+	assert.Contains(t, out.String(), fmt.Sprintf("the data hold %d of the model's %d training patients", len(train)-1, len(train)))
+	assert.Contains(t, out.String(), data)
 }
 
 // TestServeProcessSIGTERM runs the pmlm binary's "serve" as a process with

@@ -54,7 +54,18 @@ type PatientRequest struct {
 	// unknown metrics, listing them in Problems, instead of refusing the
 	// request.
 	Lenient bool `json:"lenient,omitempty"`
+	// Refine is how the coarse prompt is refined: RefinePolicy (empty
+	// means it: the paper's method) or RefineBayes (minimum Bayes risk,
+	// beyond the paper; POST /v1/respond only, on a server that has it:
+	// ModelResponse.BayesRefinement).
+	Refine string `json:"refine,omitempty"`
 }
+
+// Values of PatientRequest.Refine.
+const (
+	RefinePolicy = "policy"
+	RefineBayes  = "bayes"
+)
 
 // LabelCount is a label among the similar patients, with how many of them
 // had it.
@@ -110,6 +121,18 @@ type Answer struct {
 type RespondResponse struct {
 	PromptResponse
 	Answer Answer `json:"answer"`
+	// Bayes summarises a refinement by minimum Bayes risk (refine: bayes).
+	Bayes *Bayes `json:"bayes,omitempty"`
+}
+
+// Bayes is what a refinement by minimum Bayes risk weighed: the distinct
+// candidate prompts the responder answered, and the expected BERTScore-F1
+// (0–1) of the chosen answer and of the coarse prompt's answer under the
+// belief about the diagnosis.
+type Bayes struct {
+	Candidates       int     `json:"candidates"`
+	ExpectedF1       float64 `json:"expected_f1"`
+	CoarseExpectedF1 float64 `json:"coarse_expected_f1"`
 }
 
 // ScoreRequest is the body of POST /v1/score: a candidate text and the
@@ -177,6 +200,9 @@ type ModelResponse struct {
 	// K is the number of similar patients, Steps the words deleted.
 	K     int `json:"k"`
 	Steps int `json:"steps"`
+	// BayesRefinement tells whether POST /v1/respond accepts refine:
+	// bayes (the server was given the training replies it needs).
+	BayesRefinement bool `json:"bayes_refinement"`
 }
 
 // Health is the answer of GET /healthz and GET /readyz.

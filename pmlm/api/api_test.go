@@ -53,7 +53,7 @@ func TestSchemasMatchTheGoTypes(t *testing.T) {
 		"Answer": api.Answer{}, "RespondResponse": api.RespondResponse{}, "ScoreRequest": api.ScoreRequest{},
 		"Scores": api.Scores{}, "ScoreResponse": api.ScoreResponse{}, "Metric": api.Metric{},
 		"Responder": api.Responder{}, "ModelResponse": api.ModelResponse{}, "Health": api.Health{},
-		"Problem": api.Problem{}, "FieldError": api.FieldError{},
+		"Problem": api.Problem{}, "FieldError": api.FieldError{}, "Bayes": api.Bayes{},
 	}
 	assert.Len(t, doc.Components.Schemas, len(types), "a schema without a Go type or the reverse")
 	for name, v := range types {

@@ -84,6 +84,10 @@ type Config struct {
 	// Budget, when the responder is guarded by one (llm.Guard), is
 	// reported as the metrics of calls and tokens spent.
 	Budget *llm.Budget
+	// Bayes, when set, lets POST /v1/respond refine by minimum Bayes risk
+	// on request (refine: bayes); make it with Pipeline.BayesRefiner over
+	// Pipeline.TrainingPatients. Nil: the policy only.
+	Bayes *pmlm.BayesRefiner
 }
 
 // Server is the HTTP handler of the API. It is safe for concurrent use.
@@ -148,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, p: cfg.Pipeline, slots: make(chan struct{}, cfg.MaxConcurrent), log: cfg.Logger}
 	s.token = sha256.Sum256([]byte(cfg.Token))
 	s.model = modelInfo(cfg.Pipeline, cfg.Manifest)
+	s.model.BayesRefinement = cfg.Bayes != nil
 	s.index = make(map[string]int, len(s.model.Metrics))
 	for i, m := range s.model.Metrics {
 		s.index[m.Name] = i
@@ -488,7 +493,8 @@ type patientRequest struct {
 		Date   string                     `json:"date"`
 		Values map[string]json.RawMessage `json:"values"`
 	} `json:"visits"`
-	Lenient bool `json:"lenient"`
+	Lenient bool   `json:"lenient"`
+	Refine  string `json:"refine"`
 }
 
 func (s *Server) patient(req *patientRequest) (*cohort.Patient, []api.Skipped, []api.FieldError) {
@@ -556,7 +562,23 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, respond bool) (*
 		writeProblem(w, status, typ, title, "", errs)
 		return nil, nil
 	}
-	a, err := s.p.Respond(r.Context(), pt, pmlm.RespondOptions{SkipFinal: !respond, Lenient: req.Lenient})
+	opts := pmlm.RespondOptions{SkipFinal: !respond, Lenient: req.Lenient}
+	switch {
+	case req.Refine == "" || req.Refine == api.RefinePolicy:
+	case req.Refine != api.RefineBayes:
+		errs = append(errs, api.FieldError{Pointer: "/refine", Detail: fmt.Sprintf("want %q or %q", api.RefinePolicy, api.RefineBayes)})
+	case !respond:
+		errs = append(errs, api.FieldError{Pointer: "/refine", Detail: "refinement by minimum Bayes risk asks the responder: use POST /v1/respond"})
+	case s.cfg.Bayes == nil:
+		errs = append(errs, api.FieldError{Pointer: "/refine", Detail: "this server refines by the policy only (GET /v1/model: bayes_refinement)"})
+	default:
+		opts.Bayes = s.cfg.Bayes
+	}
+	if len(errs) > 0 {
+		writeProblem(w, http.StatusBadRequest, api.ProblemInvalidField, "Invalid field", "", errs)
+		return nil, nil
+	}
+	a, err := s.p.Respond(r.Context(), pt, opts)
 	if respond {
 		switch {
 		case err == nil:
@@ -599,9 +621,13 @@ func (s *Server) handlePrompt(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRespond(w http.ResponseWriter, r *http.Request) {
 	if a, skipped := s.answer(w, r, true); a != nil {
-		writeJSON(w, api.RespondResponse{PromptResponse: promptOf(a, skipped), Answer: api.Answer{
+		out := api.RespondResponse{PromptResponse: promptOf(a, skipped), Answer: api.Answer{
 			Text: a.Response.Text, Provider: a.Response.Provider, Model: a.Response.Model, Cached: a.Response.Cached,
-		}})
+		}}
+		if a.Bayes != nil {
+			out.Bayes = &api.Bayes{Candidates: a.Bayes.Candidates, ExpectedF1: a.Bayes.Expected, CoarseExpectedF1: a.Bayes.CoarseExpected}
+		}
+		writeJSON(w, out)
 	}
 }
 

@@ -198,6 +198,8 @@ func TestBadRequests(t *testing.T) {
 		{"no visits", "POST", "/v1/prompt", api.MediaJSON, []byte(`{"visits": []}`), 422, api.ProblemPatient, "/visits", "at least one visit"},
 		{"unknown metric", "POST", "/v1/prompt", api.MediaJSON, with(func(r *api.PatientRequest) { r.Visits[0].Values["HGBX"] = &hgb }), 422, api.ProblemPatient, "/visits/0/values/HGBX", "unknown to the model"},
 		{"out of range", "POST", "/v1/respond", api.MediaJSON, with(func(r *api.PatientRequest) { v := 1e6; r.Visits[0].Values["HGB"] = &v }), 422, api.ProblemPatient, "/visits/0/values/HGB", "outside the physical range [30, 200] g/L"},
+		{"unknown refinement", "POST", "/v1/respond", api.MediaJSON, with(func(r *api.PatientRequest) { r.Refine = "oracle" }), 400, api.ProblemInvalidField, "/refine", `want "policy" or "bayes"`},
+		{"Bayes refinement not enabled", "POST", "/v1/respond", api.MediaJSON, with(func(r *api.PatientRequest) { r.Refine = api.RefineBayes }), 400, api.ProblemInvalidField, "/refine", "policy only"},
 		{"too many visits", "POST", "/v1/prompt", api.MediaJSON, with(many), 422, api.ProblemPatient, "/visits", "more than the model's maximum"},
 		{"oversize body", "POST", "/v1/prompt", api.MediaJSON, []byte(`{"visits": [` + strings.Repeat(`{"date": "2021-01-01", "values": {}},`, 3000) + `{}]}`), 413, api.ProblemTooLarge, "", "65536 bytes"},
 		{"wrong content type", "POST", "/v1/prompt", "text/plain", []byte(`{}`), 415, api.ProblemMediaType, "", ""},
@@ -491,4 +493,59 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestBayesRefinementOnRequest: a server given a Bayes refiner answers
+// refine: bayes as the library does, keeps the policy by default, and
+// refuses it on /v1/prompt, which never asks the responder.
+func TestBayesRefinementOnRequest(t *testing.T) {
+	p, m, c := loaded(t, nil)
+	ctr := loadContract(t)
+	train, err := p.TrainingPatients(c)
+	require.NoError(t, err)
+	b, err := p.BayesRefiner(train, pmlm.BayesOptions{References: 2, Seed: 1})
+	require.NoError(t, err)
+	s, err := server.New(server.Config{Pipeline: p, Manifest: m, Bayes: b})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	cl := client.New(srv.URL)
+	ctx := context.Background()
+	mr, err := cl.Model(ctx)
+	require.NoError(t, err)
+	assert.True(t, mr.BayesRefinement)
+
+	_, _, test := c.Split(cohort.DefaultSplit())
+	for _, pt := range test[:2] {
+		req := requestOf(c, pt)
+		req.Refine = api.RefineBayes
+		rr, err := cl.Respond(ctx, req)
+		require.NoError(t, err)
+		want, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b})
+		require.NoError(t, err)
+		require.NotNil(t, rr.Bayes)
+		assert.Equal(t, want.Final, rr.Final)
+		assert.Equal(t, want.Response.Text, rr.Answer.Text)
+		assert.Equal(t, want.Bayes.Candidates, rr.Bayes.Candidates)
+		assert.InDelta(t, want.Bayes.Expected, rr.Bayes.ExpectedF1, 1e-12)
+		assert.GreaterOrEqual(t, rr.Bayes.ExpectedF1, rr.Bayes.CoarseExpectedF1)
+
+		body, err := json.Marshal(req)
+		require.NoError(t, err)
+		code, _, out := exchange(t, ctr, s, http.MethodPost, "/v1/respond", api.MediaJSON, body)
+		require.Equal(t, http.StatusOK, code, "%s", out)
+		code, _, out = exchange(t, ctr, s, http.MethodPost, "/v1/prompt", api.MediaJSON, body)
+		require.Equal(t, http.StatusBadRequest, code, "%s", out)
+		pr := problemOf(t, out)
+		require.NotEmpty(t, pr.Errors)
+		assert.Equal(t, "/refine", pr.Errors[0].Pointer)
+
+		req.Refine = ""
+		policy, err := cl.Respond(ctx, req)
+		require.NoError(t, err)
+		assert.Nil(t, policy.Bayes, "the policy refines unless asked")
+		plain, err := p.Respond(ctx, pt, pmlm.RespondOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, plain.Final, policy.Final)
+	}
 }
