@@ -11,15 +11,30 @@ import (
 // bayesFlags are the settings of refinement by minimum Bayes risk, shared
 // by respond and serve.
 type bayesFlags struct {
+	fs      *flag.FlagSet
 	replies *int
 	seed    *uint64
 }
 
 func addBayesFlags(fs *flag.FlagSet) bayesFlags {
 	return bayesFlags{
+		fs:      fs,
 		replies: fs.Int("bayes-replies", pmlm.DefaultBayesReferences, "Bayes refinement: training replies sampled per diagnosis"),
 		seed:    fs.Uint64("bayes-seed", 1, "Bayes refinement: seed of the replies' sample"),
 	}
+}
+
+// unused refuses the Bayes flags when the command line does not ask for
+// Bayes refinement (needs names the flag that does), rather than ignoring
+// them.
+func (b bayesFlags) unused(needs string) error {
+	var err error
+	b.fs.Visit(func(f *flag.Flag) {
+		if err == nil && (f.Name == "bayes-replies" || f.Name == "bayes-seed") {
+			err = fmt.Errorf("%w: --%s applies only with %s", errUsage, f.Name, needs)
+		}
+	})
+	return err
 }
 
 // refiner makes the Bayes refiner of a loaded model from its training

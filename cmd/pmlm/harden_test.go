@@ -92,6 +92,8 @@ func TestFlagsOutOfRangeRefused(t *testing.T) {
 		{[]string{"ask", "--temperature", "NaN", "hello"}, "--temperature NaN"},
 		{[]string{"respond", missing, missing, "--patient", "p1", "--refine", "bayes", "--bayes-replies", "0"}, "--bayes-replies 0"},
 		{[]string{"respond", missing, missing, "--patient", "p1", "--refine", "oracle"}, "--refine"},
+		{[]string{"respond", missing, missing, "--patient", "p1", "--bayes-replies", "8"}, "--bayes-replies applies only with --refine bayes"},
+		{[]string{"serve", missing, "--bayes-seed", "2"}, "--bayes-seed applies only with --bayes-data"},
 	} {
 		code, _, stderr := runCmd(t, tc.args...)
 		assert.Equal(t, 2, code, "%v: %s", tc.args, stderr)

@@ -49,6 +49,11 @@ func respondCommand() command {
 				if *refine != "policy" && *refine != "bayes" {
 					return fmt.Errorf("%w: --refine must be policy or bayes, got %q", errUsage, *refine)
 				}
+				if *refine != "bayes" {
+					if err := bayes.unused("--refine bayes"); err != nil {
+						return err
+					}
+				}
 				if *id == "" {
 					return fmt.Errorf("%w: --patient is required", errUsage)
 				}

@@ -57,6 +57,11 @@ func serveCommand() command {
 				if err := wantArgs(args, 1); err != nil {
 					return err
 				}
+				if *bayesData == "" {
+					if err := bayes.unused("--bayes-data"); err != nil {
+						return err
+					}
+				}
 				if err := checkIndexFlag(args[0], *index); err != nil {
 					return err
 				}
