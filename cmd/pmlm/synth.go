@@ -17,9 +17,10 @@ func synthCommand() command {
 		summary: "synthesize an obstetric cohort (COHORT_SPEC.md) into DIR\n\n" +
 			"The defaults reproduce the paper's cohort: 2,373 patients, 38,817 records,\n" +
 			"35 indicators, 12 labels. The same seed always gives the same files.\n" +
-			"--noise-free leaves out analyser noise and missing values (same labels and\n" +
-			"visit counts): the reference cohort of what is learnable from perfect labs.\n" +
-			"--no-measurement-noise leaves out the noise only.",
+			"--noise-free leaves out analyser noise and missing values: the twin of the\n" +
+			"default cohort of the same seed (the same patients, labels, visit dates and\n" +
+			"responses; only the values differ), the reference of what is learnable from\n" +
+			"perfect labs, patient by patient. --no-measurement-noise leaves out the noise only.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			out := fs.String("out", "", "folder to write visits.csv, patients.csv, metrics.csv and labels.csv to (required)")
 			seed := fs.Uint64("seed", 1, "random seed")

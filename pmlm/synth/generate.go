@@ -59,6 +59,12 @@ func GenerateDetailed(opts Options) (*cohort.Cohort, []Facts, error) {
 	c.Patients = make([]cohort.Patient, opts.Patients)
 	facts := make([]Facts, opts.Patients)
 	values := make([]float64, opts.Visits*numMetrics) // one allocation for every record
+	// A reference cohort (without noise or gaps) is the twin of the
+	// default one: every draw is made as there, and each response is
+	// written from the default cohort's values, so that only the values
+	// differ and the two can be compared patient by patient.
+	twin := opts.NoMeasurementNoise || opts.NoMissingValues
+	noisy, clean := make([]float64, numMetrics), make([]float64, numMetrics)
 	var e effects
 	for i := range plans {
 		p := &plans[i]
@@ -66,24 +72,37 @@ func GenerateDetailed(opts Options) (*cohort.Cohort, []Facts, error) {
 		recs := schedule(r, p)
 		st := newLatentState(r)
 		visits := make([]cohort.Visit, len(recs))
+		var shown []cohort.Visit // the default cohort's visits, when the output is its twin
+		if twin {
+			shown = make([]cohort.Visit, len(recs))
+		}
 		p.facts.GA = make([]float64, len(recs))
 		p.facts.Setting = make([]Setting, len(recs))
 		for k, rec := range recs {
 			v := values[:numMetrics:numMetrics]
 			values = values[numMetrics:]
-			noise := 1.0
-			if opts.NoMeasurementNoise {
-				noise = 0
-			}
-			simulateRecord(r, st, p, rec, k == 0, &e, noise, v)
-			if opts.NoMissingValues {
-				// Draw the orders as usual, on a copy, so that the
-				// random stream stays that of the cohort with gaps.
-				applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, slices.Clone(v))
-			} else {
+			date := p.facts.DeliveryDate.AddDate(0, 0, rec.day)
+			if !twin {
+				simulateRecord(r, st, p, rec, k == 0, &e, v, nil)
 				applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, v)
+			} else {
+				simulateRecord(r, st, p, rec, k == 0, &e, noisy, clean)
+				if opts.NoMeasurementNoise {
+					copy(v, clean)
+				} else {
+					copy(v, noisy)
+				}
+				applyMissingness(r, p, rec, k == 0, opts.InformativeMissingness, noisy)
+				if !opts.NoMissingValues {
+					for m, x := range noisy {
+						if math.IsNaN(x) {
+							v[m] = x
+						}
+					}
+				}
+				shown[k] = cohort.Visit{Date: date, Values: slices.Clone(noisy)}
 			}
-			visits[k] = cohort.Visit{Date: p.facts.DeliveryDate.AddDate(0, 0, rec.day), Values: v}
+			visits[k] = cohort.Visit{Date: date, Values: v}
 			p.facts.GA[k] = math.Round(rec.ga*10) / 10
 			p.facts.Setting[k] = rec.setting
 		}
@@ -93,7 +112,13 @@ func GenerateDetailed(opts Options) (*cohort.Cohort, []Facts, error) {
 			Label:     p.label.String(),
 			Visits:    visits,
 		}
-		c.Patients[i].Response = respond(r, &c.Patients[i], p)
+		if twin {
+			d := c.Patients[i]
+			d.Visits = shown
+			c.Patients[i].Response = respond(r, &d, p)
+		} else {
+			c.Patients[i].Response = respond(r, &c.Patients[i], p)
+		}
 		facts[i] = p.facts
 	}
 	return c, facts, nil

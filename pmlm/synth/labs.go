@@ -337,13 +337,14 @@ func recordEffects(r *rand.Rand, p *patientPlan, rec record, first bool, e *effe
 }
 
 // simulateRecord draws the displayed values of one record into v (all 35,
-// before missingness). noise scales the analyser noise (1, or 0 for a
-// noise-free cohort; the draws are made either way).
-func simulateRecord(r *rand.Rand, st *latentState, p *patientPlan, rec record, first bool, e *effects, noise float64, v []float64) {
+// with analyser noise, before missingness) and, when clean is not nil, the
+// same record without analyser noise into clean: both from the same draws,
+// so that the random stream is the same either way.
+func simulateRecord(r *rand.Rand, st *latentState, p *patientPlan, rec record, first bool, e *effects, v, clean []float64) {
 	st.step(r, rec.day)
 	recordEffects(r, p, rec, first, e)
 	ga := math.Min(rec.ga, p.facts.DeliveryGA)
-	var x [numPrimary]float64
+	var x, x0 [numPrimary]float64
 	for i := range x {
 		z := st.z(i)
 		if p.label == lThal && (i == pMCV || i == pMCH) {
@@ -351,17 +352,27 @@ func simulateRecord(r *rand.Rand, st *latentState, p *patientPlan, rec record, f
 			// indices: MCV SD 4 / 4 / 3 fL, MCH SD 1.5 pg.
 			z *= 0.8
 		}
-		x[i] = baseline(i, ga, z)*e.mul[i] + e.add[i]
+		x0[i] = baseline(i, ga, z)*e.mul[i] + e.add[i]
 		// Analyser noise: same-day records differ only by this (CV ≈ 1.5%).
-		x[i] *= 1 + noise*0.015*r.NormFloat64()
+		x[i] = x0[i] * (1 + 0.015*r.NormFloat64())
 	}
-	derive(r, x, noise, v)
+	// The scatter of the derived red-cell and platelet indices, drawn in
+	// the order derive uses them.
+	sc := scatter{rdwsd: normal(r, 0, 0.6), plcr: normal(r, 0, 1.2), pdw: normal(r, 0, 0.5)}
+	derive(x, sc, v)
+	if clean != nil {
+		derive(x0, scatter{}, clean)
+	}
 }
+
+// scatter is the analyser scatter of the indices derived from others; zero
+// for a noise-free record.
+type scatter struct{ rdwsd, plcr, pdw float64 }
 
 // derive clamps the primaries so that every derived value lands inside its
 // hard range, rounds them to display precision, and computes the derived
 // indicators from the rounded values (COHORT_SPEC §1.2).
-func derive(r *rand.Rand, x [numPrimary]float64, noise float64, v []float64) {
+func derive(x [numPrimary]float64, sc scatter, v []float64) {
 	// Red cells.
 	mcv := round(clamp(x[pMCV], 56, 118), 1)
 	mch := round(clamp(x[pMCH], math.Max(16, 0.275*mcv), math.Min(42, 0.38*mcv)), 1)
@@ -375,17 +386,17 @@ func derive(r *rand.Rand, x [numPrimary]float64, noise float64, v []float64) {
 	rdwcv := clamp(x[pRDWCV], math.Max(10, 26.5/(0.036*mcv)), math.Min(28, 88/(0.036*mcv)))
 	rdwcv = round(rdwcv, 1)
 	v[mRDWCV] = rdwcv
-	v[mRDWSD] = clamp(round(0.036*mcv*rdwcv+noise*clamp(normal(r, 0, 0.6), -1.5, 1.5), 1), 25, 90)
+	v[mRDWSD] = clamp(round(0.036*mcv*rdwcv+clamp(sc.rdwsd, -1.5, 1.5), 1), 25, 90)
 
 	// Platelets.
 	plt := round(clamp(x[pPLT], 20, 650), 0)
 	mpv := round(clamp(x[pMPV], 8.5, 14.5), 1)
 	v[mPLT], v[mMPV] = plt, mpv
 	v[mPCT] = round(plt*mpv/10000, 2)
-	plcr := round(clamp(7.5*mpv-48+noise*clamp(normal(r, 0, 1.2), -2.8, 2.8), 5.5, 74), 1)
+	plcr := round(clamp(7.5*mpv-48+clamp(sc.plcr, -2.8, 2.8), 5.5, 74), 1)
 	v[mPLCR] = plcr
 	v[mPLCC] = round(plt*plcr/100, 0)
-	v[mPDW] = round(clamp(2.2*mpv-10.6+noise*clamp(normal(r, 0, 0.5), -1.1, 1.1), 7, 30), 1)
+	v[mPDW] = round(clamp(2.2*mpv-10.6+clamp(sc.pdw, -1.1, 1.1), 7, 30), 1)
 
 	// White cells: keep every percentage inside its hard range.
 	neut := clamp(x[pNEUT], 1.0, 30)

@@ -63,14 +63,16 @@ type Options struct {
 	InformativeMissingness float64
 	// NoMeasurementNoise leaves out analyser noise: the 1.5% coefficient of
 	// variation of every value and the scatter of the derived platelet and
-	// red-cell indices. NoMissingValues records every value of every visit
-	// (the orders are still drawn, so that the random stream is that of
-	// the cohort with missing values). Label effects, hidden conditions and
-	// the patients' biological variation stay either way, and the same seed
-	// gives every patient the same label and number of visits (later draws
-	// may differ). Both together give the reference of what a predictor
-	// could learn from perfectly measured labs; note that they also remove
-	// the informative missingness (InformativeMissingness), a route by which
+	// red-cell indices. NoMissingValues records every value of every visit.
+	// Either makes the cohort the twin of the default one of the same seed:
+	// every draw is made as there and the responses are written from its
+	// values, so the same patients have the same labels, visit dates,
+	// responses and latent values, and only the displayed values differ
+	// (by the noise; the gaps filled). Label effects, hidden conditions and
+	// the patients' biological variation stay either way. Both together
+	// give the reference of what a predictor could learn from perfectly
+	// measured labs, patient by patient; note that they also remove the
+	// informative missingness (InformativeMissingness), a route by which
 	// the labels leak into which tests were ordered.
 	NoMeasurementNoise, NoMissingValues bool
 }

@@ -145,9 +145,10 @@ func TestTinyCohorts(t *testing.T) {
 	}
 }
 
-// TestNoiseFree checks that the cohort without noise and gaps has every value, the
-// same labels and visit counts as the noisy one of the same seed, and
-// values that differ from it only by the noise.
+// TestNoiseFree checks that the cohorts without noise and gaps are twins
+// of the noisy one of the same seed: the same patients, labels, visit dates
+// and responses; every value present without gaps, the noisy cohort's gaps
+// without noise only; values that differ by the noise alone.
 func TestNoiseFree(t *testing.T) {
 	opts := DefaultOptions()
 	opts.Patients, opts.Visits, opts.Seed = 150, 0, 3
@@ -159,40 +160,45 @@ func TestNoiseFree(t *testing.T) {
 	opts.NoMissingValues = false
 	quiet, err := Generate(opts)
 	require.NoError(t, err)
-	// Without noise only, the first patient (who shares every draw with the
-	// noisy cohort) has the noisy cohort's gaps.
-	for k, v := range quiet.Patients[0].Visits {
-		for m, x := range v.Values {
-			require.Equal(t, math.IsNaN(noisy.Patients[0].Visits[k].Values[m]), math.IsNaN(x), "visit %d, metric %d", k, m)
-		}
-	}
+	opts.NoMeasurementNoise, opts.NoMissingValues = false, true
+	full, err := Generate(opts)
+	require.NoError(t, err)
 	require.Len(t, clean.Patients, len(noisy.Patients))
-	missingNoisy, close, observed := 0, 0, 0
+	missingNoisy, close, observed, changed := 0, 0, 0, 0
 	for i := range clean.Patients {
-		a, b := &noisy.Patients[i], &clean.Patients[i]
-		require.Equal(t, a.Label, b.Label)
-		require.Equal(t, len(a.Visits), len(b.Visits))
-		for k := range b.Visits {
-			for m, v := range b.Visits[k].Values {
-				require.False(t, math.IsNaN(v), "patient %s, visit %d, metric %d is missing", b.ID, k, m)
-				w := a.Visits[k].Values[m]
+		a := &noisy.Patients[i]
+		for _, b := range []*cohort.Patient{&clean.Patients[i], &quiet.Patients[i], &full.Patients[i]} {
+			require.Equal(t, a.ID, b.ID)
+			require.Equal(t, a.Label, b.Label)
+			require.Equal(t, a.IndexDate, b.IndexDate)
+			require.Equal(t, a.Response, b.Response, "patient %s: the response is written from the noisy values", a.ID)
+			require.Equal(t, len(a.Visits), len(b.Visits))
+		}
+		for k := range a.Visits {
+			require.Equal(t, a.Visits[k].Date, clean.Patients[i].Visits[k].Date)
+			for m, w := range a.Visits[k].Values {
+				v, q, f := clean.Patients[i].Visits[k].Values[m], quiet.Patients[i].Visits[k].Values[m], full.Patients[i].Visits[k].Values[m]
+				require.False(t, math.IsNaN(v), "patient %s, visit %d, metric %d is missing", a.ID, k, m)
+				require.False(t, math.IsNaN(f))
+				require.Equal(t, math.IsNaN(w), math.IsNaN(q), "without noise only, the gaps are the noisy cohort's")
 				if math.IsNaN(w) {
 					missingNoisy++
 					continue
 				}
-				if i == 0 {
-					observed++
-					if math.Abs(v-w) <= 0.1*math.Max(math.Abs(w), 1) {
-						close++
-					}
+				assert.Equal(t, w, f, "without gaps only, the observed values are the noisy cohort's")
+				assert.Equal(t, v, q, "the noise-free values do not depend on the gaps")
+				observed++
+				if math.Abs(v-w) <= 0.1*math.Max(math.Abs(w), 1) {
+					close++
+				}
+				if v != w {
+					changed++
 				}
 			}
 		}
 	}
 	assert.Positive(t, missingNoisy)
-	// The first patient shares its latent draws with the noisy cohort (later
-	// ones need not: the responses consume draws that depend on the
-	// values), so its values differ by the noise only.
 	require.Positive(t, observed)
-	assert.Greater(t, float64(close)/float64(observed), 0.95)
+	assert.Greater(t, float64(close)/float64(observed), 0.95, "values differ by the noise only")
+	assert.Greater(t, float64(changed)/float64(observed), 0.5, "the noise is gone")
 }
