@@ -142,6 +142,51 @@ func TestPredictStudy(t *testing.T) {
 	assert.Contains(t, out, "per-label F1")
 	assert.Contains(t, out, "thalassemia")
 
+	// --reference: the noise-free twin is the reference row, and each
+	// predictor is compared with it and reported as a fraction of it.
+	opts.NoMeasurementNoise, opts.NoMissingValues = true, true
+	twin, err := synth.Generate(opts)
+	require.NoError(t, err)
+	twinDir := t.TempDir()
+	require.NoError(t, cohort.WriteDir(twinDir, twin))
+	code, out, stderr = runCmd(t, "predict-study", dir, "--predictors", "gbdt", "--seeds", "2", "--reference", twinDir, "--json")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	var withRef []struct {
+		Name        string  `json:"name"`
+		Reference   bool    `json:"reference"`
+		MicroF1     float64 `json:"micro_f1"`
+		MacroF1     float64 `json:"macro_f1"`
+		VsReference *struct {
+			Micro struct{ Mean float64 } `json:"micro_f1"`
+		} `json:"vs_noise_free_learner"`
+		OfReference *struct {
+			Micro float64 `json:"micro_f1"`
+			Macro float64 `json:"macro_f1"`
+		} `json:"fraction_of_noise_free_learner"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &withRef), out)
+	require.Len(t, withRef, 4)
+	ref, g := withRef[3], withRef[2]
+	assert.True(t, ref.Reference)
+	assert.Equal(t, "noise-free learner (gbdt on "+twinDir+")", ref.Name)
+	require.NotNil(t, g.VsReference)
+	assert.InDelta(t, g.MicroF1-ref.MicroF1, g.VsReference.Micro.Mean, 1e-9)
+	require.NotNil(t, g.OfReference)
+	assert.InDelta(t, g.MacroF1/ref.MacroF1, g.OfReference.Macro, 1e-9)
+	code, out, stderr = runCmd(t, "predict-study", dir, "--predictors", "gbdt", "--reference", twinDir)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, out, "as a fraction of the noise-free learner")
+	// A cohort with other patients is not a twin.
+	opts.Seed = 6
+	other, err := synth.Generate(opts)
+	require.NoError(t, err)
+	otherDir := t.TempDir()
+	require.NoError(t, cohort.WriteDir(otherDir, other))
+	code, _, stderr = runCmd(t, "predict-study", dir, "--predictors", "gbdt", "--reference", otherDir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--reference "+otherDir)
+	assert.Contains(t, stderr, "in the twin cohort")
+
 	code, _, stderr = runCmd(t, "predict-study", t.TempDir())
 	assert.Equal(t, 1, code)
 	assert.NotEmpty(t, stderr)

@@ -24,6 +24,8 @@ type PredictorStudy struct {
 	Labels []string
 	Truth  []int
 	Seeds  []uint64
+	// Patients are the IDs of the split's patients, in Truth's order.
+	Patients []string
 	// Rows are the majority reference, the learnable-share ceiling when
 	// unlearnable labels were given, then the predictors in order.
 	Rows []PredictorRow
@@ -108,6 +110,9 @@ func ComparePredictors(ctx context.Context, c *cohort.Cohort, split cohort.Split
 			return nil, nil, err
 		}
 		st := &PredictorStudy{Split: sp.name, Labels: slices.Clone(c.Labels), Truth: y, Seeds: slices.Clone(seeds)}
+		for _, pt := range sp.patients {
+			st.Patients = append(st.Patients, pt.ID)
+		}
 		reference := func(name string, pred []int) error {
 			runs := make([][]int, len(seeds))
 			for s := range runs {
@@ -255,4 +260,37 @@ func (st *PredictorStudy) PairedF1(a, b int, o BootstrapOptions) (micro, macro S
 		out[m].CI = &iv
 	}
 	return out[0], out[1], nil
+}
+
+// AddTwinReference appends row of twin, a study of the same split on a
+// twin cohort (the same patients with other values, such as the synthetic
+// generator's noise-free twin), to st as a reference row with the given
+// name, so that st's predictors can be compared with it patient by patient
+// (PairedF1). It refuses a study that is not a twin: another split, label
+// set, seeds, patient or label.
+func (st *PredictorStudy) AddTwinReference(twin *PredictorStudy, row int, name string) error {
+	switch {
+	case twin == nil || row < 0 || row >= len(twin.Rows):
+		return fmt.Errorf("%w: no row %d in the twin study", ErrConfig, row)
+	case twin.Split != st.Split:
+		return fmt.Errorf("%w: the twin study is of the %s split, not the %s split", ErrConfig, twin.Split, st.Split)
+	case !slices.Equal(twin.Labels, st.Labels):
+		return fmt.Errorf("%w: the twin cohort's labels differ", ErrConfig)
+	case !slices.Equal(twin.Seeds, st.Seeds):
+		return fmt.Errorf("%w: the twin study has seeds %v, not %v", ErrConfig, twin.Seeds, st.Seeds)
+	case len(twin.Patients) != len(st.Patients):
+		return fmt.Errorf("%w: the twin cohort's %s split has %d patients, not %d", ErrConfig, st.Split, len(twin.Patients), len(st.Patients))
+	}
+	for i, id := range st.Patients {
+		if twin.Patients[i] != id {
+			return fmt.Errorf("%w: %s patient %d is %s in the twin cohort, not %s", ErrConfig, st.Split, i+1, twin.Patients[i], id)
+		}
+		if twin.Truth[i] != st.Truth[i] {
+			return fmt.Errorf("%w: patient %s has label %q in the twin cohort, not %q", ErrConfig, id, st.Labels[twin.Truth[i]], st.Labels[st.Truth[i]])
+		}
+	}
+	r := twin.Rows[row]
+	r.Name, r.Reference = name, true
+	st.Rows = append(st.Rows, r)
+	return nil
 }

@@ -74,3 +74,45 @@ func TestComparePredictors(t *testing.T) {
 		experiment.StudyOptions{Unlearnable: []string{"no such label"}})
 	require.ErrorContains(t, err, `"no such label"`)
 }
+
+// TestTwinReference compares a predictor with its own fit on the synthetic
+// cohort's noise-free twin, patient by patient, and refuses a cohort that
+// is not a twin.
+func TestTwinReference(t *testing.T) {
+	opts := synth.DefaultOptions()
+	opts.Patients, opts.Visits, opts.Seed = 300, 0, 4
+	noisy, err := synth.Generate(opts)
+	require.NoError(t, err)
+	opts.NoMeasurementNoise, opts.NoMissingValues = true, true
+	clean, err := synth.Generate(opts)
+	require.NoError(t, err)
+	gbdt := func(seed uint64) (predict.Predictor, error) {
+		return &predict.GBDTClassifier{Config: predict.GBDTConfig{Seed: seed, Rounds: 20}}, nil
+	}
+	study := func(c *cohort.Cohort) *experiment.PredictorStudy {
+		_, st, err := experiment.ComparePredictors(context.Background(), c, cohort.DefaultSplit(), []string{"gbdt"},
+			[]experiment.PredictorFactory{gbdt}, experiment.StudyOptions{Seeds: []uint64{1, 2}})
+		require.NoError(t, err)
+		return st
+	}
+	st, twin := study(noisy), study(clean)
+	require.NoError(t, st.AddTwinReference(twin, 1, "noise-free learner (gbdt)"))
+	require.Len(t, st.Rows, 3)
+	ref := st.Rows[2]
+	assert.True(t, ref.Reference)
+	assert.Equal(t, "noise-free learner (gbdt)", ref.Name)
+	assert.Equal(t, twin.Rows[1].MicroF1, ref.MicroF1)
+	mi, _, err := st.PairedF1(1, 2, experiment.BootstrapOptions{Seed: 1, Resamples: 100})
+	require.NoError(t, err)
+	assert.InDelta(t, st.Rows[1].MicroF1.Mean-ref.MicroF1.Mean, mi.Mean, 1e-9)
+
+	// Another seed of the generator is not a twin: other patients' labels.
+	opts.Seed = 5
+	other, err := synth.Generate(opts)
+	require.NoError(t, err)
+	st = study(noisy)
+	err = st.AddTwinReference(study(other), 1, "x")
+	require.ErrorIs(t, err, experiment.ErrConfig)
+	assert.Contains(t, err.Error(), "twin cohort")
+	require.ErrorIs(t, st.AddTwinReference(twin, 7, "x"), experiment.ErrConfig)
+}
