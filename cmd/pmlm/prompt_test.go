@@ -127,10 +127,7 @@ func TestPromptCommandGeneralAndTask(t *testing.T) {
 func TestPromptAgreesWithRespond(t *testing.T) {
 	dir, c := promptCohort(t)
 	ctx := context.Background()
-	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, StoreCases: true})
-	require.NoError(t, err)
-	model := filepath.Join(t.TempDir(), "model")
-	require.NoError(t, p.Save(model))
+	p, model := savedModel(t, c, pmlm.TrainOptions{CrossFitFolds: 2, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, StoreCases: true})
 	_, _, test := c.Split(cohort.DefaultSplit())
 	require.NotEmpty(t, test)
 	prompts := func(args ...string) string {

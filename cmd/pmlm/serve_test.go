@@ -70,10 +70,7 @@ func servingURL(t *testing.T, stderr *lockedBuffer) string {
 func TestServeCommand(t *testing.T) {
 	_, c := promptCohort(t)
 	ctx := context.Background()
-	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1, StoreCases: true})
-	require.NoError(t, err)
-	model := filepath.Join(t.TempDir(), "model")
-	require.NoError(t, p.Save(model))
+	p, model := savedModel(t, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 4, MaxValidation: 2, BatchSize: 4, Seed: 9, Workers: 1, StoreCases: true})
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte("tok-123\n"), 0o600))
 
@@ -166,15 +163,23 @@ func TestServeFlags(t *testing.T) {
 	assert.Contains(t, out.String(), "is empty")
 }
 
+// savedModel trains a model on c with opts and saves it into a temporary
+// directory: the pipeline and the directory.
+func savedModel(t *testing.T, c *cohort.Cohort, opts pmlm.TrainOptions) (*pmlm.Pipeline, string) {
+	t.Helper()
+	p, err := pmlm.Train(context.Background(), c, opts)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, p.Save(dir))
+	return p, dir
+}
+
 // TestServeBayesDataMustHoldTheTrainingPatients: --bayes-data without the
 // model's training patients is refused before serving.
 func TestServeBayesDataMustHoldTheTrainingPatients(t *testing.T) {
 	_, c := promptCohort(t)
 	ctx := context.Background()
-	p, err := pmlm.Train(ctx, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 2, MaxValidation: 1, BatchSize: 2, Seed: 9, Workers: 1, StoreCases: true})
-	require.NoError(t, err)
-	model := filepath.Join(t.TempDir(), "model")
-	require.NoError(t, p.Save(model))
+	_, model := savedModel(t, c, pmlm.TrainOptions{CrossFitFolds: 1, MaxEpisodes: 2, MaxValidation: 1, BatchSize: 2, Seed: 9, Workers: 1, StoreCases: true})
 	train, _, _ := c.Split(cohort.DefaultSplit())
 	part := *c
 	part.Patients = slices.DeleteFunc(slices.Clone(c.Patients), func(pt cohort.Patient) bool { return pt.ID == train[0].ID })
