@@ -94,7 +94,14 @@ func (d *dataFlags) read(e *env, dir string) (*cohort.Cohort, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	c, rep, err := cohort.ReadDir(dir, d.options())
+	return readCohort(e, dir, d.options())
+}
+
+// readCohort reads the cohort in dir, printing the reader's notes and
+// warnings (and, when reading leniently, the skipped rows' count) to
+// e.stderr, so that nothing read is dropped unseen.
+func readCohort(e *env, dir string, opts cohort.ReadOptions) (*cohort.Cohort, error) {
+	c, rep, err := cohort.ReadDir(dir, opts)
 	if rep != nil {
 		for _, n := range rep.Notes {
 			fmt.Fprintf(e.stderr, "note: %s\n", n)

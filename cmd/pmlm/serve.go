@@ -111,7 +111,7 @@ func serveCommand() command {
 				var refiner *pmlm.BayesRefiner
 				if *bayesData != "" {
 					rs := p.ReadSettings()
-					c, _, err := cohort.ReadDir(*bayesData, cohort.ReadOptions{MaxVisits: rs.MaxVisits, Lenient: rs.Lenient})
+					c, err := readCohort(e, *bayesData, cohort.ReadOptions{MaxVisits: rs.MaxVisits, Lenient: rs.Lenient})
 					if err != nil {
 						return err
 					}

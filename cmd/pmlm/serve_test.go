@@ -185,11 +185,15 @@ func TestServeBayesDataMustHoldTheTrainingPatients(t *testing.T) {
 	part.Patients = slices.DeleteFunc(slices.Clone(c.Patients), func(pt cohort.Patient) bool { return pt.ID == train[0].ID })
 	data := filepath.Join(t.TempDir(), "data")
 	require.NoError(t, cohort.WriteDir(data, &part))
+	// Without its metrics file the reader assumes the built-in catalogue
+	// and says so: serve prints that note as the other commands do.
+	require.NoError(t, os.Remove(filepath.Join(data, cohort.MetricsFile)))
 	var out bytes.Buffer
 	code := run(ctx, []string{"serve", model, "--addr", "127.0.0.1:0", "--bayes-data", data}, &env{stdout: &out, stderr: &out})
 	assert.Equal(t, 1, code, out.String())
 	assert.Contains(t, out.String(), fmt.Sprintf("the data hold %d of the model's %d training patients", len(train)-1, len(train)))
 	assert.Contains(t, out.String(), data)
+	assert.Contains(t, out.String(), "note: "+data+" has no "+cohort.MetricsFile)
 }
 
 // TestServeProcessSIGTERM runs the pmlm binary's "serve" as a process with

@@ -546,6 +546,25 @@ func (s *Server) patient(req *patientRequest) (*cohort.Patient, []api.Skipped, [
 	return pt, skipped, errs
 }
 
+// refinement is the Bayes refiner a request's refine field asks for (nil
+// for the policy), or the field's error.
+func (s *Server) refinement(refine string, respond bool) (*pmlm.BayesRefiner, []api.FieldError) {
+	var detail string
+	switch {
+	case refine == "" || refine == api.RefinePolicy:
+		return nil, nil
+	case refine != api.RefineBayes:
+		detail = fmt.Sprintf("want %q or %q", api.RefinePolicy, api.RefineBayes)
+	case !respond:
+		detail = "refinement by minimum Bayes risk asks the responder: use POST /v1/respond"
+	case s.cfg.Bayes == nil:
+		detail = "this server refines by the policy only (GET /v1/model: bayes_refinement)"
+	default:
+		return s.cfg.Bayes, nil
+	}
+	return nil, []api.FieldError{{Pointer: "/refine", Detail: detail}}
+}
+
 // answer runs the pipeline for a patient request; it answers the problem
 // and returns nil when it cannot.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, respond bool) (*pmlm.Answer, []api.Skipped) {
@@ -553,7 +572,12 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, respond bool) (*
 	if !decode(w, r, &req) {
 		return nil, nil
 	}
-	pt, skipped, errs := s.patient(&req)
+	// The request's fields are checked before the patient is matched to
+	// the model, and every error of both is answered at once: a client
+	// that fixes one is not told of the next only on its second try.
+	bayes, errs := s.refinement(req.Refine, respond)
+	pt, skipped, patientErrs := s.patient(&req)
+	errs = append(errs, patientErrs...)
 	if len(errs) > 0 {
 		status, typ, title := http.StatusBadRequest, api.ProblemInvalidField, "Invalid field"
 		if strings.Contains(errs[0].Detail, "metric unknown") || errs[0].Pointer == "/visits" {
@@ -562,22 +586,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, respond bool) (*
 		writeProblem(w, status, typ, title, "", errs)
 		return nil, nil
 	}
-	opts := pmlm.RespondOptions{SkipFinal: !respond, Lenient: req.Lenient}
-	switch {
-	case req.Refine == "" || req.Refine == api.RefinePolicy:
-	case req.Refine != api.RefineBayes:
-		errs = append(errs, api.FieldError{Pointer: "/refine", Detail: fmt.Sprintf("want %q or %q", api.RefinePolicy, api.RefineBayes)})
-	case !respond:
-		errs = append(errs, api.FieldError{Pointer: "/refine", Detail: "refinement by minimum Bayes risk asks the responder: use POST /v1/respond"})
-	case s.cfg.Bayes == nil:
-		errs = append(errs, api.FieldError{Pointer: "/refine", Detail: "this server refines by the policy only (GET /v1/model: bayes_refinement)"})
-	default:
-		opts.Bayes = s.cfg.Bayes
-	}
-	if len(errs) > 0 {
-		writeProblem(w, http.StatusBadRequest, api.ProblemInvalidField, "Invalid field", "", errs)
-		return nil, nil
-	}
+	opts := pmlm.RespondOptions{SkipFinal: !respond, Lenient: req.Lenient, Bayes: bayes}
 	a, err := s.p.Respond(r.Context(), pt, opts)
 	if respond {
 		switch {

@@ -231,6 +231,20 @@ func TestBadRequests(t *testing.T) {
 		})
 	}
 
+	// A request with an invalid field and a patient that does not fit is
+	// told of both at once, the field first.
+	code, _, out := exchange(t, ctr, s, http.MethodPost, "/v1/respond", api.MediaJSON, with(func(r *api.PatientRequest) {
+		r.Refine = "oracle"
+		r.Visits[0].Values["HGBX"] = &hgb
+	}))
+	require.Equal(t, http.StatusBadRequest, code, "%s", out)
+	pr := problemOf(t, out)
+	pointers := []string{}
+	for _, e := range pr.Errors {
+		pointers = append(pointers, e.Pointer)
+	}
+	assert.Equal(t, []string{"/refine", "/visits/0/values/HGBX"}, pointers)
+
 	// Lenient: the out-of-range visit is skipped and listed.
 	body := with(func(r *api.PatientRequest) {
 		v := 1e6
@@ -238,7 +252,7 @@ func TestBadRequests(t *testing.T) {
 		r.Visits[0].Values["HGBX"] = &hgb
 		r.Lenient = true
 	})
-	code, _, out := exchange(t, ctr, s, http.MethodPost, "/v1/prompt", api.MediaJSON, body)
+	code, _, out = exchange(t, ctr, s, http.MethodPost, "/v1/prompt", api.MediaJSON, body)
 	if len(good.Visits) > 1 {
 		require.Equal(t, http.StatusOK, code, "%s", out)
 		var pr api.PromptResponse
