@@ -16,7 +16,7 @@ import (
 func headroomCommand() command {
 	return command{
 		name:  "headroom",
-		usage: "headroom DATA --lm DIR [--seed N] [--k 10] [--steps 10] [--probes 5]",
+		usage: "headroom DATA --lm DIR [--seed N] [--k 10] [--steps 10] [--probes 5] [--bayes-replies 16]",
 		summary: "measure the headroom of prompt refinement with the generative responder (an oracle)\n\n" +
 			"For every validation patient of the cohort in DATA: the coarse prompt (as train builds it with\n" +
 			"--seed and --k), its answer by the language model in DIR ('pmlm lm train'), and the answers\n" +
@@ -34,6 +34,7 @@ func headroomCommand() command {
 			steps := fs.Int("steps", pmlm.DefaultSteps, "deletion budget n")
 			probes := fs.Int("probes", 5, "random single-word deletions per patient (0: none)")
 			workers := fs.Int("workers", 2, "patients measured at once")
+			bayesReplies := fs.Int("bayes-replies", pmlm.DefaultBayesReferences, "training replies sampled per diagnosis for the minimum-Bayes-risk rule")
 			textName := textFlag(fs)
 			data := addDataFlags(fs)
 			return func(ctx context.Context, e *env, args []string) error {
@@ -83,7 +84,7 @@ func headroomCommand() command {
 				}
 				h, err := experiment.MeasureHeadroom(ctx, c, experiment.HeadroomConfig{
 					Train: pmlm.TrainOptions{Seed: *seed, K: *k, Text: text, Split: data.split}, Responder: r, Steps: *steps, Probes: p,
-					Workers: *workers, Seed: *seed, Scorer: scorer,
+					Workers: *workers, Seed: *seed, Scorer: scorer, BayesReferences: *bayesReplies,
 				})
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)

@@ -80,11 +80,12 @@ func TestLMTrainAndAsk(t *testing.T) {
 	// The headroom of refinement with this model (an oracle).
 	stdout.Reset()
 	stderr.Reset()
-	code = run(context.Background(), []string{"headroom", dir, "--lm", model, "--k", "3", "--probes", "1"},
+	code = run(context.Background(), []string{"headroom", dir, "--lm", model, "--k", "3", "--probes", "1", "--bayes-replies", "2"},
 		&env{stdout: &stdout, stderr: &stderr})
 	require.Equal(t, 0, code, "stderr: %s", stderr.String())
 	assert.Contains(t, stdout.String(), "oracle − coarse [95 % CI]")
 	assert.Contains(t, stdout.String(), "random single-word deletions that change the answer")
+	assert.Contains(t, stdout.String(), "against 2 training replies of that diagnosis")
 	code = run(context.Background(), []string{"headroom", dir}, &env{stdout: &stdout, stderr: &stderr})
 	assert.Equal(t, 1, code, "--lm is required")
 	// A model of another cohort is refused: it may have read these

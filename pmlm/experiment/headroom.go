@@ -43,6 +43,10 @@ type HeadroomConfig struct {
 	Workers int
 	// Seed seeds the probes and the bootstrap.
 	Seed uint64
+	// BayesReferences is the number of training replies per diagnosis
+	// behind the Bayes rule's expected rewards (0:
+	// DefaultBayesReferences).
+	BayesReferences int
 	// Bootstrap configures the confidence intervals.
 	Bootstrap BootstrapOptions
 }
@@ -53,6 +57,9 @@ type HeadroomConfig struct {
 type Headroom struct {
 	// Patients measured and the deletion budget.
 	Patients, Steps int
+	// BayesReferences is the number of training replies per diagnosis
+	// behind the Bayes rule's expected rewards.
+	BayesReferences int
 	// Coarse is the mean BERTScore-F1 (0–100) of the coarse prompts'
 	// answers.
 	Coarse float64
@@ -221,9 +228,11 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	if probes == 0 {
 		probes = 5
 	}
-	if steps < 0 || cfg.Workers < 0 {
-		return nil, fmt.Errorf("%w: steps %d and workers %d must not be negative", ErrHeadroom, cfg.Steps, cfg.Workers)
+	if steps < 0 || cfg.Workers < 0 || cfg.BayesReferences < 0 {
+		return nil, fmt.Errorf("%w: steps %d, workers %d and Bayes references %d must not be negative",
+			ErrHeadroom, cfg.Steps, cfg.Workers, cfg.BayesReferences)
 	}
+	references := cmp.Or(cfg.BayesReferences, DefaultBayesReferences)
 	patients := cfg.Patients
 	if patients == nil {
 		split := cfg.Train.Split
@@ -247,7 +256,7 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	if err != nil {
 		return nil, err
 	}
-	bayes, err := headroomBayes(c, cfg.Train.Split, scorer, steps, cfg.Seed)
+	bayes, err := headroomBayes(c, cfg.Train.Split, scorer, pmlm.BayesOptions{References: references, Steps: steps, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +281,7 @@ func MeasureHeadroom(ctx context.Context, c *cohort.Cohort, cfg HeadroomConfig) 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	h := &Headroom{Patients: len(patients), Steps: steps, Embedder: embedder}
+	h := &Headroom{Patients: len(patients), Steps: steps, BayesReferences: references, Embedder: embedder}
 	gains := make([]float64, len(results))
 	fixed := make([]float64, len(results))
 	rules := DeletionRules()
@@ -347,7 +356,7 @@ const BayesRuleName = "minimum Bayes risk with the predictor's probabilities (pm
 
 // headroomBayes is the Bayes refiner of the headroom: its rewards are
 // estimated against the training split's replies.
-func headroomBayes(c *cohort.Cohort, split cohort.SplitBoundaries, scorer *reward.BERTScorer, steps int, seed uint64) (*pmlm.BayesRefiner, error) {
+func headroomBayes(c *cohort.Cohort, split cohort.SplitBoundaries, scorer *reward.BERTScorer, opts pmlm.BayesOptions) (*pmlm.BayesRefiner, error) {
 	if split == (cohort.SplitBoundaries{}) {
 		split = cohort.DefaultSplit()
 	}
@@ -356,7 +365,7 @@ func headroomBayes(c *cohort.Cohort, split cohort.SplitBoundaries, scorer *rewar
 	for i, p := range train {
 		replies[i] = pmlm.LabelledReply{Key: p.ID, Label: p.Label, Reply: p.Response}
 	}
-	return pmlm.NewBayesRefiner(c.Labels, replies, scorer, pmlm.BayesOptions{References: DefaultBayesReferences, Steps: steps, Seed: seed})
+	return pmlm.NewBayesRefiner(c.Labels, replies, scorer, opts)
 }
 
 // patientHeadroom is one patient's measurement (BERTScore-F1 on 0–100).
@@ -475,7 +484,8 @@ func (h *Headroom) Markdown() string {
 	if h.Probed > 0 {
 		fmt.Fprintf(&sb, "| random single-word deletions that change the answer | %d of %d (%.1f %%) |\n", h.Changed, h.Probed, 100*float64(h.Changed)/float64(h.Probed))
 	}
-	fmt.Fprintf(&sb, "\nBERTScore over %s.\n", h.Embedder)
+	fmt.Fprintf(&sb, "\nBERTScore over %s. The minimum-Bayes-risk rule estimates an answer's score under a diagnosis "+
+		"against %d training replies of that diagnosis.\n", h.Embedder, h.BayesReferences)
 	return sb.String()
 }
 
@@ -496,7 +506,7 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 	r.logf("headroom: oracle deletions with %s on the validation split", r.def)
 	h, err := MeasureHeadroom(ctx, r.cohort, HeadroomConfig{
 		Train: train, Responder: rs.Responder, Steps: r.n, Workers: r.cfg.Workers, Seed: r.cfg.Seeds[0],
-		Bootstrap: r.bootstrapOptions(),
+		BayesReferences: r.bayesReferences(), Bootstrap: r.bootstrapOptions(),
 	})
 	if err != nil {
 		return nil, err
@@ -530,7 +540,7 @@ func (r *Runner) Headroom(ctx context.Context) (*Table, error) {
 		"The rules without the truth delete diagnoses chosen from what PMLM knows without the truth (the predicted label, the similar patients' labels with counts, the predictor's probabilities), " +
 			"all within n words, and are scored as they are (no best-of choice): what is reachable without knowing the diagnosis. " +
 			fmt.Sprintf("The minimum-Bayes-risk rule asks the responder for every candidate (the coarse prompt, each named diagnosis kept alone, each deleted) and keeps the one whose answer has the highest expected BERTScore-F1 under the predictor's probabilities, "+
-				"an answer's score under a diagnosis estimated against %d training replies of that diagnosis.", DefaultBayesReferences),
+				"an answer's score under a diagnosis estimated against %d training replies of that diagnosis.", h.BayesReferences),
 		fmt.Sprintf("%d validation patients. Difference rows: mean over patients [95 %% bootstrap interval over patients] and the number of patients whose answer it improves, out of all. "+
 			"The fixed rule's interval: [%.2f, %.2f]. BERTScore over %s.", h.Patients, h.FixedGainCI.Low, h.FixedGainCI.High, h.Embedder),
 	}

@@ -34,11 +34,13 @@ func TestMeasureHeadroom(t *testing.T) {
 		Train: pmlm.TrainOptions{Seed: 1, K: 5, NewPredictor: func(seed uint64) (predict.Predictor, error) {
 			return &predict.MiniRocketClassifier{Config: predict.MiniRocketConfig{NumFeatures: 840, Seed: seed}}, nil
 		}},
-		Responder: r, Probes: 2, Seed: 3,
+		Responder: r, Probes: 2, Seed: 3, BayesReferences: 3,
 		Bootstrap: BootstrapOptions{Resamples: 200},
 	})
 	require.NoError(t, err)
 	assert.Equal(t, len(val), h.Patients)
+	assert.Equal(t, 3, h.BayesReferences)
+	assert.Contains(t, h.Markdown(), "against 3 training replies of that diagnosis")
 	assert.Equal(t, 2*len(val), h.Probed)
 	assert.LessOrEqual(t, h.Changed, h.Probed)
 	assert.GreaterOrEqual(t, h.Oracle, h.Coarse, "the oracle keeps the coarse prompt when nothing helps")
@@ -58,6 +60,8 @@ func TestMeasureHeadroom(t *testing.T) {
 	}
 
 	_, err = MeasureHeadroom(context.Background(), c, HeadroomConfig{})
+	require.ErrorIs(t, err, ErrHeadroom)
+	_, err = MeasureHeadroom(context.Background(), c, HeadroomConfig{Responder: r, BayesReferences: -1})
 	require.ErrorIs(t, err, ErrHeadroom)
 }
 
