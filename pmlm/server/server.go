@@ -180,7 +180,7 @@ func (s *Server) registerMetrics(reg *prometheus.Registry) error {
 			Name: "pmlm_http_queued_requests", Help: "API requests waiting for a slot.",
 		}),
 		responder: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pmlm_responder_calls_total", Help: "Calls to the responder by outcome (ok, error).",
+			Name: "pmlm_responder_calls_total", Help: "Calls to the responder by outcome (ok, error); a request refined by minimum Bayes risk makes one per candidate prompt, a failed request counts once.",
 		}, []string{"outcome"}),
 		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pmlm_responder_cache_hits_total", Help: "Responder answers that came from a response cache.",
@@ -591,7 +591,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, respond bool) (*
 	if respond {
 		switch {
 		case err == nil:
-			s.m.responder.WithLabelValues("ok").Inc()
+			calls := 1
+			if a.Bayes != nil {
+				calls = a.Bayes.Candidates // one answer per candidate prompt
+			}
+			s.m.responder.WithLabelValues("ok").Add(float64(calls))
 			if a.Response.Cached {
 				s.m.cacheHits.Inc()
 			}

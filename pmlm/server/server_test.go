@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -530,11 +531,13 @@ func TestBayesRefinementOnRequest(t *testing.T) {
 	assert.True(t, mr.BayesRefinement)
 
 	_, _, test := c.Split(cohort.DefaultSplit())
+	calls := 0 // the responder calls the requests below make
 	for _, pt := range test[:2] {
 		req := requestOf(c, pt)
 		req.Refine = api.RefineBayes
 		rr, err := cl.Respond(ctx, req)
 		require.NoError(t, err)
+		calls += 2*rr.Bayes.Candidates + 1 // twice Bayes, once the policy
 		want, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b})
 		require.NoError(t, err)
 		require.NotNil(t, rr.Bayes)
@@ -562,4 +565,7 @@ func TestBayesRefinementOnRequest(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, plain.Final, policy.Final)
 	}
+	_, _, metrics := exchange(t, nil, s, http.MethodGet, "/metrics", "", nil)
+	assert.Contains(t, string(metrics), fmt.Sprintf(`pmlm_responder_calls_total{outcome="ok"} %d`, calls),
+		"a Bayes request counts a call per candidate")
 }
