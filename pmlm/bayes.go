@@ -359,7 +359,10 @@ func (p *Pipeline) BayesRefiner(train []*cohort.Patient, opts BayesOptions) (*Ba
 // on, matched by their opaque keys (PatientKeys), in c's order: for a loaded
 // model, the replies BayesRefiner needs. It fails when c lacks any of the
 // model's training patients, since a refinement estimated from part of them
-// would differ silently from the model's.
+// would differ silently from the model's, and when their diagnoses or
+// replies differ from those the model was trained on (checked against
+// DataInfo.TrainingDigest; models saved before it was recorded are matched
+// by key only).
 func (p *Pipeline) TrainingPatients(c *cohort.Cohort) ([]*cohort.Patient, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: nil cohort", ErrOptions)
@@ -372,6 +375,10 @@ func (p *Pipeline) TrainingPatients(c *cohort.Cohort) ([]*cohort.Patient, error)
 	}
 	if len(out) != len(p.trainKeys) {
 		return nil, fmt.Errorf("%w: the data hold %d of the model's %d training patients", ErrOptions, len(out), len(p.trainKeys))
+	}
+	if p.trainDigest != "" && trainingDigest(p.builder.keys, out) != p.trainDigest {
+		return nil, fmt.Errorf("%w: the data hold the model's %d training patients, but their diagnoses or replies differ from those it was trained on (edited since?)",
+			ErrOptions, len(out))
 	}
 	return out, nil
 }

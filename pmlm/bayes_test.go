@@ -249,6 +249,29 @@ func TestLoadedModelRefinesByBayesWithoutAskingTwice(t *testing.T) {
 	partial.Patients = slices.DeleteFunc(slices.Clone(c.Patients), func(pt cohort.Patient) bool { return pt.ID == want[0].ID })
 	_, err = loaded.TrainingPatients(&partial)
 	require.ErrorIs(t, err, pmlm.ErrOptions, "data without one of the model's training patients are refused")
+	// The same patients with one diagnosis or one reply edited are refused:
+	// a refinement estimated from them would not be the model's.
+	for _, edit := range []func(pt *cohort.Patient){
+		func(pt *cohort.Patient) { pt.Response += " Repeat the test in a week." },
+		func(pt *cohort.Patient) { pt.Label = c.Labels[(slices.Index(c.Labels, pt.Label)+1)%len(c.Labels)] },
+	} {
+		edited := *c
+		edited.Patients = slices.Clone(c.Patients)
+		i := slices.IndexFunc(edited.Patients, func(pt cohort.Patient) bool { return pt.ID == want[len(want)-1].ID })
+		edit(&edited.Patients[i])
+		_, err = loaded.TrainingPatients(&edited)
+		require.ErrorIs(t, err, pmlm.ErrOptions)
+		assert.Contains(t, err.Error(), "differ from those it was trained on")
+		_, err = p.TrainingPatients(&edited)
+		require.ErrorIs(t, err, pmlm.ErrOptions, "the trained pipeline checks as the loaded one does")
+	}
+	// Other patients' records may change: only the training patients'
+	// are the model's.
+	other := *c
+	other.Patients = slices.Clone(c.Patients)
+	other.Patients[slices.IndexFunc(other.Patients, func(pt cohort.Patient) bool { return pt.ID == test[0].ID })].Response += " Rest."
+	_, err = loaded.TrainingPatients(&other)
+	require.NoError(t, err)
 
 	b, err := loaded.BayesRefiner(train, pmlm.BayesOptions{Seed: 1, References: 4})
 	require.NoError(t, err)

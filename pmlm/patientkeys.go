@@ -3,9 +3,14 @@ package pmlm
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
 // KeySchemeHMAC is the scheme of the patient keys of the models Save
@@ -90,4 +95,32 @@ func (k *keyer) keys(ids []string) []string {
 		out[i] = k.key(id)
 	}
 	return out
+}
+
+// trainingDigest is the digest of what a model's training patients tell a
+// Bayes refinement about them: each patient's key, label and reply, in key
+// order, length-prefixed so that no two different records hash alike. The
+// manifest records it (DataInfo.TrainingDigest), so that data whose
+// patients carry the training keys but edited labels or replies are
+// refused rather than used as if they were the model's.
+func trainingDigest(k *keyer, patients []*cohort.Patient) string {
+	type record struct{ key, label, reply string }
+	recs := make([]record, len(patients))
+	for i, pt := range patients {
+		recs[i] = record{k.key(pt.ID), pt.Label, pt.Response}
+	}
+	slices.SortFunc(recs, func(a, b record) int { return strings.Compare(a.key, b.key) })
+	h := sha256.New()
+	var n [8]byte
+	field := func(s string) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	for _, r := range recs {
+		field(r.key)
+		field(r.label)
+		field(r.reply)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -35,7 +35,10 @@ type Pipeline struct {
 	// never its own neighbour, and the responder never answers it from its
 	// own record.
 	trainKeys map[string]bool
-	policy    policy.Policy
+	// trainDigest is trainingDigest of the training patients ("" for
+	// models saved before it was recorded: not checked).
+	trainDigest string
+	policy      policy.Policy
 	// frozen is the policy's graph-free snapshot for inference (set after
 	// training and at load); nil for a policy that is not a
 	// policy.Freezer, which then answers through its graph.
@@ -142,6 +145,7 @@ func Train(ctx context.Context, c *cohort.Cohort, opts TrainOptions) (*Pipeline,
 	p.cases = make([]llm.Case, len(t.patients))
 	p.replacements = make([]*policy.Replacement, len(t.patients))
 	p.trainKeys = make(map[string]bool, len(t.patients))
+	p.trainDigest = trainingDigest(keys, t.patients)
 	for i, pt := range t.patients {
 		label := "unknown"
 		if predicted[i] >= 0 && predicted[i] < len(c.Labels) {

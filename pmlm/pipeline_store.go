@@ -128,6 +128,11 @@ type DataInfo struct {
 	// (cohort.Cohort.Digest).
 	Split  cohort.SplitBoundaries `json:"split"`
 	Digest string                 `json:"digest"`
+	// TrainingDigest is the digest of the training patients' keys, labels
+	// and replies: Pipeline.TrainingPatients refuses data whose training
+	// patients differ from it. Empty in manifests written before it was
+	// recorded: their training patients are matched by key only.
+	TrainingDigest string `json:"training_digest,omitempty"`
 	// NoSelfPersonalization and NoPeerPersonalization are the ablation
 	// flags of TrainOptions.
 	NoSelfPersonalization bool `json:"no_self_personalization"`
@@ -344,7 +349,7 @@ func (p *Pipeline) write(tmp string, savers map[string]Saver) error {
 		Format: ModelFormat, Version: ModelVersion,
 		Parts: map[string]Part{}, Files: map[string]string{},
 		TextEncoder: p.text.Name(), Responder: responderInfo(p.responder),
-		Data: DataInfo{Metrics: p.metrics, Labels: b.labels, Split: p.split, Digest: p.digest,
+		Data: DataInfo{Metrics: p.metrics, Labels: b.labels, Split: p.split, Digest: p.digest, TrainingDigest: p.trainDigest,
 			NoSelfPersonalization: b.noSelf, NoPeerPersonalization: b.noPeer, Read: &p.read},
 		K: b.k, Steps: p.steps, PromptTemplate: b.templateText,
 	}
@@ -498,7 +503,7 @@ func Load(ctx context.Context, dir string, opts LoadOptions) (*Pipeline, error) 
 	b := &PromptBuilder{labels: m.Data.Labels, k: m.K, noSelf: m.Data.NoSelfPersonalization,
 		noPeer: m.Data.NoPeerPersonalization, templateText: m.PromptTemplate, keys: keys}
 	p := &Pipeline{metrics: m.Data.Metrics, builder: b, steps: m.Steps, split: m.Data.Split, digest: m.Data.Digest,
-		read: ReadSettings{}.withDefaults()}
+		trainDigest: m.Data.TrainingDigest, read: ReadSettings{}.withDefaults()}
 	if m.Data.Read != nil {
 		p.read = m.Data.Read.withDefaults()
 	}
