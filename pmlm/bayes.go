@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -89,7 +90,10 @@ var ErrBayes = errors.New("pmlm: Bayes refiner")
 
 // NewBayesRefiner returns a refiner over the diagnoses labels (the order of
 // Coarse.Probabilities) whose answers' rewards are estimated against the
-// replies and scored by scorer, the pipeline's reward.
+// replies and scored by scorer, the pipeline's reward. The references are
+// a seeded sample of the replies in the order given: pass them in an order
+// that does not depend on how the data were stored (Pipeline.BayesRefiner
+// orders them by patient ID).
 func NewBayesRefiner(labels []string, replies []LabelledReply, scorer *reward.BERTScorer, opts BayesOptions) (*BayesRefiner, error) {
 	switch {
 	case scorer == nil:
@@ -334,13 +338,17 @@ func (b *BayesRefiner) utility(ctx context.Context, answer string, exclude []str
 // (normally the cohort's training split, or TrainingPatients for a loaded
 // model) keyed as the pipeline keys them,
 // so that a training patient's own reply never weighs in its refinement.
-// Pass it in RespondOptions.Bayes.
+// The patients are taken in the order of their IDs, so that the same data
+// in another row order give the same refiner. Pass it in
+// RespondOptions.Bayes.
 func (p *Pipeline) BayesRefiner(train []*cohort.Patient, opts BayesOptions) (*BayesRefiner, error) {
+	if slices.Contains(train, nil) {
+		return nil, fmt.Errorf("%w: nil patient", ErrBayes)
+	}
+	train = slices.Clone(train)
+	slices.SortStableFunc(train, func(a, b *cohort.Patient) int { return strings.Compare(a.ID, b.ID) })
 	replies := make([]LabelledReply, 0, len(train))
 	for _, pt := range train {
-		if pt == nil {
-			return nil, fmt.Errorf("%w: nil patient", ErrBayes)
-		}
 		key := p.builder.keys.key(pt.ID)
 		if !p.trainKeys[key] {
 			// Replies of other patients would estimate the rewards from data

@@ -194,6 +194,12 @@ func TestPipelineRespondsWithBayesRefinement(t *testing.T) {
 	// with 16 references and 10 patients; over 4 minutes under -race).
 	b, err := p.BayesRefiner(train, pmlm.BayesOptions{Seed: 1, References: 4})
 	require.NoError(t, err)
+	// The same patients in another order (data stored in another row
+	// order) give the same refiner.
+	reversed := slices.Clone(train)
+	slices.Reverse(reversed)
+	rb, err := p.BayesRefiner(reversed, pmlm.BayesOptions{Seed: 1, References: 4})
+	require.NoError(t, err)
 	_, err = p.BayesRefiner(append(train[:3:3], test[0]), pmlm.BayesOptions{Seed: 1})
 	require.ErrorIs(t, err, pmlm.ErrBayes, "a patient the model was not trained on is refused")
 	ctx := context.Background()
@@ -210,6 +216,10 @@ func TestPipelineRespondsWithBayesRefinement(t *testing.T) {
 		direct, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b, SkipFinal: true})
 		require.NoError(t, err)
 		assert.Equal(t, a.Final, direct.Final, "deterministic")
+		other, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: rb, SkipFinal: true})
+		require.NoError(t, err)
+		assert.Equal(t, a.Final, other.Final, "independent of the patients' order")
+		assert.Equal(t, a.Bayes, other.Bayes)
 		assert.NotEqual(t, pt.Response, a.Response.Text, "a training patient is never answered from her own record")
 	}
 }

@@ -361,6 +361,10 @@ func headroomBayes(c *cohort.Cohort, split cohort.SplitBoundaries, scorer *rewar
 		split = cohort.DefaultSplit()
 	}
 	train, _, _ := c.Split(split)
+	// In ID order, as Pipeline.BayesRefiner takes them: the same data in
+	// another row order sample the same references.
+	train = slices.Clone(train)
+	slices.SortStableFunc(train, func(a, b *cohort.Patient) int { return strings.Compare(a.ID, b.ID) })
 	replies := make([]pmlm.LabelledReply, len(train))
 	for i, p := range train {
 		replies[i] = pmlm.LabelledReply{Key: p.ID, Label: p.Label, Reply: p.Response}
