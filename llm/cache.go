@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pmlm-go/pmlm/internal/fieldhash"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/singleflight"
 )
@@ -145,16 +146,8 @@ func CacheKey(id Identity, prompt string) [32]byte { return cacheKey(id, "", pro
 // (exclusionScope), on which a PatientResponder's answer depends.
 func cacheKey(id Identity, scope, prompt string) [32]byte {
 	h := sha256.New()
-	var n [8]byte
-	field := func(s string) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	num := func(u uint64) {
-		binary.BigEndian.PutUint64(n[:], u)
-		h.Write(n[:])
-	}
+	w := fieldhash.New(h, binary.BigEndian)
+	field, num := w.String, w.Uint64
 	field(cacheKeyVersion)
 	field(id.Provider)
 	field(id.Model)

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -160,4 +161,16 @@ func ExampleCached() {
 	// Output:
 	// Take oral iron; recheck hemoglobin in 4 weeks. (cached: false)
 	// Take oral iron; recheck hemoglobin in 4 weeks. (cached: true)
+}
+
+// Cache keys are stored in cache files that outlive the binary (an
+// experiment's answer cache is reused across versions), so their encoding
+// is a file format: this key, computed before the field writer moved to
+// internal/fieldhash and recomputed independently in Python from the
+// documented layout (big-endian lengths and numbers), must not change.
+func TestCacheKeyFormatIsStable(t *testing.T) {
+	id := Identity{Provider: "openai", Model: "m", System: "sys",
+		Params: Params{Temperature: 0.5, Seed: -3, MaxTokens: 64, TopP: 0.9, LegacyMaxTokens: true}}
+	k := cacheKey(id, "scope", "prompt")
+	assert.Equal(t, "dd4bf797e8a8d89b1d8fa73264726b384b9f8355496a7d24d9ebe62cdb2723a5", hex.EncodeToString(k[:]))
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pmlm-go/pmlm/internal/fieldhash"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 )
 
@@ -111,16 +112,11 @@ func trainingDigest(k *keyer, patients []*cohort.Patient) string {
 	}
 	slices.SortFunc(recs, func(a, b record) int { return strings.Compare(a.key, b.key) })
 	h := sha256.New()
-	var n [8]byte
-	field := func(s string) {
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
+	w := fieldhash.New(h, binary.LittleEndian)
 	for _, r := range recs {
-		field(r.key)
-		field(r.label)
-		field(r.reply)
+		w.String(r.key)
+		w.String(r.label)
+		w.String(r.reply)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

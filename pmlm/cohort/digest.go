@@ -4,8 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"hash"
 	"math"
+
+	"github.com/pmlm-go/pmlm/internal/fieldhash"
 )
 
 // Digest returns the hex SHA-256 of the cohort's content: its metric
@@ -16,7 +17,7 @@ import (
 // whatever NaN payload they carry.
 func (c *Cohort) Digest() string {
 	h := sha256.New()
-	w := digestWriter{h: h}
+	w := digestWriter{fieldhash.New(h, binary.LittleEndian)}
 	w.int(len(c.Metrics))
 	for _, m := range c.Metrics {
 		w.str(m.Name)
@@ -47,27 +48,16 @@ func (c *Cohort) Digest() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// digestWriter writes length-prefixed fields, so that no two different
-// field sequences hash the same bytes.
-type digestWriter struct {
-	h   hash.Hash
-	buf [8]byte
-}
+// digestWriter writes the digest's fields (fieldhash, little-endian).
+type digestWriter struct{ *fieldhash.Writer }
 
-func (w *digestWriter) int(v int) {
-	binary.LittleEndian.PutUint64(w.buf[:], uint64(v))
-	w.h.Write(w.buf[:])
-}
+func (w digestWriter) int(v int) { w.Uint64(uint64(v)) }
 
-func (w *digestWriter) float(x float64) {
+func (w digestWriter) float(x float64) {
 	if math.IsNaN(x) {
 		x = math.NaN() // one bit pattern for every missing value
 	}
-	binary.LittleEndian.PutUint64(w.buf[:], math.Float64bits(x))
-	w.h.Write(w.buf[:])
+	w.Uint64(math.Float64bits(x))
 }
 
-func (w *digestWriter) str(s string) {
-	w.int(len(s))
-	w.h.Write([]byte(s))
-}
+func (w digestWriter) str(s string) { w.String(s) }

@@ -52,3 +52,10 @@ func TestDigestTreatsEveryNaNAsMissing(t *testing.T) {
 	require.True(t, IsMissing(c.Patients[0].Visits[1].Values[1]))
 	assert.Equal(t, base, c.Digest())
 }
+
+// The digest is stored in LM manifests and keys the experiment's saved
+// runs, so its encoding is a file format: this value, computed before the
+// field writer moved to internal/fieldhash, must not change.
+func TestDigestFormatIsStable(t *testing.T) {
+	assert.Equal(t, "8720917c04e27faeb8440ecdb7ccfb1887ab3491b13c461c7a170bd39ad12ad0", smallCohort().Digest())
+}
