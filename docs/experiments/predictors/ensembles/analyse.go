@@ -1,0 +1,349 @@
+//go:build ignore
+
+// Command analyse reads the probabilities probs.go wrote and prints, per
+// split, each predictor's and each two-member ensemble's micro/macro-F1
+// (mean over seeds 1–5) with paired 95 % cluster-bootstrap intervals over
+// patients against the first two members (2,000 resamples, each rescored,
+// seed-mean first); -tuned NAME: per-class weights tuned for macro-F1 on
+// validation, scored on test; -oracle: each label's best threshold on the
+// split itself (an optimistic bound).
+//
+//	go run analyse.go -dir DIR -members gbdt,lstm
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/pmlm-go/pmlm/pmlm/predict"
+)
+
+type run struct {
+	Name      string
+	Seed      uint64
+	FitSec    float64
+	Val, Test [][]float64
+	ValY      []int
+	TestY     []int
+}
+
+var seeds = []uint64{1, 2, 3, 4, 5}
+
+func load(dir, name string) []run {
+	var rs []run
+	for _, s := range seeds {
+		b, err := os.ReadFile(fmt.Sprintf("%s/%s-%d.json", dir, name, s))
+		if err != nil {
+			panic(err)
+		}
+		var r run
+		if err := json.Unmarshal(b, &r); err != nil {
+			panic(err)
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// combo: weights over members, mode "arith" or "geo"; temperature on each member's log-probs.
+type spec struct {
+	label   string
+	members []string
+	weights []float64
+	geo     bool
+}
+
+func argmax(d []float64) int {
+	b := 0
+	for j := range d {
+		if d[j] > d[b] {
+			b = j
+		}
+	}
+	return b
+}
+
+func predictions(runs map[string][]run, sp spec, test bool) [][]int {
+	var out [][]int
+	for s := range seeds {
+		var probs [][][]float64
+		for _, m := range sp.members {
+			r := runs[m][s]
+			if test {
+				probs = append(probs, r.Test)
+			} else {
+				probs = append(probs, r.Val)
+			}
+		}
+		n := len(probs[0])
+		k := len(probs[0][0])
+		p := make([]int, n)
+		for i := 0; i < n; i++ {
+			acc := make([]float64, k)
+			for mi, pm := range probs {
+				for j := 0; j < k; j++ {
+					if sp.geo {
+						acc[j] += sp.weights[mi] * math.Log(math.Max(pm[i][j], 1e-12))
+					} else {
+						acc[j] += sp.weights[mi] * pm[i][j]
+					}
+				}
+			}
+			p[i] = argmax(acc)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func score(pred [][]int, truth, counts []int, k int) (mi, ma float64) {
+	for s := range pred {
+		sc, err := predict.WeightedScore(pred[s], truth, counts, k)
+		if err != nil {
+			panic(err)
+		}
+		mi += 100 * sc.MicroF1 / float64(len(pred))
+		ma += 100 * sc.MacroF1 / float64(len(pred))
+	}
+	return
+}
+
+func main() {
+	dir := flag.String("dir", "/work/ens", "")
+	names := flag.String("members", "gbdt,lstm", "")
+	tuned := flag.String("tuned", "", "predictor whose per-class weights are tuned for macro-F1 on validation")
+	oracle := flag.Bool("oracle", false, "per-label F1 with the best threshold on each split itself")
+	flag.Parse()
+	if *tuned != "" {
+		tunedStudy(load(*dir, *tuned), *tuned)
+		return
+	}
+	if *oracle {
+		for _, n := range strings.Split(*names, ",") {
+			oracleBound(load(*dir, n), n)
+		}
+		return
+	}
+	runs := map[string][]run{}
+	for _, n := range strings.Split(*names, ",") {
+		runs[n] = load(*dir, n)
+	}
+	first := runs[strings.Split(*names, ",")[0]][0]
+	k := len(first.Val[0])
+	var specs []spec
+	for _, n := range strings.Split(*names, ",") {
+		specs = append(specs, spec{n, []string{n}, []float64{1}, false})
+	}
+	if len(runs) >= 2 {
+		ms := strings.Split(*names, ",")
+		a, b := ms[0], ms[1]
+		for _, w := range []float64{0.25, 0.5, 0.75} {
+			specs = append(specs, spec{fmt.Sprintf("%.2f %s + %.2f %s (arith)", w, a, 1-w, b), []string{a, b}, []float64{w, 1 - w}, false})
+			specs = append(specs, spec{fmt.Sprintf("%.2f %s + %.2f %s (geo)", w, a, 1-w, b), []string{a, b}, []float64{w, 1 - w}, true})
+		}
+		if len(ms) >= 3 {
+			eq := make([]float64, len(ms))
+			for i := range eq {
+				eq[i] = 1 / float64(len(ms))
+			}
+			specs = append(specs, spec{"all equal (arith)", ms, eq, false}, spec{"all equal (geo)", ms, eq, true})
+		}
+	}
+	baselines := strings.Split(*names, ",")[:min(2, len(runs))]
+	for _, split := range []string{"val", "test"} {
+		truth := first.ValY
+		if split == "test" {
+			truth = first.TestY
+		}
+		n := len(truth)
+		preds := make([][][]int, len(specs))
+		for i, sp := range specs {
+			preds[i] = predictions(runs, sp, split == "test")
+		}
+		fmt.Printf("== %s (%d patients)\n", split, n)
+		rng := rand.New(rand.NewPCG(7, 0))
+		B := 2000
+		boot := make([][2][]float64, len(specs))
+		counts := make([]int, n)
+		for b := 0; b < B; b++ {
+			clear(counts)
+			for i := 0; i < n; i++ {
+				counts[rng.IntN(n)]++
+			}
+			for i := range specs {
+				mi, ma := score(preds[i], truth, counts, k)
+				boot[i][0] = append(boot[i][0], mi)
+				boot[i][1] = append(boot[i][1], ma)
+			}
+		}
+		for i, sp := range specs {
+			mi, ma := score(preds[i], truth, nil, k)
+			line := fmt.Sprintf("%-40s %6.2f / %6.2f", sp.label, mi, ma)
+			for bi, bn := range baselines {
+				j := bi
+				_ = bn
+				if j == i {
+					continue
+				}
+				bmi, bma := score(preds[j], truth, nil, k)
+				var dmi, dma []float64
+				for b := 0; b < B; b++ {
+					dmi = append(dmi, boot[i][0][b]-boot[j][0][b])
+					dma = append(dma, boot[i][1][b]-boot[j][1][b])
+				}
+				sort.Float64s(dmi)
+				sort.Float64s(dma)
+				line += fmt.Sprintf(" | −%s micro %+.2f [%+.2f, %+.2f] macro %+.2f [%+.2f, %+.2f]", specs[j].label, mi-bmi, dmi[50], dmi[1949], ma-bma, dma[50], dma[1949])
+			}
+			fmt.Println(line)
+		}
+	}
+}
+
+// oracleBound prints, per split, the macro-F1 of one-vs-rest decisions that
+// threshold each label's probability at the threshold best for that label on
+// the split itself (an optimistic bound for decision rules on these scores).
+func oracleBound(rs []run, name string) {
+	for _, split := range []string{"val", "test"} {
+		var macro float64
+		k := len(rs[0].Val[0])
+		per := make([]float64, k)
+		for _, r := range rs {
+			probs, truth := r.Val, r.ValY
+			if split == "test" {
+				probs, truth = r.Test, r.TestY
+			}
+			sum, nl := 0.0, 0
+			for c := 0; c < k; c++ {
+				pos := 0
+				for _, y := range truth {
+					if y == c {
+						pos++
+					}
+				}
+				if pos == 0 {
+					continue
+				}
+				idx := make([]int, len(truth))
+				for i := range idx {
+					idx[i] = i
+				}
+				sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]][c] > probs[idx[b]][c] })
+				best, tp := 0.0, 0
+				for j, i := range idx {
+					if truth[i] == c {
+						tp++
+					}
+					// predicted positive: the first j+1 (ties broken by order: optimistic within ties)
+					f := 2 * float64(tp) / float64(j+1+pos)
+					if f > best {
+						best = f
+					}
+				}
+				per[c] += 100 * best / float64(len(rs))
+				sum += best
+				nl++
+			}
+			macro += 100 * sum / float64(nl) / float64(len(rs))
+		}
+		fmt.Printf("%-12s %-5s oracle per-label-threshold macro-F1 %.2f; per label:", name, split, macro)
+		for c := range per {
+			fmt.Printf(" %.1f", per[c])
+		}
+		fmt.Println()
+	}
+}
+
+func weightedPred(probs [][]float64, w []float64) []int {
+	p := make([]int, len(probs))
+	for i, q := range probs {
+		b := 0
+		for j := range q {
+			if w[j]*q[j] > w[b]*q[b] {
+				b = j
+			}
+		}
+		p[i] = b
+	}
+	return p
+}
+
+// tunedStudy chooses per-class weights w (answer argmax w_c·p_c) that
+// maximize validation macro-F1 by coordinate search, per seed, and scores
+// them on test against the plain argmax.
+func tunedStudy(rs []run, name string) {
+	k := len(rs[0].Val[0])
+	grid := []float64{}
+	for g := -12; g <= 12; g++ {
+		grid = append(grid, math.Exp(float64(g)/4))
+	}
+	var plainT, tunedT [][]int
+	var plainV, tunedV [][]int
+	for _, r := range rs {
+		w := make([]float64, k)
+		for i := range w {
+			w[i] = 1
+		}
+		macro := func(w []float64) float64 {
+			s, _ := predict.Score(weightedPred(r.Val, w), r.ValY, k)
+			return s.MacroF1
+		}
+		best := macro(w)
+		for sweep := 0; sweep < 4; sweep++ {
+			for c := 0; c < k; c++ {
+				keep := w[c]
+				for _, g := range grid {
+					w[c] = g
+					if m := macro(w); m > best+1e-12 {
+						best, keep = m, g
+					}
+				}
+				w[c] = keep
+			}
+		}
+		one := make([]float64, k)
+		for i := range one {
+			one[i] = 1
+		}
+		plainT = append(plainT, weightedPred(r.Test, one))
+		tunedT = append(tunedT, weightedPred(r.Test, w))
+		plainV = append(plainV, weightedPred(r.Val, one))
+		tunedV = append(tunedV, weightedPred(r.Val, w))
+		fmt.Printf("seed %d weights", r.Seed)
+		for _, x := range w {
+			fmt.Printf(" %.2f", x)
+		}
+		fmt.Println()
+	}
+	for _, sp := range []struct {
+		name  string
+		a, b  [][]int
+		truth []int
+	}{{"val (in-sample)", plainV, tunedV, rs[0].ValY}, {"test", plainT, tunedT, rs[0].TestY}} {
+		ami, ama := score(sp.a, sp.truth, nil, k)
+		bmi, bma := score(sp.b, sp.truth, nil, k)
+		rng := rand.New(rand.NewPCG(7, 0))
+		n := len(sp.truth)
+		counts := make([]int, n)
+		var dmi, dma []float64
+		for b := 0; b < 2000; b++ {
+			clear(counts)
+			for i := 0; i < n; i++ {
+				counts[rng.IntN(n)]++
+			}
+			a1, a2 := score(sp.a, sp.truth, counts, k)
+			b1, b2 := score(sp.b, sp.truth, counts, k)
+			dmi, dma = append(dmi, b1-a1), append(dma, b2-a2)
+		}
+		sort.Float64s(dmi)
+		sort.Float64s(dma)
+		fmt.Printf("%s %s: plain %.2f / %.2f, macro-tuned %.2f / %.2f; tuned − plain micro %+.2f [%+.2f, %+.2f] macro %+.2f [%+.2f, %+.2f]\n",
+			name, sp.name, ami, ama, bmi, bma, bmi-ami, dmi[50], dmi[1949], bma-ama, dma[50], dma[1949])
+	}
+}
