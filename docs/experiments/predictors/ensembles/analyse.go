@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pmlm-go/pmlm/internal/stats"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
 
@@ -59,16 +60,6 @@ type spec struct {
 	geo     bool
 }
 
-func argmax(d []float64) int {
-	b := 0
-	for j := range d {
-		if d[j] > d[b] {
-			b = j
-		}
-	}
-	return b
-}
-
 func predictions(runs map[string][]run, sp spec, test bool) [][]int {
 	var out [][]int
 	for s := range seeds {
@@ -95,7 +86,7 @@ func predictions(runs map[string][]run, sp spec, test bool) [][]int {
 					}
 				}
 			}
-			p[i] = argmax(acc)
+			p[i] = stats.Argmax(acc)
 		}
 		out = append(out, p)
 	}

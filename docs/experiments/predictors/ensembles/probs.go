@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmlm-go/pmlm/internal/stats"
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/predict"
 )
@@ -210,7 +210,7 @@ func writeStack(ctx context.Context, c *cohort.Cohort, seed uint64, path string,
 	probs := func(x [][]float64) [][]float64 {
 		var r [][]float64
 		for _, row := range x {
-			r = append(r, softmax(g.Decision(row)))
+			r = append(r, stats.Softmax(g.Decision(row)))
 		}
 		return r
 	}
@@ -220,21 +220,4 @@ func writeStack(ctx context.Context, c *cohort.Cohort, seed uint64, path string,
 		panic(err)
 	}
 	fmt.Printf("stack seed %d fit %.1fs\n", seed, o.FitSec)
-}
-
-func softmax(d []float64) []float64 {
-	m := math.Inf(-1)
-	for _, v := range d {
-		m = math.Max(m, v)
-	}
-	s := 0.0
-	p := make([]float64, len(d))
-	for i, v := range d {
-		p[i] = math.Exp(v - m)
-		s += p[i]
-	}
-	for i := range p {
-		p[i] /= s
-	}
-	return p
 }
