@@ -341,6 +341,12 @@ func (b *BayesRefiner) utility(ctx context.Context, answer string, exclude []str
 // The patients are taken in the order of their IDs, so that the same data
 // in another row order give the same refiner. Pass it in
 // RespondOptions.Bayes.
+//
+// Every patient must be one of the model's training patients. A complete
+// list of them is also checked against DataInfo.TrainingDigest, as
+// TrainingPatients checks it, and refused when their diagnoses or replies
+// differ from those the model was trained on; a part of them can only be
+// matched by key.
 func (p *Pipeline) BayesRefiner(train []*cohort.Patient, opts BayesOptions) (*BayesRefiner, error) {
 	if slices.Contains(train, nil) {
 		return nil, fmt.Errorf("%w: nil patient", ErrBayes)
@@ -356,6 +362,10 @@ func (p *Pipeline) BayesRefiner(train []*cohort.Patient, opts BayesOptions) (*Ba
 			return nil, fmt.Errorf("%w: patient %q is not one of the model's training patients", ErrBayes, pt.ID)
 		}
 		replies = append(replies, LabelledReply{Key: key, Label: pt.Label, Reply: pt.Response})
+	}
+	if !p.matchesTrainingDigest(train) {
+		return nil, fmt.Errorf("%w: the %d patients are the model's training patients by key, but their diagnoses or replies differ from those it was trained on (edited since, or a patient listed twice?)",
+			ErrBayes, len(train))
 	}
 	if opts.Steps == 0 {
 		opts.Steps = p.steps
@@ -384,9 +394,17 @@ func (p *Pipeline) TrainingPatients(c *cohort.Cohort) ([]*cohort.Patient, error)
 	if len(out) != len(p.trainKeys) {
 		return nil, fmt.Errorf("%w: the data hold %d of the model's %d training patients", ErrOptions, len(out), len(p.trainKeys))
 	}
-	if p.trainDigest != "" && trainingDigest(p.builder.keys, out) != p.trainDigest {
+	if !p.matchesTrainingDigest(out) {
 		return nil, fmt.Errorf("%w: the data hold the model's %d training patients, but their diagnoses or replies differ from those it was trained on (edited since?)",
 			ErrOptions, len(out))
 	}
 	return out, nil
+}
+
+// matchesTrainingDigest reports whether patients, when they are as many as
+// the model's training patients, have the digest of those the model was
+// trained on. Fewer patients cannot be checked, nor can models saved
+// before the digest was recorded: both report true.
+func (p *Pipeline) matchesTrainingDigest(patients []*cohort.Patient) bool {
+	return p.trainDigest == "" || len(patients) != len(p.trainKeys) || trainingDigest(p.builder.keys, patients) == p.trainDigest
 }

@@ -286,6 +286,22 @@ func TestLoadedModelRefinesByBayesWithoutAskingTwice(t *testing.T) {
 	_, err = loaded.TrainingPatients(&other)
 	require.NoError(t, err)
 
+	// A library caller handing BayesRefiner the training patients itself is
+	// checked as TrainingPatients checks the data: an edited reply, or one
+	// patient listed twice in place of another, is refused.
+	editedReply := *train[0]
+	editedReply.Response += " Repeat the test in a week."
+	for name, list := range map[string][]*cohort.Patient{
+		"edited reply": append([]*cohort.Patient{&editedReply}, train[1:]...),
+		"listed twice": append([]*cohort.Patient{train[1]}, train[1:]...),
+	} {
+		for _, pl := range []*pmlm.Pipeline{loaded, p} {
+			_, err = pl.BayesRefiner(list, pmlm.BayesOptions{Seed: 1, References: 4})
+			require.ErrorIs(t, err, pmlm.ErrBayes, name)
+			assert.Contains(t, err.Error(), "differ from those it was trained on", name)
+		}
+	}
+
 	b, err := loaded.BayesRefiner(train, pmlm.BayesOptions{Seed: 1, References: 4})
 	require.NoError(t, err)
 	for _, pt := range test[:min(3, len(test))] {
