@@ -49,6 +49,7 @@ func demoCommand() command {
 			lmDir := fs.String("lm", "", "general responder directory ('pmlm lm train'); default: train a demo-sized one")
 			responder := fs.String("responder", "lm", "lm (the general responder) or case (the offline case responder)")
 			keep := fs.String("keep", "", "write the cohort to DIR and keep it (default: a temporary folder)")
+			bayes := fs.Bool("bayes", false, "also refine by minimum Bayes risk (beyond the paper; up to 1 + 2 × diagnoses named responder calls per patient)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if err := wantArgs(args, 0); err != nil {
 					return err
@@ -104,7 +105,15 @@ func demoCommand() command {
 				if err != nil {
 					return err
 				}
-				if err := writeDemoTable(e.stdout, general, ev); err != nil {
+				rows := []demoRow{{"general (no PMLM)", general}, {"coarse (PMLM, no refinement)", ev.Before}, {"refined (PMLM)", ev.After}}
+				if *bayes {
+					s, err := bayesScores(ctx, p, train, test, *seed, *workers)
+					if err != nil {
+						return err
+					}
+					rows = append(rows, demoRow{"refined (Bayes, beyond the paper)", s})
+				}
+				if err := writeDemoTable(e.stdout, rows, ev); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "\ntotal wall time %s; peak memory %s\n", time.Since(start).Round(time.Second), peakMemory())
@@ -160,6 +169,39 @@ func demoResponder(ctx context.Context, e *env, c *cohort.Cohort, dir string, se
 // evaluation prompt, the key indicators' brief lab history, which fits the
 // language model's prompt) and scores the answers.
 func generalScores(ctx context.Context, p *pmlm.Pipeline, c *cohort.Cohort, patients []*cohort.Patient, workers int) (pmlm.Scores, error) {
+	return answerScores(ctx, p, patients, workers, func(ctx context.Context, pt *cohort.Patient) (string, error) {
+		q, err := pmlm.FinetunePrompt(c.Metrics, pt)
+		if err != nil {
+			return "", err
+		}
+		resp, err := p.Ask(ctx, pt, q)
+		if err != nil && !errors.Is(err, llm.ErrEmpty) {
+			return "", err
+		}
+		return resp.Text, nil
+	})
+}
+
+// bayesScores refines every patient's prompt by minimum Bayes risk, with
+// the training patients' replies as references, and scores the answers.
+func bayesScores(ctx context.Context, p *pmlm.Pipeline, train, patients []*cohort.Patient, seed uint64, workers int) (pmlm.Scores, error) {
+	b, err := p.BayesRefiner(train, pmlm.BayesOptions{Seed: seed})
+	if err != nil {
+		return pmlm.Scores{}, err
+	}
+	return answerScores(ctx, p, patients, workers, func(ctx context.Context, pt *cohort.Patient) (string, error) {
+		a, err := p.Respond(ctx, pt, pmlm.RespondOptions{Bayes: b})
+		if err != nil {
+			return "", err
+		}
+		return a.Response.Text, nil
+	})
+}
+
+// answerScores gets every patient's answer from answer, workers at a
+// time, and scores the answers against the patients' replies.
+func answerScores(ctx context.Context, p *pmlm.Pipeline, patients []*cohort.Patient, workers int,
+	answer func(context.Context, *cohort.Patient) (string, error)) (pmlm.Scores, error) {
 	answers := make([]string, len(patients))
 	refs := make([]string, len(patients))
 	g, gctx := errgroup.WithContext(ctx)
@@ -167,16 +209,9 @@ func generalScores(ctx context.Context, p *pmlm.Pipeline, c *cohort.Cohort, pati
 	for i, pt := range patients {
 		refs[i] = pt.Response
 		g.Go(func() error {
-			q, err := pmlm.FinetunePrompt(c.Metrics, pt)
-			if err != nil {
-				return err
-			}
-			resp, err := p.Ask(gctx, pt, q)
-			if err != nil && !errors.Is(err, llm.ErrEmpty) {
-				return err
-			}
-			answers[i] = resp.Text
-			return nil
+			var err error
+			answers[i], err = answer(gctx, pt)
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -189,14 +224,18 @@ func generalScores(ctx context.Context, p *pmlm.Pipeline, c *cohort.Cohort, pati
 	return pmlm.AggregateScores(each), nil
 }
 
-// writeDemoTable prints the general, coarse and refined rows.
-func writeDemoTable(w io.Writer, general pmlm.Scores, ev *pmlm.Evaluation) error {
+// demoRow is a row of the demo's table.
+type demoRow struct {
+	name string
+	m    pmlm.Scores
+}
+
+// writeDemoTable prints the rows (general, coarse, refined, and refined by
+// Bayes when asked).
+func writeDemoTable(w io.Writer, rows []demoRow, ev *pmlm.Evaluation) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "prompt\tBLEU-4\tROUGE-1\tROUGE-2\tROUGE-L\tBERTScore-P\tBERTScore-R\tBERTScore-F1\t\n")
-	for _, row := range []struct {
-		name string
-		m    pmlm.Scores
-	}{{"general (no PMLM)", general}, {"coarse (PMLM, no refinement)", ev.Before}, {"refined (PMLM)", ev.After}} {
+	for _, row := range rows {
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", row.name,
 			row.m.BLEU4, row.m.ROUGE1, row.m.ROUGE2, row.m.ROUGEL, row.m.BERTScoreP, row.m.BERTScoreR, row.m.BERTScoreF)
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/pmlm-go/pmlm/pmlm/synth"
 )
 
-// TestDemoPrintsThreePrompts runs the demo on a small cohort with a tiny
+// TestDemoPrintsItsPrompts runs the demo (with --bayes) on a small cohort with a tiny
 // general responder trained beforehand (the demo's own takes minutes).
-func TestDemoPrintsThreePrompts(t *testing.T) {
+func TestDemoPrintsItsPrompts(t *testing.T) {
 	if raceEnabled {
 		t.Skip("trains the pipeline through a language model: minutes under the race detector; the pipeline's own tests run there")
 	}
@@ -34,10 +34,10 @@ func TestDemoPrintsThreePrompts(t *testing.T) {
 
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"demo", "--patients", "80", "--epochs", "1", "--episodes", "4",
-		"--validation", "4", "--lm", dir}, &env{stdout: &stdout, stderr: &stderr})
+		"--validation", "4", "--lm", dir, "--bayes"}, &env{stdout: &stdout, stderr: &stderr})
 	require.Equal(t, 0, code, "stderr: %s", stderr.String())
 	out := stdout.String()
-	for _, row := range []string{"general (no PMLM)", "coarse (PMLM, no refinement)", "refined (PMLM)", "BERTScore-F1", "peak memory"} {
+	for _, row := range []string{"general (no PMLM)", "coarse (PMLM, no refinement)", "refined (PMLM)", "refined (Bayes, beyond the paper)", "BERTScore-F1", "peak memory"} {
 		assert.Contains(t, out, row)
 	}
 	code = run(context.Background(), []string{"demo", "--responder", "gpt"}, &env{stdout: &stdout, stderr: &stderr})
