@@ -17,9 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pmlm-go/pmlm/internal/fieldhash"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/pmlm-go/pmlm/internal/fieldhash"
 )
 
 // cacheKeyVersion is hashed into every key; bump it when the key's fields
