@@ -80,7 +80,8 @@ type BayesOptions struct {
 }
 
 // LabelledReply is a training patient's reply with its diagnosis and key
-// (the key leaves the reply out when that patient is refined).
+// (the key leaves the reply out when that patient is refined). Keys are
+// distinct; an empty key marks a reply of no patient.
 type LabelledReply struct {
 	Key, Label, Reply string
 }
@@ -110,11 +111,18 @@ func NewBayesRefiner(labels []string, replies []LabelledReply, scorer *reward.BE
 		index[l] = i
 	}
 	all := make([][]bayesReference, len(labels))
+	seen := make(map[string]int, len(replies))
 	for i, r := range replies {
 		li, ok := index[r.Label]
 		if !ok {
 			return nil, fmt.Errorf("%w: reply %d: diagnosis %q is not one of the %d labels", ErrBayes, i+1, r.Label, len(labels))
 		}
+		if first, dup := seen[r.Key]; dup && r.Key != "" {
+			// A patient's reply given twice would weigh twice in the sample
+			// and in the prior: refused, not silently counted.
+			return nil, fmt.Errorf("%w: replies %d and %d have the same key (a patient listed twice?)", ErrBayes, first+1, i+1)
+		}
+		seen[r.Key] = i
 		all[li] = append(all[li], bayesReference{key: r.Key, reply: r.Reply})
 	}
 	var prior []float64

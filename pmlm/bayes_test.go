@@ -164,6 +164,10 @@ func TestBayesRefinerErrors(t *testing.T) {
 	require.ErrorIs(t, err, pmlm.ErrBayes)
 	_, err = pmlm.NewBayesRefiner(nil, bayesReplies(), scorer, pmlm.BayesOptions{})
 	require.ErrorIs(t, err, pmlm.ErrBayes)
+	dup := append(bayesReplies(), bayesReplies()[0])
+	_, err = pmlm.NewBayesRefiner(bayesLabels, dup, scorer, pmlm.BayesOptions{})
+	require.ErrorIs(t, err, pmlm.ErrBayes, "a patient's reply given twice would weigh twice")
+	assert.Contains(t, err.Error(), "same key")
 	_, err = pmlm.NewBayesRefiner(bayesLabels, []pmlm.LabelledReply{{Label: "eclampsia", Reply: "x"}}, scorer, pmlm.BayesOptions{})
 	require.ErrorIs(t, err, pmlm.ErrBayes)
 	assert.Contains(t, err.Error(), `reply 1: diagnosis "eclampsia"`)
@@ -301,6 +305,12 @@ func TestLoadedModelRefinesByBayesWithoutAskingTwice(t *testing.T) {
 			assert.Contains(t, err.Error(), "differ from those it was trained on", name)
 		}
 	}
+
+	// Part of the list cannot be checked by the digest, but a patient listed
+	// twice in it is still refused.
+	_, err = loaded.BayesRefiner([]*cohort.Patient{train[0], train[1], train[0]}, pmlm.BayesOptions{Seed: 1, References: 4})
+	require.ErrorIs(t, err, pmlm.ErrBayes)
+	assert.Contains(t, err.Error(), "same key")
 
 	b, err := loaded.BayesRefiner(train, pmlm.BayesOptions{Seed: 1, References: 4})
 	require.NoError(t, err)
