@@ -98,7 +98,14 @@ func probsMain(args []string) {
 	for _, seed := range seeds {
 		for _, name := range strings.Split(*names, ",") {
 			path := filepath.Join(*outDir, fmt.Sprintf("%s-%d.json", name, seed))
-			if _, err := os.Stat(path); err == nil {
+			if b, err := os.ReadFile(path); err == nil {
+				// Resume only from a file of this cohort, predictor and seed:
+				// an -out folder holding another cohort's files would mix
+				// them into the study.
+				var old run
+				if err := json.Unmarshal(b, &old); err != nil || old.Cohort != c.Digest() || old.Name != name || old.Seed != seed {
+					panic(fmt.Sprintf("%s exists but is not %s, seed %d, of this cohort (digest %s): use another -out", path, name, seed, c.Digest()))
+				}
 				continue
 			}
 			if name == "stack" {
@@ -135,7 +142,7 @@ func probsMain(args []string) {
 				}
 				return r
 			}
-			o := run{Name: name, Seed: seed, FitSec: fit, Val: probs(xva), Test: probs(xte), ValY: yva, TestY: yte}
+			o := run{Name: name, Seed: seed, Cohort: c.Digest(), FitSec: fit, Val: probs(xva), Test: probs(xte), ValY: yva, TestY: yte}
 			b, _ := json.Marshal(o)
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				panic(err)
@@ -239,7 +246,7 @@ func writeStack(ctx context.Context, c *cohort.Cohort, seed uint64, path string,
 		}
 		return r
 	}
-	o := run{Name: "stack", Seed: seed, FitSec: time.Since(t0).Seconds(), Val: probs(join(fva, dva)), Test: probs(join(fte, dte)), ValY: yva, TestY: yte}
+	o := run{Name: "stack", Seed: seed, Cohort: c.Digest(), FitSec: time.Since(t0).Seconds(), Val: probs(join(fva, dva)), Test: probs(join(fte, dte)), ValY: yva, TestY: yte}
 	b, _ := json.Marshal(o)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		panic(err)
@@ -249,8 +256,10 @@ func writeStack(ctx context.Context, c *cohort.Cohort, seed uint64, path string,
 
 // run is one fit's class probabilities, as the probs subcommand writes them.
 type run struct {
-	Name      string
-	Seed      uint64
+	Name string
+	Seed uint64
+	// Cohort is the digest of the cohort the fit was made on.
+	Cohort    string
 	FitSec    float64
 	Val, Test [][]float64
 	ValY      []int
@@ -269,6 +278,9 @@ func load(dir, name string) []run {
 		var r run
 		if err := json.Unmarshal(b, &r); err != nil {
 			panic(err)
+		}
+		if r.Name != name || r.Seed != s || r.Cohort == "" || (len(rs) > 0 && r.Cohort != rs[0].Cohort) {
+			panic(fmt.Sprintf("%s/%s-%d.json holds %s, seed %d, cohort %q", dir, name, s, r.Name, r.Seed, r.Cohort))
 		}
 		rs = append(rs, r)
 	}
@@ -351,6 +363,11 @@ func analyseMain(args []string) {
 		runs[n] = load(*dir, n)
 	}
 	first := runs[strings.Split(*names, ",")[0]][0]
+	for n, rs := range runs {
+		if rs[0].Cohort != first.Cohort {
+			panic(fmt.Sprintf("%s was fitted on cohort %s, %s on %s: an ensemble needs the same patients", n, rs[0].Cohort, first.Name, first.Cohort))
+		}
+	}
 	k := len(first.Val[0])
 	var specs []spec
 	for _, n := range strings.Split(*names, ",") {
