@@ -27,18 +27,20 @@ import (
 func demoCommand() command {
 	return command{
 		name:  "demo",
-		usage: "demo [--patients N] [--seed N] [--epochs N] [--episodes N] [--lm DIR] [--responder lm|case] [--keep DIR]",
+		usage: "demo [--patients N] [--seed N] [--epochs N] [--episodes N] [--lm DIR] [--responder lm|case] [--keep DIR] [--bayes]",
 		summary: "run PMLM end to end on the embedded defaults\n\n" +
 			"Synthesizes the obstetric cohort, writes and re-reads it as CSV, trains the general\n" +
 			"responder (a small language model trained from scratch on the general corpus of the\n" +
 			"training split: the role GPT-4 plays in the paper; demo-sized, smaller and shorter-trained\n" +
 			"than 'pmlm lm train' makes it; --lm DIR uses a trained one instead), trains the pipeline\n" +
-			"(MiniRocket, patient encoder, recommender, coarse prompts, REINFORCE policy over the\n" +
+			"(GBDT label predictor, patient encoder, recommender, coarse prompts, REINFORCE policy over the\n" +
 			"embedded word vectors, rewarded through that responder) and prints the paper's metrics on\n" +
 			"the test split for three prompts: general (the paper's evaluation prompt: the task and the\n" +
 			"patient's lab history as text, no PMLM), coarse (PMLM without refinement) and refined\n" +
 			"(PMLM), then the wall time and peak memory. --responder case uses the offline case\n" +
-			"responder instead (no language model).",
+			"responder instead (no language model); --bayes adds a fourth row, the prompt refined by\n" +
+			"minimum Bayes risk (beyond the paper). --keep DIR refuses a folder that already holds a\n" +
+			"cohort.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			patients := fs.Int("patients", synth.DefaultPatients, "patients to synthesize")
 			seed := fs.Uint64("seed", 1, "random seed of the cohort and of training")
@@ -59,7 +61,11 @@ func demoCommand() command {
 				}
 				start := time.Now()
 				dir := *keep
-				if dir == "" {
+				if dir != "" {
+					if err := refuseCohortIn(dir); err != nil {
+						return err
+					}
+				} else {
 					tmp, err := os.MkdirTemp("", "pmlm-demo-")
 					if err != nil {
 						return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/pmlm-go/pmlm/pmlm/cohort"
 	"github.com/pmlm-go/pmlm/pmlm/synth"
@@ -37,6 +39,9 @@ func synthCommand() command {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				if err := refuseCohortIn(*out); err != nil {
+					return err
+				}
 				opts := synth.DefaultOptions()
 				opts.Seed, opts.Patients = *seed, *patients
 				opts.NoMeasurementNoise, opts.NoMissingValues = *noiseFree || *noNoise, *noiseFree
@@ -54,4 +59,16 @@ func synthCommand() command {
 			}
 		},
 	}
+}
+
+// refuseCohortIn refuses an output folder that already holds cohort files:
+// writing there would replace a cohort (perhaps a hospital's export) without
+// a word.
+func refuseCohortIn(dir string) error {
+	for _, f := range []string{cohort.PatientsFile, cohort.VisitsFile, cohort.MetricsFile, cohort.LabelsFile} {
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			return fmt.Errorf("%s already holds a cohort (%s); writing would replace it: choose another folder or remove it first", dir, f)
+		}
+	}
+	return nil
 }

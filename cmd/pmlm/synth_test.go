@@ -68,3 +68,25 @@ func TestSynthHelp(t *testing.T) {
 	assert.Equal(t, 0, run(context.Background(), []string{"synth", "--help"}, &env{stdout: &out, stderr: &out}))
 	assert.Contains(t, out.String(), "--patients")
 }
+
+// A folder that already holds a cohort is refused, whatever the seed: the
+// files there (perhaps a hospital's export) are left as they were.
+func TestSynthAndDemoRefuseAFolderHoldingACohort(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	e := &env{stdout: &out, stderr: &out}
+	require.Equal(t, 0, run(context.Background(), []string{"synth", "--out", dir, "--patients", "20", "--seed", "7"}, e), out.String())
+	before, err := os.ReadFile(filepath.Join(dir, cohort.PatientsFile))
+	require.NoError(t, err)
+	for _, args := range [][]string{
+		{"synth", "--out", dir, "--patients", "20", "--seed", "8"},
+		{"demo", "--keep", dir, "--patients", "20", "--responder", "case"},
+	} {
+		out.Reset()
+		assert.Equal(t, 1, run(context.Background(), args, e), args[0])
+		assert.Contains(t, out.String(), "already holds a cohort", args[0])
+	}
+	after, err := os.ReadFile(filepath.Join(dir, cohort.PatientsFile))
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+}
