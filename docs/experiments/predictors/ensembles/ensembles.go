@@ -418,11 +418,16 @@ func analyseMain(args []string) {
 		for i, sp := range specs {
 			mi, ma := score(preds[i], truth, nil, k)
 			line := fmt.Sprintf("%-40s %6.2f / %6.2f", sp.label, mi, ma)
-			for bi, bn := range baselines {
-				j := bi
-				_ = bn
+			for j := range baselines {
 				if j == i {
 					continue
+				}
+				// Each seed's difference, for the spread over seeds.
+				var smi, sma []float64
+				for s := range preds[i] {
+					a1, a2 := score(preds[i][s:s+1], truth, nil, k)
+					b1, b2 := score(preds[j][s:s+1], truth, nil, k)
+					smi, sma = append(smi, a1-b1), append(sma, a2-b2)
 				}
 				bmi, bma := score(preds[j], truth, nil, k)
 				var dmi, dma []float64
@@ -432,7 +437,8 @@ func analyseMain(args []string) {
 				}
 				sort.Float64s(dmi)
 				sort.Float64s(dma)
-				line += fmt.Sprintf(" | −%s micro %+.2f [%+.2f, %+.2f] macro %+.2f [%+.2f, %+.2f]", specs[j].label, mi-bmi, dmi[50], dmi[1949], ma-bma, dma[50], dma[1949])
+				line += fmt.Sprintf(" | −%s micro %+.2f ± %.2f [%+.2f, %+.2f] %d/%d, macro %+.2f ± %.2f [%+.2f, %+.2f] %d/%d", specs[j].label,
+					mi-bmi, stdDev(smi), dmi[50], dmi[1949], positive(smi), len(smi), ma-bma, stdDev(sma), dma[50], dma[1949], positive(sma), len(sma))
 			}
 			fmt.Println(line)
 		}
@@ -579,4 +585,30 @@ func tunedStudy(rs []run, name string) {
 		fmt.Printf("%s %s: plain %.2f / %.2f, macro-tuned %.2f / %.2f; tuned − plain micro %+.2f [%+.2f, %+.2f] macro %+.2f [%+.2f, %+.2f]\n",
 			name, sp.name, ami, ama, bmi, bma, bmi-ami, dmi[50], dmi[1949], bma-ama, dma[50], dma[1949])
 	}
+}
+
+// stdDev is the sample standard deviation of x (0 for fewer than two).
+func stdDev(x []float64) float64 {
+	if len(x) < 2 {
+		return 0
+	}
+	var m, q float64
+	for _, v := range x {
+		m += v / float64(len(x))
+	}
+	for _, v := range x {
+		q += (v - m) * (v - m)
+	}
+	return math.Sqrt(q / float64(len(x)-1))
+}
+
+// positive counts the values above zero.
+func positive(x []float64) int {
+	n := 0
+	for _, v := range x {
+		if v > 0 {
+			n++
+		}
+	}
+	return n
 }
